@@ -1,0 +1,1 @@
+"""Bloomwell services: auth, API gateway, inference worker and the shared ``common`` package."""
