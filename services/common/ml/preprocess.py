@@ -1,0 +1,53 @@
+"""Turning face crops (BGR uint8, any size) into a normalised model batch."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from services.common.ml.spec import ModelSpec
+
+
+def to_model_image(img: np.ndarray, size: int, grayscale: bool, in_chans: int = 3) -> np.ndarray:
+    """Resize one BGR/gray uint8 image to `size`² and return uint8 HxWxC (gray or RGB).
+
+    This is the single resize/colour path shared by training data loading and inference.
+    """
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    if grayscale:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.shape[2] == 3 else img[:, :, 0]
+    elif img.shape[2] == 1:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    else:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    h, w = img.shape[:2]
+    if (h, w) != (size, size):
+        interp = cv2.INTER_AREA if min(h, w) > size else cv2.INTER_LINEAR
+        img = cv2.resize(img, (size, size), interpolation=interp)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.shape[2] != in_chans:
+        img = np.repeat(img[:, :, :1], in_chans, axis=2) if img.shape[2] == 1 else img[:, :, :in_chans]
+    return np.ascontiguousarray(img)
+
+
+def normalize(batch: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
+    """uint8 or [0,1] float (N,C,H,W) -> mean/std-normalised float32."""
+    x = batch.float()
+    if batch.dtype == torch.uint8:
+        x = x / 255.0
+    mean = torch.tensor(spec.mean[: x.shape[1]], dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    std = torch.tensor(spec.std[: x.shape[1]], dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    return (x - mean) / std
+
+
+def preprocess_faces(crops: list[np.ndarray], spec: ModelSpec) -> torch.Tensor:
+    """Face crops (BGR uint8, any size; gray 2-D also accepted) -> float tensor (N, C, H, W)."""
+    if not crops:
+        return torch.empty(0, spec.in_chans, spec.image_size, spec.image_size)
+    arr = np.stack([to_model_image(c, spec.image_size, spec.grayscale, spec.in_chans) for c in crops])
+    return normalize(torch.from_numpy(arr).permute(0, 3, 1, 2), spec).contiguous()

@@ -1,0 +1,68 @@
+"""Settings shared by every service; each service subclasses :class:`CommonSettings` with its own fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The repository root (where ``models/``, ``frontend/`` and ``.data/`` live)."""
+
+Environment = Literal["local", "test", "production"]
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain ``postgresql://`` / ``sqlite://`` URLs to the async drivers Bloomwell uses."""
+    for prefix, async_prefix in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(prefix):
+            return async_prefix + url[len(prefix) :]
+    return url
+
+
+class CommonSettings(BaseSettings):
+    """Configuration every service reads from the environment (and an optional ``.env``).
+
+    Where nothing is configured, the embedded local defaults apply: a SQLite database and
+    file storage under ``BLOOMWELL_DATA_DIR`` (default ``.data/`` in the repo).
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = "local"
+    bloomwell_data_dir: Path = REPO_ROOT / ".data"
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    storage_dir: Path | None = None
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> CommonSettings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.bloomwell_data_dir / 'bloomwell.db'}"
+        self.database_url = normalise_database_url(self.database_url)
+        if self.storage_dir is None:
+            self.storage_dir = self.bloomwell_data_dir / "storage"
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        """True for developer runs and tests, where embedded defaults and generated keys are allowed."""
+        return self.environment in ("local", "test")
+
+    @property
+    def storage_root(self) -> Path:
+        """The storage directory (always set after validation)."""
+        assert self.storage_dir is not None
+        return self.storage_dir
+
+    def require_configured(self, name: str, value: object) -> None:
+        """Refuse to run outside local/test when a secret is missing or left at its default."""
+        if not self.is_local and not value:
+            raise ValueError(f"{name.upper()} must be configured when ENVIRONMENT={self.environment}")
