@@ -1,0 +1,1 @@
+"""The auth service: users, password hashing, RS256 JWT issuing, rotating refresh tokens, JWKS."""

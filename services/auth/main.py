@@ -1,0 +1,70 @@
+"""Auth service ASGI app: ``uvicorn --factory services.auth.main:create_app``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from services.auth.config import AuthSettings
+from services.auth.routes import router
+from services.auth.service import AuthError
+from services.common.db import create_engine, create_sessionmaker
+from services.common.security.tokens import JwksVerifier
+
+logger = logging.getLogger("bloomwell.auth")
+
+
+def create_app(settings: AuthSettings | None = None) -> FastAPI:
+    """Build the auth app; the engine is created at start-up and disposed at shutdown."""
+    settings = settings or AuthSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Bloomwell auth",
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url="/auth/docs",
+        openapi_url="/auth/openapi.json",
+    )
+    app.state.settings = settings
+
+    async def own_jwks() -> dict[str, Any]:
+        return {"keys": [settings.jwk]}
+
+    app.state.verifier = JwksVerifier(own_jwks, settings.jwt_issuer, settings.jwt_audience)
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            async with request.app.state.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            logger.warning("database not reachable: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    app.include_router(router)
+    return app
+
