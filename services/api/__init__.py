@@ -1,0 +1,1 @@
+"""The public API gateway: ``/v1`` analyses, push updates, the ``/auth`` proxy and the web app."""

@@ -1,0 +1,1 @@
+"""The analyses domain: upload, job state, results, deletion."""

@@ -1,0 +1,221 @@
+"""``/v1/analyses`` routes (thin: checks in ``upload``, logic in ``service``)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, Response, UploadFile, status
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import AnyHttpUrl
+
+from services.api.analyses import service
+from services.api.analyses.schemas import AnalysisCreated, AnalysisOut, AnalysisPage, PublicConfig
+from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES, store_and_check
+from services.api.deps import CurrentUserId, SessionDep, SettingsDep, StorageDep
+from services.common.models import Analysis, AnalysisStatus
+from services.common.schemas import AnalysisResultOut
+
+logger = logging.getLogger("bloomwell.api")
+
+MIN_SAMPLE_FPS, MAX_SAMPLE_FPS = 0.5, 30.0
+
+router = APIRouter(prefix="/v1", tags=["analyses"])
+
+NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, detail="Analysis not found.")
+
+
+@router.get("/config", response_model=PublicConfig)
+async def public_config(settings: SettingsDep) -> PublicConfig:
+    """Upload limits and accepted formats (no authentication needed)."""
+    return PublicConfig(
+        max_upload_bytes=settings.max_upload_bytes,
+        max_duration_s=settings.max_duration_s,
+        min_record_s=settings.min_record_s,
+        max_record_s=settings.max_record_s,
+        accepted_extensions=sorted(ACCEPTED_EXTENSIONS),
+        accepted_mime_types=ACCEPTED_MIME_TYPES,
+        default_sample_fps=settings.default_sample_fps,
+        min_sample_fps=MIN_SAMPLE_FPS,
+        max_sample_fps=MAX_SAMPLE_FPS,
+    )
+
+
+def _accepted(response: Response, analysis: Analysis) -> AnalysisCreated:
+    response.headers["Location"] = f"/v1/analyses/{analysis.id}"
+    return AnalysisCreated.model_validate(analysis)
+
+
+@router.post(
+    "/analyses",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AnalysisCreated,
+    responses={
+        413: {"description": "The file is over the size limit"},
+        415: {"description": "Not an accepted video container"},
+        422: {"description": "Undecodable, empty or too long video, or a bad form field"},
+        503: {"description": "The job queue is unavailable; nothing was stored"},
+    },
+)
+async def create_analysis(
+    request: Request,
+    response: Response,
+    user_id: CurrentUserId,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    video: Annotated[UploadFile, File(description="MP4, WebM, MOV, AVI or MKV video with a face")],
+    sample_fps: Annotated[float | None, Form(ge=MIN_SAMPLE_FPS, le=MAX_SAMPLE_FPS)] = None,
+    keep_video: Annotated[bool, Form(description="keep the video after processing")] = False,
+    webhook_url: Annotated[AnyHttpUrl | None, Form(description="POSTed a signed JSON when done")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> AnalysisCreated:
+    """Upload a video and queue its analysis."""
+    if idempotency_key and (existing := await service.find_by_idempotency_key(session, user_id, idempotency_key)):
+        return _accepted(response, existing)
+    if not await service.user_exists(session, user_id):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="This account no longer exists.")
+
+    analysis_id = uuid.uuid4()
+    stored = await to_thread.run_sync(
+        store_and_check,
+        video.file,
+        lambda container: storage.upload_path(analysis_id, container),
+        settings.max_upload_bytes,
+        settings.max_duration_s,
+    )
+    analysis = Analysis(
+        id=analysis_id,
+        user_id=user_id,
+        status=AnalysisStatus.queued,
+        filename=(video.filename or f"video.{stored.container}")[-255:],
+        content_type=video.content_type,
+        container=stored.container,
+        size_bytes=stored.size_bytes,
+        duration_s=stored.info.duration_s,
+        sample_fps=sample_fps or settings.default_sample_fps,
+        keep_video=keep_video,
+        video_path=storage.relative(stored.path),
+        webhook_url=str(webhook_url) if webhook_url else None,
+        idempotency_key=idempotency_key,
+    )
+    if await service.insert_analysis(session, analysis) is None:
+        stored.path.unlink(missing_ok=True)
+        existing = await service.find_by_idempotency_key(session, user_id, idempotency_key or "")
+        if existing is None:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail="Could not store the analysis; please retry.")
+        return _accepted(response, existing)
+
+    try:
+        await to_thread.run_sync(request.app.state.enqueue, analysis.id)
+    except Exception as exc:
+        logger.exception("could not enqueue analysis %s", analysis.id)
+        await service.delete_analysis(session, analysis)
+        stored.path.unlink(missing_ok=True)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="The analysis queue is unavailable right now. Nothing was stored; please try again shortly.",
+        ) from exc
+    return _accepted(response, analysis)
+
+
+@router.get("/analyses", response_model=AnalysisPage)
+async def list_analyses(
+    user_id: CurrentUserId,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> AnalysisPage:
+    """The caller's analyses, newest first."""
+    try:
+        rows, next_cursor = await service.list_page(session, user_id, limit, cursor)
+    except service.InvalidCursor:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="Invalid pagination cursor.") from None
+    return AnalysisPage(items=[AnalysisOut.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+async def _owned(session: SessionDep, user_id: uuid.UUID, analysis_id: uuid.UUID) -> Analysis:
+    try:
+        return await service.get_owned(session, user_id, analysis_id)
+    except service.AnalysisNotFound:
+        raise NOT_FOUND from None
+
+
+@router.get("/analyses/{analysis_id}", response_model=AnalysisOut)
+async def get_analysis(analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep) -> AnalysisOut:
+    """The state and progress of one analysis."""
+    return AnalysisOut.model_validate(await _owned(session, user_id, analysis_id))
+
+
+async def _succeeded_result(session: SessionDep, user_id: uuid.UUID, analysis_id: uuid.UUID) -> AnalysisResultOut:
+    analysis = await _owned(session, user_id, analysis_id)
+    if analysis.status != AnalysisStatus.succeeded:
+        detail = (
+            f"The analysis failed: {analysis.error}"
+            if analysis.status == AnalysisStatus.failed
+            else f"The analysis is not finished yet (status: {analysis.status.value})."
+        )
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=detail)
+    result = await service.get_result(session, analysis_id)
+    if result is None:  # pragma: no cover - the worker writes both in one transaction
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="The result is not available.")
+    return AnalysisResultOut.model_validate({"summary": result.summary, "frames": result.frames})
+
+
+@router.get(
+    "/analyses/{analysis_id}/result",
+    response_model=AnalysisResultOut,
+    responses={200: {"content": {"text/csv": {}}}, 409: {"description": "Not succeeded (yet)"}},
+)
+async def get_result(
+    analysis_id: uuid.UUID,
+    user_id: CurrentUserId,
+    session: SessionDep,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> AnalysisResultOut | PlainTextResponse:
+    """The emotion timeline and summary (JSON, or CSV with ``?format=csv``)."""
+    result = await _succeeded_result(session, user_id, analysis_id)
+    if format == "csv":
+        return _csv_response(analysis_id, result)
+    return result
+
+
+def _csv_response(analysis_id: uuid.UUID, result: AnalysisResultOut) -> PlainTextResponse:
+    body = service.result_to_csv([frame.model_dump() for frame in result.frames])
+    return PlainTextResponse(
+        body,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="bloomwell-{analysis_id}.csv"'},
+    )
+
+
+@router.get("/analyses/{analysis_id}/result.csv", response_class=PlainTextResponse)
+async def get_result_csv(analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep) -> PlainTextResponse:
+    """The per-frame timeline as CSV (one row per face)."""
+    return _csv_response(analysis_id, await _succeeded_result(session, user_id, analysis_id))
+
+
+@router.get("/analyses/{analysis_id}/crops/{name}", response_class=FileResponse)
+async def get_crop(
+    analysis_id: uuid.UUID, name: str, user_id: CurrentUserId, session: SessionDep, storage: StorageDep
+) -> FileResponse:
+    """A face crop referenced by the result."""
+    await _owned(session, user_id, analysis_id)
+    path = storage.crop_path(analysis_id, name)
+    if path is None or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Crop not found.")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.delete("/analyses/{analysis_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_analysis(
+    analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep, storage: StorageDep
+) -> Response:
+    """Delete an analysis: its video, face crops and result."""
+    analysis = await _owned(session, user_id, analysis_id)
+    video_path = analysis.video_path
+    await service.delete_analysis(session, analysis)
+    await to_thread.run_sync(storage.delete_analysis_files, analysis_id, video_path)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

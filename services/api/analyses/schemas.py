@@ -1,0 +1,62 @@
+"""Response bodies of the analyses routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from services.common.models import AnalysisStatus
+
+
+class AnalysisCreated(BaseModel):
+    """``202`` answer of ``POST /v1/analyses``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    status: AnalysisStatus
+    created_at: datetime
+
+
+class AnalysisOut(BaseModel):
+    """The state of one analysis job."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    status: AnalysisStatus
+    progress: float
+    stage: str | None
+    error: str | None
+    error_code: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    filename: str
+    duration_s: float | None
+    sample_fps: float
+    keep_video: bool
+    dominant_emotion: str | None
+
+
+class AnalysisPage(BaseModel):
+    """A page of the caller's analyses, newest first."""
+
+    items: list[AnalysisOut]
+    next_cursor: str | None
+
+
+class PublicConfig(BaseModel):
+    """Limits a client needs before uploading (``GET /v1/config``)."""
+
+    max_upload_bytes: int
+    max_duration_s: float
+    min_record_s: float
+    max_record_s: float
+    accepted_extensions: list[str]
+    accepted_mime_types: list[str]
+    default_sample_fps: float
+    min_sample_fps: float
+    max_sample_fps: float

@@ -1,0 +1,125 @@
+"""Analyses business logic; every query is scoped to the calling user."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.labels import EMOTIONS
+from services.common.models import Analysis, AnalysisResult, User
+
+
+class AnalysisNotFound(Exception):
+    """No analysis with that id belongs to the caller."""
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that this API did not issue."""
+
+
+async def get_owned(session: AsyncSession, user_id: uuid.UUID, analysis_id: uuid.UUID) -> Analysis:
+    """The caller's analysis; another user's id is indistinguishable from a missing one."""
+    analysis = await session.scalar(
+        select(Analysis).where(Analysis.id == analysis_id, Analysis.user_id == user_id)
+    )
+    if analysis is None:
+        raise AnalysisNotFound(str(analysis_id))
+    return analysis
+
+
+async def find_by_idempotency_key(session: AsyncSession, user_id: uuid.UUID, key: str) -> Analysis | None:
+    """The caller's analysis created with ``Idempotency-Key: key``, if any."""
+    return await session.scalar(
+        select(Analysis).where(Analysis.user_id == user_id, Analysis.idempotency_key == key)
+    )
+
+
+async def user_exists(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """True while the account exists (a token can outlive a deleted account by a few minutes)."""
+    return await session.scalar(select(User.id).where(User.id == user_id)) is not None
+
+
+async def insert_analysis(session: AsyncSession, analysis: Analysis) -> Analysis | None:
+    """Insert a queued analysis. Returns None when a concurrent request took the same idempotency key."""
+    session.add(analysis)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return None
+    return analysis
+
+
+async def delete_analysis(session: AsyncSession, analysis: Analysis) -> None:
+    """Delete the analysis row and its result (cascade)."""
+    await session.delete(analysis)
+    await session.commit()
+
+
+def encode_cursor(created_at: datetime, analysis_id: uuid.UUID) -> str:
+    """An opaque cursor pointing just after ``(created_at, id)`` in newest-first order."""
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{analysis_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Inverse of :func:`encode_cursor`."""
+    try:
+        created, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created), uuid.UUID(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor("invalid cursor") from exc
+
+
+async def list_page(
+    session: AsyncSession, user_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[list[Analysis], str | None]:
+    """One page of the caller's analyses, newest first, and the cursor of the next page."""
+    query = select(Analysis).where(Analysis.user_id == user_id)
+    if cursor:
+        created_at, ident = decode_cursor(cursor)
+        query = query.where(
+            or_(Analysis.created_at < created_at, and_(Analysis.created_at == created_at, Analysis.id < ident))
+        )
+    rows = list(
+        await session.scalars(query.order_by(Analysis.created_at.desc(), Analysis.id.desc()).limit(limit + 1))
+    )
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def list_files_of_user(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[uuid.UUID, str | None]]:
+    """(analysis id, stored video path) of every analysis the user owns, for deleting files."""
+    rows = await session.execute(select(Analysis.id, Analysis.video_path).where(Analysis.user_id == user_id))
+    return [(row[0], row[1]) for row in rows]
+
+
+async def get_result(session: AsyncSession, analysis_id: uuid.UUID) -> AnalysisResult | None:
+    """The stored result of an analysis."""
+    return await session.get(AnalysisResult, analysis_id)
+
+
+CSV_COLUMNS = ["t", "face", "x", "y", "w", "h", "emotion", *EMOTIONS]
+
+
+def result_to_csv(frames: list[dict]) -> str:
+    """The per-frame timeline as CSV: one row per face, or one empty-face row for a frame without faces."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for frame in frames:
+        faces = frame.get("faces") or []
+        if not faces:
+            writer.writerow([f"{frame['t']:.3f}", "", "", "", "", "", "", *([""] * len(EMOTIONS))])
+        for index, face in enumerate(faces):
+            x, y, w, h = face["box"]
+            probabilities = [f"{face['probabilities'].get(label, 0.0):.5f}" for label in EMOTIONS]
+            writer.writerow([f"{frame['t']:.3f}", index, x, y, w, h, face["emotion"], *probabilities])
+    return buffer.getvalue()

@@ -1,0 +1,86 @@
+"""API gateway ASGI app: ``uvicorn --factory services.api.main:create_app``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+from celery import Celery
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from services.api import health, proxy, push, webapp
+from services.api.analyses.routes import router as analyses_router
+from services.api.analyses.upload import UploadSizeLimit
+from services.api.config import ApiSettings
+from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE, create_celery_app
+from services.common.db import create_engine, create_sessionmaker
+from services.common.security.tokens import JwksVerifier
+from services.common.storage import Storage
+
+DESCRIPTION = """Bloomwell analyses the facial expressions in a short video and returns an emotion timeline
+and simple wellbeing indicators. **It is a preliminary screening aid, not a diagnosis.**
+
+Authenticate with `POST /auth/login` (or the *Authorize* button), then upload to `POST /v1/analyses`."""
+
+
+def celery_enqueuer(celery: Celery) -> Callable[[uuid.UUID], None]:
+    """A blocking function that puts one analysis on the inference queue."""
+
+    def enqueue(analysis_id: uuid.UUID) -> None:
+        celery.send_task(ANALYZE_TASK, args=[str(analysis_id)], queue=INFERENCE_QUEUE, task_id=str(analysis_id))
+
+    return enqueue
+
+
+def create_app(settings: ApiSettings | None = None, auth_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Build the gateway. ``auth_transport`` lets tests route ``/auth`` calls to an in-process auth app."""
+    settings = settings or ApiSettings()
+    celery = create_celery_app(settings.redis_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.redis = aioredis.from_url(settings.redis_url, decode_responses=True)
+        app.state.auth_client = httpx.AsyncClient(
+            base_url=settings.auth_url, transport=auth_transport, timeout=httpx.Timeout(10.0)
+        )
+
+        async def fetch_jwks() -> dict[str, Any]:
+            response = await app.state.auth_client.get("/auth/.well-known/jwks.json")
+            response.raise_for_status()
+            return response.json()
+
+        app.state.verifier = JwksVerifier(fetch_jwks, settings.jwt_issuer, settings.jwt_audience)
+        yield
+        await app.state.auth_client.aclose()
+        await app.state.redis.aclose()
+        await engine.dispose()
+
+    app = FastAPI(title="Bloomwell API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.storage = Storage(settings.storage_root)
+    app.state.celery = celery
+    app.state.enqueue = celery_enqueuer(celery)
+
+    app.add_middleware(UploadSizeLimit, path="/v1/analyses", limit_bytes=settings.max_upload_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Location"],
+        )
+    app.include_router(health.router)
+    app.include_router(analyses_router)
+    app.include_router(push.router)
+    app.include_router(proxy.router)
+    app.include_router(webapp.router)
+    return app

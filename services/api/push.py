@@ -1,0 +1,137 @@
+"""Pushed progress: Server-Sent Events and WebSocket, fed by the worker's Redis pub/sub events.
+
+On connect the current state is read from the database once (after subscribing, so nothing is
+missed in between); from then on only Redis messages are relayed — no polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+
+from services.api.analyses import service
+from services.api.deps import PushUserId, RedisDep, SessionDep, SettingsDep, verify_token
+from services.common.events import ProgressEvent, channel_for
+from services.common.models import Analysis
+
+router = APIRouter(prefix="/v1", tags=["push"])
+
+
+def event_from_row(analysis: Analysis) -> ProgressEvent:
+    """The current state of an analysis as a progress event."""
+    return ProgressEvent(
+        analysis_id=analysis.id,
+        status=analysis.status,
+        progress=analysis.progress,
+        stage=analysis.stage,
+        error=analysis.error,
+        error_code=analysis.error_code,
+    )
+
+
+@asynccontextmanager
+async def subscribed(redis: aioredis.Redis, analysis_id: uuid.UUID) -> AsyncIterator[aioredis.client.PubSub]:
+    """A pub/sub subscription to one analysis's channel, closed on exit."""
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(channel_for(analysis_id))
+    try:
+        yield pubsub
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()
+
+
+async def progress_stream(
+    pubsub: aioredis.client.PubSub, first: ProgressEvent, keepalive_s: float
+) -> AsyncIterator[ProgressEvent | None]:
+    """Yield ``first`` then every event published, ``None`` on idle keep-alive ticks; stop after a terminal one."""
+    yield first
+    if first.is_terminal:
+        return
+    while True:
+        message = await pubsub.get_message(timeout=keepalive_s)
+        if message is None:
+            yield None
+            continue
+        try:
+            event = ProgressEvent.model_validate_json(message["data"])
+        except ValidationError:
+            continue
+        yield event
+        if event.is_terminal:
+            return
+
+
+@router.get(
+    "/analyses/{analysis_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "progress events until the job ends"}},
+)
+async def analysis_events(
+    analysis_id: uuid.UUID, user_id: PushUserId, session: SessionDep, redis: RedisDep, settings: SettingsDep
+) -> StreamingResponse:
+    """Server-Sent Events: ``event: progress`` with a ProgressEvent JSON, until the job ends."""
+    try:
+        await service.get_owned(session, user_id, analysis_id)
+    except service.AnalysisNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Analysis not found.") from None
+
+    async def body() -> AsyncIterator[str]:
+        async with subscribed(redis, analysis_id) as pubsub:
+            session.expire_all()
+            first = event_from_row(await service.get_owned(session, user_id, analysis_id))
+            await session.close()
+            yield "retry: 3000\n\n"
+            async for event in progress_stream(pubsub, first, settings.sse_keepalive_s):
+                if event is None:
+                    yield ": keep-alive\n\n"
+                else:
+                    yield f"event: progress\ndata: {event.model_dump_json()}\n\n"
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"},
+    )
+
+
+@router.websocket("/analyses/{analysis_id}/ws")
+async def analysis_websocket(
+    websocket: WebSocket, analysis_id: uuid.UUID, access_token: str | None = Query(default=None)
+) -> None:
+    """WebSocket: the same ProgressEvent JSON messages; closes (1000) after a terminal status."""
+    app = websocket.app
+    token = access_token
+    header = websocket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:]
+    try:
+        user_id = await verify_token(app.state.verifier, token)
+    except HTTPException:
+        await websocket.close(code=4401, reason="not authenticated")
+        return
+    async with app.state.sessionmaker() as session:
+        try:
+            await service.get_owned(session, user_id, analysis_id)
+        except service.AnalysisNotFound:
+            await websocket.close(code=4404, reason="analysis not found")
+            return
+    await websocket.accept()
+    redis: aioredis.Redis = app.state.redis
+    async with subscribed(redis, analysis_id) as pubsub:
+        async with app.state.sessionmaker() as session:
+            first = event_from_row(await service.get_owned(session, user_id, analysis_id))
+        try:
+            async for event in progress_stream(pubsub, first, app.state.settings.sse_keepalive_s):
+                if event is not None:
+                    await websocket.send_text(event.model_dump_json())
+        except (WebSocketDisconnect, asyncio.CancelledError):
+            return
+    await websocket.close(code=1000)
