@@ -1,0 +1,249 @@
+"""Video probing and decoding shared by the gateway (upload checks) and the inference worker (sampling).
+
+Everything here reads a file *straight through* with OpenCV: ``grab()`` to step over a frame,
+``retrieve()`` only for frames that are kept. Timestamps come from ``CAP_PROP_POS_MSEC``, never from
+frame counts or seeking, because WebM written by browsers' MediaRecorder reports a garbage frame count,
+carries no duration, and silently returns frame 0 on a seek.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import cv2
+import numpy as np
+
+CONTAINER_EXTENSIONS: Final[dict[str, tuple[str, ...]]] = {
+    "mp4": (".mp4", ".m4v"),
+    "mov": (".mov", ".qt"),
+    "webm": (".webm",),
+    "mkv": (".mkv",),
+    "avi": (".avi",),
+}
+"""Accepted containers and the file extensions that usually carry them."""
+
+CONTAINER_MIME_TYPES: Final[dict[str, str]] = {
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
+    "avi": "video/x-msvideo",
+}
+"""The MIME type of each accepted container (what browsers send and what the web app accepts)."""
+
+SNIFF_BYTES: Final[int] = 64
+"""How many leading bytes :func:`sniff_container` needs."""
+
+_QUICKTIME_BRANDS: Final[frozenset[bytes]] = frozenset({b"qt  "})
+_MOV_TOP_LEVEL_ATOMS: Final[frozenset[bytes]] = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
+_FALLBACK_FPS: Final[float] = 30.0
+
+
+class VideoError(Exception):
+    """A video that cannot be used; ``str(error)`` is a sentence a person understands."""
+
+
+class UnsupportedContainer(VideoError):
+    """The bytes are not one of the accepted containers (mp4, mov, webm, mkv, avi)."""
+
+
+class UndecodableVideo(VideoError):
+    """The container is accepted but no video frame could be decoded from it."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    """What probing a video found.
+
+    ``duration_s`` is measured from decoded frame timestamps. When probing stopped early because of
+    ``max_duration_s``, ``complete`` is False and ``duration_s`` is a lower bound already over the limit.
+    """
+
+    container: str
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    frame_count_read: int
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedFrame:
+    """One kept frame: its index among all decoded frames, its time in seconds from the first frame,
+    and the BGR ``uint8`` image."""
+
+    index: int
+    t: float
+    image: np.ndarray
+
+
+def sniff_container(first_bytes: bytes) -> str | None:
+    """Name the container from a file's first bytes (magic numbers), or None if it is not accepted.
+
+    Returns one of ``"mp4"``, ``"mov"``, ``"webm"``, ``"mkv"``, ``"avi"``. Needs about
+    :data:`SNIFF_BYTES` bytes; fewer may still work for short signatures.
+    """
+    head = bytes(first_bytes[:SNIFF_BYTES])
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"AVIX"):
+        return "avi"
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML header: Matroska family
+        doctype = _ebml_doctype(head)
+        if doctype == b"webm":
+            return "webm"
+        if doctype in (b"matroska", None):
+            return "mkv"
+        return None
+    if len(head) >= 8:
+        atom = head[4:8]
+        if atom == b"ftyp":
+            brand = head[8:12]
+            return "mov" if brand in _QUICKTIME_BRANDS else "mp4"
+        if atom in _MOV_TOP_LEVEL_ATOMS:
+            return "mov"
+    return None
+
+
+def _ebml_doctype(head: bytes) -> bytes | None:
+    """The DocType string inside an EBML header (element id 0x4282), if it lies within ``head``."""
+    pos = head.find(b"\x42\x82")
+    if pos < 0 or pos + 3 > len(head):
+        return None
+    size_byte = head[pos + 2]
+    if size_byte & 0x80 == 0:  # only single-byte sizes are used for DocType in practice
+        return None
+    size = size_byte & 0x7F
+    value = head[pos + 3 : pos + 3 + size]
+    return value.rstrip(b"\x00") if len(value) == size else None
+
+
+def sniff_file(path: str | os.PathLike[str]) -> str | None:
+    """:func:`sniff_container` applied to the first bytes of a file."""
+    with open(path, "rb") as fh:
+        return sniff_container(fh.read(SNIFF_BYTES))
+
+
+def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise UndecodableVideo("The file could not be opened as a video; it may be corrupt or truncated.")
+    return cap
+
+
+def _nominal_fps(cap: cv2.VideoCapture) -> float:
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    return fps if 0.5 <= fps <= 240.0 else 0.0
+
+
+class _Clock:
+    """Turns OpenCV's per-frame ``POS_MSEC`` into monotonic seconds from the first frame.
+
+    Falls back to counting frames at the nominal rate where a timestamp is missing or goes backwards.
+    """
+
+    def __init__(self, fps: float) -> None:
+        self._step = 1.0 / (fps or _FALLBACK_FPS)
+        self._origin: float | None = None
+        self._last: float | None = None
+
+    def tick(self, pos_msec: float) -> float:
+        raw = pos_msec / 1000.0 if pos_msec == pos_msec and pos_msec >= 0 else None  # NaN-safe
+        if self._origin is None:
+            self._origin = raw if raw is not None else 0.0
+            self._last = 0.0
+            return 0.0
+        assert self._last is not None
+        t = raw - self._origin if raw is not None else None
+        if t is None or t <= self._last:
+            t = self._last + self._step
+        self._last = t
+        return t
+
+    @property
+    def step(self) -> float:
+        return self._step
+
+
+def decode_frames(
+    path: str | os.PathLike[str],
+    keep: Callable[[float], bool],
+    *,
+    max_duration_s: float | None = None,
+) -> Iterator[DecodedFrame]:
+    """Decode a video straight through and yield the frames for which ``keep(t)`` is true.
+
+    Frames not kept are only grabbed (no colour conversion, no copy). Stops at the end of the stream or
+    once a frame's time exceeds ``max_duration_s``. Raises :class:`UndecodableVideo` if the file cannot
+    be opened; yields nothing for a stream without frames (the caller decides what that means).
+    """
+    cap = _open(path)
+    try:
+        clock = _Clock(_nominal_fps(cap))
+        index = 0
+        while cap.grab():
+            t = clock.tick(cap.get(cv2.CAP_PROP_POS_MSEC))
+            if max_duration_s is not None and t > max_duration_s:
+                break
+            if keep(t):
+                ok, image = cap.retrieve()
+                if ok and image is not None:
+                    yield DecodedFrame(index=index, t=round(t, 4), image=image)
+            index += 1
+    finally:
+        cap.release()
+
+
+def probe_video(path: str | os.PathLike[str], *, max_duration_s: float | None = None) -> VideoInfo:
+    """Check that ``path`` is an accepted, decodable video and measure it by reading it through.
+
+    With ``max_duration_s`` set, reading stops at the first frame past that time (so a too-long upload
+    costs little); the result then has ``complete=False`` and a ``duration_s`` over the limit.
+    Raises :class:`UnsupportedContainer` or :class:`UndecodableVideo` with a sentence for the user.
+    """
+    path = Path(path)
+    container = sniff_file(path)
+    if container is None:
+        raise UnsupportedContainer(
+            "This file is not a video format we accept; please upload an MP4, WebM, MOV, MKV or AVI video."
+        )
+    cap = _open(path)
+    try:
+        fps_nominal = _nominal_fps(cap)
+        clock = _Clock(fps_nominal)
+        ok, first = cap.read()
+        if not ok or first is None or first.size == 0:
+            raise UndecodableVideo("No video frame could be decoded from this file; it may be corrupt or empty.")
+        height, width = first.shape[:2]
+        clock.tick(cap.get(cv2.CAP_PROP_POS_MSEC))
+        count, last_t, complete = 1, 0.0, True
+        while cap.grab():
+            t = clock.tick(cap.get(cv2.CAP_PROP_POS_MSEC))
+            count += 1
+            last_t = t
+            if max_duration_s is not None and t > max_duration_s:
+                complete = False
+                break
+    finally:
+        cap.release()
+    if fps_nominal:
+        fps = fps_nominal
+    elif last_t > 0:
+        fps = (count - 1) / last_t
+    else:
+        fps = _FALLBACK_FPS
+    # A frame lasts one frame interval: a 1-frame video at 30 fps lasts 1/30 s, not 0 s.
+    duration = last_t + 1.0 / fps if complete else last_t
+    return VideoInfo(
+        container=container,
+        duration_s=round(duration, 3),
+        fps=round(float(fps), 3),
+        width=int(width),
+        height=int(height),
+        frame_count_read=count,
+        complete=complete,
+    )
