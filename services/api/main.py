@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from celery import Celery
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api import health, proxy, push, webapp
 from services.api.analyses.routes import router as analyses_router
@@ -37,16 +38,23 @@ def celery_enqueuer(celery: Celery) -> Callable[[uuid.UUID], None]:
     return enqueue
 
 
-def create_app(settings: ApiSettings | None = None, auth_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """Build the gateway. ``auth_transport`` lets tests route ``/auth`` calls to an in-process auth app."""
+def create_app(
+    settings: ApiSettings | None = None,
+    auth_transport: httpx.AsyncBaseTransport | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> FastAPI:
+    """Build the gateway.
+
+    ``auth_transport`` lets tests route ``/auth`` calls to an in-process auth app; ``sessionmaker``
+    replaces the app's own (tests bind it to a connection that is rolled back).
+    """
     settings = settings or ApiSettings()
     celery = create_celery_app(settings.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
+        engine = None if sessionmaker is not None else create_engine(settings.database_url)
+        app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)  # type: ignore[arg-type]
         app.state.redis = aioredis.from_url(settings.redis_url, decode_responses=True)
         app.state.auth_client = httpx.AsyncClient(
             base_url=settings.auth_url, transport=auth_transport, timeout=httpx.Timeout(10.0)
@@ -61,7 +69,8 @@ def create_app(settings: ApiSettings | None = None, auth_transport: httpx.AsyncB
         yield
         await app.state.auth_client.aclose()
         await app.state.redis.aclose()
-        await engine.dispose()
+        if engine is not None:
+            await engine.dispose()
 
     app = FastAPI(title="Bloomwell API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

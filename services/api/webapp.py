@@ -17,7 +17,7 @@ NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Bloom
 (or <code>make run</code>, which builds it) and reload. The API docs are at <a href="/docs">/docs</a>.</p>"""
 
 
-@router.get("/{path:path}")
+@router.get("/{path:path}", response_model=None)
 def web_app(request: Request, path: str) -> FileResponse | HTMLResponse:
     """A file from the built app, or ``index.html`` for the app's own routes."""
     if path.startswith(API_PREFIXES):

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.auth.config import AuthSettings
 from services.auth.routes import router
@@ -20,14 +21,22 @@ from services.common.security.tokens import JwksVerifier
 logger = logging.getLogger("bloomwell.auth")
 
 
-def create_app(settings: AuthSettings | None = None) -> FastAPI:
-    """Build the auth app; the engine is created at start-up and disposed at shutdown."""
+def create_app(
+    settings: AuthSettings | None = None, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+) -> FastAPI:
+    """Build the auth app; the engine is created at start-up and disposed at shutdown.
+
+    ``sessionmaker`` replaces the app's own (tests bind it to a connection that is rolled back).
+    """
     settings = settings or AuthSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if sessionmaker is not None:
+            app.state.sessionmaker = sessionmaker
+            yield
+            return
         engine = create_engine(settings.database_url)
-        app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         yield
         await engine.dispose()

@@ -124,6 +124,7 @@ async def rotate_refresh_token(session: AsyncSession, settings: AuthSettings, ra
     if token is None:
         raise InvalidRefreshToken("Your session is not valid. Please log in again.")
     now = datetime.now(UTC)
+    family_id, user_id, expires_at = token.family_id, token.user_id, token.expires_at
     spent = await session.execute(
         update(RefreshToken)
         .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))
@@ -131,12 +132,12 @@ async def rotate_refresh_token(session: AsyncSession, settings: AuthSettings, ra
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
-        await _revoke_family(session, token.family_id)
+        await _revoke_family(session, family_id)
         raise InvalidRefreshToken("This session was already used or ended. Please log in again.")
-    if token.expires_at <= now:
+    if expires_at <= now:
         await session.commit()
         raise InvalidRefreshToken("Your session has expired. Please log in again.")
-    return await issue_token_pair(session, settings, token.user_id, token.family_id)
+    return await issue_token_pair(session, settings, user_id, family_id)
 
 
 async def logout(session: AsyncSession, raw: str) -> None:

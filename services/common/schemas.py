@@ -34,7 +34,9 @@ class ModelInfo(BaseModel):
 class Indicators(BaseModel):
     """Simple wellbeing observations derived from the timeline (observations, not a diagnosis)."""
 
-    negative_share: float = Field(description="share of face-frames whose emotion is angry, disgust, fear or sad")
+    negative_share: float = Field(
+        description="share of face-frames whose emotion is angry, disgust, fear or sad"
+    )
     sustained_negative_affect: bool = Field(
         description="true when negative emotions dominate for a continuous stretch of the video"
     )

@@ -166,7 +166,7 @@ async def _succeeded_result(session: SessionDep, user_id: uuid.UUID, analysis_id
 
 @router.get(
     "/analyses/{analysis_id}/result",
-    response_model=AnalysisResultOut,
+    response_model=None,
     responses={200: {"content": {"text/csv": {}}}, 409: {"description": "Not succeeded (yet)"}},
 )
 async def get_result(

@@ -1,0 +1,1 @@
+"""Developer and CI tooling: the local stack launcher and throwaway PostgreSQL/Redis."""

@@ -1,0 +1,58 @@
+"""Frame sampling: which decoded frames the worker keeps, by timestamp, at a target rate."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from services.common.video import DecodedFrame, decode_frames
+
+
+class SampleClock:
+    """Keeps one frame per ``1 / sample_fps`` seconds of video time.
+
+    The first frame is always kept; later frames are kept once their time reaches the next slot.
+    Slots advance from the kept frame's slot (not from its exact time), so jittery timestamps do not
+    drift the rate, and a gap in the stream (dropped frames) yields one frame, not a burst.
+    """
+
+    def __init__(self, sample_fps: float, max_frames: int | None = None) -> None:
+        if not sample_fps > 0:
+            raise ValueError("sample_fps must be positive")
+        self.interval = 1.0 / sample_fps
+        self.max_frames = max_frames
+        self.kept = 0
+        self._next: float | None = None
+        # Tolerate timestamps rounded to the millisecond just before a slot boundary.
+        self._eps = min(1e-3, self.interval / 100)
+
+    def __call__(self, t: float) -> bool:
+        """Whether the frame at ``t`` seconds is kept (call once per decoded frame, in order)."""
+        if self.max_frames is not None and self.kept >= self.max_frames:
+            return False
+        if self._next is None:
+            self._next = t + self.interval
+        elif t + self._eps >= self._next:
+            slots_passed = int((t + self._eps - self._next) // self.interval) + 1
+            self._next += slots_passed * self.interval
+        else:
+            return False
+        self.kept += 1
+        return True
+
+
+def sample_frames(
+    path: str | os.PathLike[str],
+    sample_fps: float,
+    *,
+    max_frames: int | None = None,
+    max_duration_s: float | None = None,
+) -> Iterator[DecodedFrame]:
+    """Decode ``path`` straight through, yielding about ``sample_fps`` frames per second of video."""
+    return decode_frames(path, SampleClock(sample_fps, max_frames), max_duration_s=max_duration_s)
+
+
+def expected_samples(duration_s: float, sample_fps: float, max_frames: int | None = None) -> int:
+    """Roughly how many frames :func:`sample_frames` keeps from a video of ``duration_s`` (for progress)."""
+    n = max(1, int(duration_s * sample_fps + 0.999))
+    return min(n, max_frames) if max_frames else n
