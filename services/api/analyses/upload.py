@@ -37,7 +37,7 @@ ACCEPTED_MIME_TYPES = [
 def too_large(limit_bytes: int) -> HTTPException:
     """The 413 answer for an upload over the limit."""
     return HTTPException(
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        status.HTTP_413_CONTENT_TOO_LARGE,
         detail=f"The video is larger than the {limit_bytes // (1024 * 1024)} MB limit.",
     )
 
