@@ -17,8 +17,6 @@ from pathlib import Path
 import httpx
 import pytest
 import redis as redis_sync
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,6 +27,7 @@ from services.api.main import create_app as create_api_app
 from services.auth.config import AuthSettings
 from services.auth.main import create_app as create_auth_app
 from services.common.db import create_engine
+from services.common.migrations import upgrade_to_head
 from services.common.settings import REPO_ROOT
 
 pytest_plugins = ["tests.fixtures.worker"] if (Path(__file__).parent / "fixtures" / "worker.py").exists() else []
@@ -75,14 +74,6 @@ async def _admin_execute(admin_url: str, statement: str) -> None:
         await engine.dispose()
 
 
-def run_migrations(database_url: str) -> None:
-    """``alembic upgrade head`` against ``database_url``."""
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
-    config.attributes["configure_logging"] = False
-    command.upgrade(config, "head")
-
-
 @pytest.fixture(scope="session")
 def database_url(servers: Servers) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
@@ -90,7 +81,7 @@ def database_url(servers: Servers) -> Iterator[str]:
     admin = servers.postgres_admin_url
     asyncio.run(_admin_execute(admin, f'CREATE DATABASE "{name}"'))
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    run_migrations(url)
+    upgrade_to_head(url)
     yield url
     asyncio.run(_admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

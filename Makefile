@@ -1,0 +1,61 @@
+# Bloomwell — `make run` (the whole product on http://127.0.0.1:8000) and `make test` (the whole suite).
+# Everything installs itself: a Python venv in .venv, the web app's npm packages, Chromium for browser tests.
+
+PYTHON_BIN ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.installed
+PORT       ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv frontend run test test-all test-fast lint browser-deps bench train evaluate export clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv with every Python dependency
+
+frontend:  ## install the web app's npm packages (lock file) and build it into frontend/dist
+	@if [ -f frontend/package.json ]; then \
+	  cd frontend && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build; \
+	else echo "frontend/ has no package.json yet: skipping the web app build"; fi
+
+run: venv frontend  ## run auth + gateway + worker on http://127.0.0.1:$(PORT) (Ctrl-C stops all)
+	PORT=$(PORT) $(PY) -m scripts.run_stack
+
+browser-deps:  ## install Debian's Chromium for the browser tests (when missing and root)
+	@bash scripts/install_chromium.sh
+
+lint: venv  ## ruff
+	$(PY) -m ruff check .
+
+test: venv frontend browser-deps  ## the whole default suite: lint, web app unit tests, Python tests (not slow)
+	$(PY) -m ruff check .
+	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: venv frontend browser-deps  ## every test, including the slow ones
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: venv  ## Python unit and integration tests only (no browser, not slow)
+	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+bench: venv  ## speed benchmarks (print figures)
+	$(PY) -m bench.bench_worker
+
+train: venv  ## train the default model (CONFIG=training/configs/default.yaml)
+	$(PY) -m training.train --config $(or $(CONFIG),training/configs/default.yaml)
+
+evaluate: venv  ## evaluate the shipped model on FER2013 test
+	$(PY) -m training.evaluate --model default --data-root ../shared/data/fer2013 --split test --tta --out artifacts/eval/report.json
+
+clean:  ## remove local data and build outputs (keeps .venv)
+	rm -rf .data artifacts frontend/dist
