@@ -9,7 +9,7 @@ PORT       ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv frontend run test test-all test-fast lint browser-deps bench train evaluate export clean
+.PHONY: help venv frontend run test test-all test-fast lint browser-deps bench train evaluate clean secrets
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,3 +59,7 @@ evaluate: venv  ## evaluate the shipped model on FER2013 test
 
 clean:  ## remove local data and build outputs (keeps .venv)
 	rm -rf .data artifacts frontend/dist
+
+secrets: venv  ## create infra/secrets/jwt_private_key.pem for docker compose (once)
+	@test -f infra/secrets/jwt_private_key.pem || $(PY) -m scripts.gen_jwt_key > infra/secrets/jwt_private_key.pem
+	@chmod 600 infra/secrets/jwt_private_key.pem && echo "infra/secrets/jwt_private_key.pem ready"
