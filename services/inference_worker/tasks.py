@@ -26,7 +26,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from services.common.celery_app import ANALYZE_TASK, celery_app
 from services.common.events import ProgressEvent, publish_progress
 from services.common.models import AnalysisStatus
-from services.common.video import VideoError
+from services.common.video import VideoError, probe_video
 from services.inference_worker import persist
 from services.inference_worker.pipeline import NoFrames, PipelineOptions, analyze_video
 from services.inference_worker.runtime import Runtime, get_runtime
@@ -177,6 +177,12 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0) -> str:
         except (OSError, ValueError, RuntimeError) as exc:
             log.exception("could not load the emotion model or face detector")
             raise PermanentFailure("internal", MESSAGES["model"]) from exc
+        duration_s = job.duration_s
+        if duration_s is None:
+            try:
+                duration_s = probe_video(video, max_duration_s=rt.settings.max_duration_s).duration_s
+            except VideoError as exc:
+                raise PermanentFailure("unreadable_video", MESSAGES["unreadable_video"]) from exc
         shutil.rmtree(crops_dir, ignore_errors=True)  # leftovers of an interrupted attempt
         s = rt.settings
         options = PipelineOptions(
@@ -191,7 +197,7 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0) -> str:
         progress.stage("detecting", progress.START)
         try:
             output = analyze_video(video, classifier=classifier, detector=detector, options=options,
-                                   duration_hint_s=job.duration_s, crops_dir=crops_dir, on_progress=progress)
+                                   duration_hint_s=duration_s, crops_dir=crops_dir, on_progress=progress)
         except VideoError as exc:
             raise PermanentFailure("unreadable_video", MESSAGES["unreadable_video"]) from exc
         except NoFrames as exc:

@@ -1,0 +1,57 @@
+"""Celery entry point of the inference worker.
+
+Run it with::
+
+    celery -A services.inference_worker.worker worker -Q inference --concurrency 1
+
+Use the prefork pool (default; one model per child process) or ``-P solo``. Each process builds its
+runtime (event loop, DB engine, model, detector) once, right after it starts, so the first job does not
+pay for loading the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_shutdown
+
+from services.common.celery_app import celery_app
+from services.inference_worker import tasks  # noqa: F401  (registers bloomwell.analyze_video)
+from services.inference_worker.runtime import get_runtime, shutdown_runtime
+
+log = logging.getLogger(__name__)
+
+app = celery_app
+"""The Celery app ``celery -A services.inference_worker.worker`` finds."""
+
+
+def _warm_up() -> None:
+    try:
+        get_runtime().warm_up()
+    except Exception:  # the worker stays up; jobs then fail with a clear "model not available"
+        log.exception("could not load the emotion model / face detector at start-up")
+
+
+@worker_process_init.connect
+def _on_process_init(**_: Any) -> None:
+    """Prefork child: build this process's runtime after the fork."""
+    _warm_up()
+
+
+@worker_init.connect
+def _on_worker_init(sender: Any = None, **_: Any) -> None:
+    """Solo pool: tasks run in the main process, so build the runtime here (prefork does it per child)."""
+    pool = str(getattr(sender, "pool_cls", "")).lower()
+    if "solo" in pool:
+        _warm_up()
+
+
+@worker_process_shutdown.connect
+def _on_process_shutdown(**_: Any) -> None:
+    shutdown_runtime()
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(**_: Any) -> None:
+    shutdown_runtime()
