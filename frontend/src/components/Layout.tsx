@@ -1,0 +1,131 @@
+import { useEffect, useState } from "react";
+import { Link, NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
+import { useAuth } from "../auth/AuthContext";
+import { Logo } from "./Logo";
+
+export function Layout() {
+  const { state, user, logout } = useAuth();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const location = useLocation();
+  const navigate = useNavigate();
+
+  useEffect(() => setMenuOpen(false), [location.pathname]);
+
+  // Move focus to the page heading on navigation so screen-reader and keyboard users land on the new page.
+  useEffect(() => {
+    const h = document.querySelector<HTMLElement>("main h1");
+    if (h) {
+      h.setAttribute("tabindex", "-1");
+      h.focus({ preventScroll: true });
+    }
+    window.scrollTo?.(0, 0);
+  }, [location.pathname]);
+
+  const signedIn = state === "signed-in";
+  const onLogout = async () => {
+    await logout();
+    navigate("/", { replace: true });
+  };
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="site-header">
+        <div className="container site-header__inner">
+          <Link to="/" className="brand" aria-label="Bloomwell home">
+            <Logo />
+            <span className="brand__name">Bloomwell</span>
+          </Link>
+          <button
+            type="button"
+            className="nav-toggle"
+            aria-expanded={menuOpen}
+            aria-controls="site-nav"
+            onClick={() => setMenuOpen((v) => !v)}
+          >
+            <span className="nav-toggle__bars" aria-hidden="true" />
+            <span className="sr-only">{menuOpen ? "Close menu" : "Open menu"}</span>
+          </button>
+          <nav id="site-nav" className={`site-nav${menuOpen ? " site-nav--open" : ""}`} aria-label="Main">
+            <ul>
+              {signedIn ? (
+                <>
+                  <li>
+                    <NavLink to="/new">New analysis</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/history">History</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/about">About</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/account" title={user?.email}>
+                      Account
+                    </NavLink>
+                  </li>
+                  <li>
+                    <button type="button" className="btn btn--ghost btn--small" onClick={onLogout}>
+                      Log out
+                    </button>
+                  </li>
+                </>
+              ) : (
+                <>
+                  <li>
+                    <NavLink to="/about">About</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/contact">Contact</NavLink>
+                  </li>
+                  <li>
+                    <NavLink to="/login">Log in</NavLink>
+                  </li>
+                  <li>
+                    <Link to="/signup" className="btn btn--primary btn--small">
+                      Sign up
+                    </Link>
+                  </li>
+                </>
+              )}
+            </ul>
+          </nav>
+        </div>
+      </header>
+      <main id="main" className="site-main">
+        <Outlet />
+      </main>
+      <footer className="site-footer">
+        <div className="container site-footer__inner">
+          <div>
+            <div className="brand brand--footer">
+              <Logo size={22} />
+              <span className="brand__name">Bloomwell</span>
+            </div>
+            <p className="muted small">
+              A screening aid that describes facial expressions. Not a medical device and not a diagnosis.
+            </p>
+          </div>
+          <nav aria-label="Footer">
+            <ul className="footer-links">
+              <li>
+                <Link to="/">Home</Link>
+              </li>
+              <li>
+                <Link to="/about">About</Link>
+              </li>
+              <li>
+                <Link to="/about#privacy">Privacy</Link>
+              </li>
+              <li>
+                <Link to="/contact">Contact</Link>
+              </li>
+            </ul>
+          </nav>
+        </div>
+      </footer>
+    </div>
+  );
+}

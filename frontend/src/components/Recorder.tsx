@@ -1,0 +1,268 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { formatClock } from "../lib/format";
+import { cameraErrorMessage, extensionForMime, pickRecorderMimeType } from "../lib/media";
+import { Alert } from "./Alert";
+
+type Phase = "idle" | "requesting" | "blocked" | "ready" | "recording" | "recorded";
+
+interface Props {
+  minSeconds: number;
+  maxSeconds: number;
+  maxBytes: number;
+  busy?: boolean;
+  onSubmit: (file: Blob, filename: string) => void;
+}
+
+export interface Recording {
+  blob: Blob;
+  url: string;
+  durationMs: number;
+  filename: string;
+}
+
+/**
+ * Webcam recording with MediaRecorder: permission handling, live preview, a visible timer,
+ * a minimum and maximum length, stop, retake and playback before anything is sent.
+ */
+export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: Props) {
+  const [phase, setPhase] = useState<Phase>("idle");
+  const [error, setError] = useState<string | null>(null);
+  const [elapsed, setElapsed] = useState(0);
+  const [recording, setRecording] = useState<Recording | null>(null);
+  const streamRef = useRef<MediaStream | null>(null);
+  const recorderRef = useRef<MediaRecorder | null>(null);
+  const chunksRef = useRef<Blob[]>([]);
+  const startedRef = useRef(0);
+  const tickRef = useRef<ReturnType<typeof setInterval> | null>(null);
+  const previewRef = useRef<HTMLVideoElement>(null);
+  const mountedRef = useRef(true);
+
+  const supported =
+    typeof navigator !== "undefined" && !!navigator.mediaDevices?.getUserMedia && typeof MediaRecorder !== "undefined";
+
+  const stopCamera = useCallback(() => {
+    streamRef.current?.getTracks().forEach((t) => t.stop());
+    streamRef.current = null;
+  }, []);
+
+  const clearTick = () => {
+    if (tickRef.current) clearInterval(tickRef.current);
+    tickRef.current = null;
+  };
+
+  useEffect(() => {
+    mountedRef.current = true;
+    return () => {
+      mountedRef.current = false;
+      clearTick();
+      if (recorderRef.current && recorderRef.current.state !== "inactive") {
+        recorderRef.current.ondataavailable = null;
+        recorderRef.current.onstop = null;
+        recorderRef.current.stop();
+      }
+      stopCamera();
+    };
+  }, [stopCamera]);
+
+  // Free the playback URL when it's replaced or the component goes away.
+  useEffect(() => {
+    const url = recording?.url;
+    return () => {
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [recording]);
+
+  // Attach the live stream to the preview element whenever it is (re)rendered.
+  useEffect(() => {
+    const v = previewRef.current;
+    if (v && streamRef.current && (phase === "ready" || phase === "recording")) {
+      if (v.srcObject !== streamRef.current) v.srcObject = streamRef.current;
+      void v.play?.()?.catch?.(() => undefined);
+    }
+  }, [phase]);
+
+  const startCamera = async () => {
+    setError(null);
+    setPhase("requesting");
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
+        audio: false,
+      });
+      if (!mountedRef.current) {
+        stream.getTracks().forEach((t) => t.stop());
+        return;
+      }
+      streamRef.current = stream;
+      setPhase("ready");
+    } catch (err) {
+      const { denied, message } = cameraErrorMessage(err);
+      setError(message);
+      setPhase(denied ? "blocked" : "idle");
+    }
+  };
+
+  const finish = useCallback(() => {
+    const rec = recorderRef.current;
+    if (rec && rec.state !== "inactive") rec.stop();
+    clearTick();
+  }, []);
+
+  const startRecording = () => {
+    const stream = streamRef.current;
+    if (!stream) return;
+    const mimeType = pickRecorderMimeType();
+    let rec: MediaRecorder;
+    try {
+      rec = mimeType ? new MediaRecorder(stream, { mimeType, videoBitsPerSecond: 2_500_000 }) : new MediaRecorder(stream);
+    } catch {
+      setError("Recording isn't supported in this browser. Please upload a video instead.");
+      return;
+    }
+    chunksRef.current = [];
+    rec.ondataavailable = (e) => {
+      if (e.data && e.data.size > 0) chunksRef.current.push(e.data);
+    };
+    rec.onstop = () => {
+      if (!mountedRef.current) return;
+      const durationMs = Date.now() - startedRef.current;
+      const type = rec.mimeType || mimeType || "video/webm";
+      const blob = new Blob(chunksRef.current, { type: type.split(";")[0] });
+      stopCamera();
+      if (blob.size === 0) {
+        setError("The recording came out empty. Please try again.");
+        setPhase("idle");
+        return;
+      }
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+      setRecording({ blob, url: URL.createObjectURL(blob), durationMs, filename: `recording-${stamp}${extensionForMime(type)}` });
+      setPhase("recorded");
+    };
+    rec.onerror = () => {
+      setError("Recording stopped unexpectedly. Please try again.");
+    };
+    recorderRef.current = rec;
+    startedRef.current = Date.now();
+    setElapsed(0);
+    rec.start(1000);
+    setPhase("recording");
+    tickRef.current = setInterval(() => {
+      const ms = Date.now() - startedRef.current;
+      setElapsed(ms);
+      if (ms >= maxSeconds * 1000) finish();
+    }, 200);
+  };
+
+  const retake = async () => {
+    setRecording(null);
+    setElapsed(0);
+    await startCamera();
+  };
+
+  const canStop = elapsed >= minSeconds * 1000;
+  const secondsToMin = Math.max(0, Math.ceil(minSeconds - elapsed / 1000));
+
+  if (!supported) {
+    return (
+      <Alert tone="warning" title="Recording isn't available in this browser">
+        Your browser doesn't support webcam recording, or the page isn't served securely. Please upload a video instead.
+      </Alert>
+    );
+  }
+
+  return (
+    <div className="recorder" data-phase={phase}>
+      {error && (
+        <Alert tone={phase === "blocked" ? "warning" : "error"} testId="camera-error">
+          {error}
+        </Alert>
+      )}
+
+      {(phase === "idle" || phase === "requesting" || phase === "blocked") && (
+        <div className="recorder__placeholder">
+          <div className="recorder__icon" aria-hidden="true">
+            <svg viewBox="0 0 24 24" width="40" height="40">
+              <path fill="currentColor" d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11l-4 4z" />
+            </svg>
+          </div>
+          <p>
+            Record between {minSeconds} and {maxSeconds} seconds. Only video is recorded — no sound. Nothing is sent until
+            you choose to.
+          </p>
+          <button type="button" className="btn btn--primary" onClick={startCamera} disabled={phase === "requesting"}>
+            {phase === "requesting" ? "Waiting for camera permission…" : phase === "blocked" ? "Try the camera again" : "Turn on camera"}
+          </button>
+        </div>
+      )}
+
+      {(phase === "ready" || phase === "recording") && (
+        <div className="recorder__stage">
+          <div className="video-frame">
+            <video ref={previewRef} className="video-frame__video video-frame__video--mirror" autoPlay muted playsInline aria-label="Live camera preview" data-testid="live-preview" />
+            {phase === "recording" && (
+              <div className="rec-badge" aria-hidden="true">
+                <span className="rec-dot" /> REC
+              </div>
+            )}
+          </div>
+          <div className="recorder__controls">
+            <div className="timer" data-testid="record-timer" aria-live="off">
+              <span className="timer__value">{formatClock(elapsed)}</span>
+              <span className="timer__max"> / {formatClock(maxSeconds * 1000)}</span>
+            </div>
+            <div className="timer-track" aria-hidden="true">
+              <div className="timer-track__min" style={{ left: `${(minSeconds / maxSeconds) * 100}%` }} />
+              <div className="timer-track__bar" style={{ width: `${Math.min(100, (elapsed / (maxSeconds * 1000)) * 100)}%` }} />
+            </div>
+            {phase === "ready" ? (
+              <button type="button" className="btn btn--record" onClick={startRecording}>
+                <span className="rec-dot" aria-hidden="true" /> Start recording
+              </button>
+            ) : (
+              <>
+                <button type="button" className="btn btn--primary" onClick={finish} disabled={!canStop}>
+                  {canStop ? "Stop recording" : `Keep going… ${secondsToMin} s`}
+                </button>
+                <p className="muted small" role="status">
+                  {canStop
+                    ? `Recording stops by itself at ${maxSeconds} seconds.`
+                    : `Recording — at least ${minSeconds} seconds are needed.`}
+                </p>
+              </>
+            )}
+          </div>
+        </div>
+      )}
+
+      {phase === "recorded" && recording && (
+        <div className="recorder__stage">
+          <div className="video-frame">
+            <video className="video-frame__video" src={recording.url} controls playsInline aria-label="Your recording" data-testid="playback" />
+          </div>
+          <div className="recorder__controls">
+            <p>
+              <strong>Recording ready</strong> — {formatClock(recording.durationMs)} long. Watch it back, then send it for
+              analysis or record again.
+            </p>
+            {recording.blob.size > maxBytes && (
+              <Alert tone="error">This recording is larger than the upload limit. Please record a shorter one.</Alert>
+            )}
+            <div className="btn-row">
+              <button type="button" className="btn btn--ghost" onClick={retake} disabled={busy}>
+                Retake
+              </button>
+              <button
+                type="button"
+                className="btn btn--primary"
+                onClick={() => onSubmit(recording.blob, recording.filename)}
+                disabled={busy || recording.blob.size > maxBytes}
+              >
+                Analyse this recording
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

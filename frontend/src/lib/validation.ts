@@ -1,0 +1,69 @@
+import type { PublicConfig } from "../api/types";
+import { formatBytes, formatSeconds } from "./format";
+
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 128;
+
+export function validateEmail(email: string): string | null {
+  const v = email.trim();
+  if (!v) return "Enter your e-mail address.";
+  if (v.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) return "Enter a valid e-mail address, like name@example.com.";
+  return null;
+}
+
+export function validateName(value: string, what: string): string | null {
+  const v = value.trim();
+  if (!v) return `Enter your ${what}.`;
+  if (v.length > 100) return `Your ${what} must be at most 100 characters.`;
+  return null;
+}
+
+export function validateNewPassword(password: string): string | null {
+  if (!password) return "Choose a password.";
+  if (password.length < PASSWORD_MIN) return `Use at least ${PASSWORD_MIN} characters.`;
+  if (password.length > PASSWORD_MAX) return `Use at most ${PASSWORD_MAX} characters.`;
+  if (!/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) return "Use at least one letter and one number.";
+  return null;
+}
+
+export function validatePasswordConfirmation(password: string, confirmation: string): string | null {
+  if (!confirmation) return "Type your password again.";
+  if (password !== confirmation) return "The passwords do not match.";
+  return null;
+}
+
+export function extensionOf(name: string): string {
+  const i = name.lastIndexOf(".");
+  return i >= 0 ? name.slice(i).toLowerCase() : "";
+}
+
+function normaliseExt(ext: string): string {
+  const e = ext.trim().toLowerCase();
+  return e.startsWith(".") ? e : `.${e}`;
+}
+
+/**
+ * Checks a chosen file against the server's published limits before anything is uploaded.
+ * Returns a sentence for the person, or null when the file looks acceptable.
+ */
+export function checkVideoFile(file: { name: string; size: number; type: string }, config: PublicConfig): string | null {
+  const exts = config.accepted_extensions.map(normaliseExt);
+  const ext = extensionOf(file.name);
+  const mimeOk = !file.type || config.accepted_mime_types.includes(file.type) || file.type.startsWith("video/");
+  if (!exts.includes(ext) || !mimeOk) {
+    return `This file type isn't supported. Please choose a video (${exts.join(", ")}).`;
+  }
+  if (file.size === 0) return "This file is empty.";
+  if (file.size > config.max_upload_bytes) {
+    return `This video is ${formatBytes(file.size)}; the limit is ${formatBytes(config.max_upload_bytes)}.`;
+  }
+  return null;
+}
+
+export function checkDuration(durationS: number | null, config: PublicConfig): string | null {
+  if (durationS == null || !Number.isFinite(durationS)) return null;
+  if (durationS > config.max_duration_s + 0.5) {
+    return `This video is ${formatSeconds(durationS)} long; the limit is ${formatSeconds(config.max_duration_s)}. Please trim it or record a shorter one.`;
+  }
+  return null;
+}

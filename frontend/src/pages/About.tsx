@@ -1,0 +1,49 @@
+import { useEffect } from "react";
+import { useLocation } from "react-router-dom";
+import { Disclaimer } from "../components/Disclaimer";
+
+export function About() {
+  const { hash } = useLocation();
+  useEffect(() => {
+    if (hash) document.getElementById(hash.slice(1))?.scrollIntoView?.();
+  }, [hash]);
+  return (
+    <div className="container page page--narrow prose">
+      <h1>About Bloomwell</h1>
+      <p className="lead">
+        Bloomwell is a preliminary screening aid. It turns a short video of a face into an emotion timeline and a few plain
+        observations that can help start a conversation — with yourself, or with a professional.
+      </p>
+
+      <h2>What the analysis is</h2>
+      <p>
+        We sample frames from your video (five per second by default), find the face in each one and run an expression
+        recognition model on it. The model gives a probability for each of seven expressions — angry, disgust, fear, happy,
+        neutral, sad and surprise. The report shows these probabilities over time and summarises them.
+      </p>
+
+      <h2>What it is not</h2>
+      <p>
+        Facial expressions are not feelings. People express emotions differently, lighting and camera angles matter, and
+        models trained on public data sets make mistakes and can be less accurate for some groups of people. Bloomwell cannot
+        tell you whether you have a health condition and does not replace a conversation with a professional.
+      </p>
+
+      <h2 id="privacy">Privacy</h2>
+      <ul>
+        <li>Your uploaded or recorded video is deleted as soon as processing finishes.</li>
+        <li>We store the results (the numbers in your report) and a small number of face thumbnails.</li>
+        <li>Your analyses are visible only to you. You can delete each one, or your whole account with everything in it.</li>
+        <li>Your session ends when you close the browser tab or log out.</li>
+      </ul>
+
+      <h2 id="support">If you are struggling</h2>
+      <p>
+        Please reach out to someone: your doctor, a counsellor, or a trusted person. If you are in immediate danger or thinking
+        about harming yourself, call your local emergency number. Many countries have free, confidential crisis lines that you
+        can call or text at any hour.
+      </p>
+      <Disclaimer />
+    </div>
+  );
+}

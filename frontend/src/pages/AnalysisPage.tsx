@@ -1,0 +1,179 @@
+import { useCallback, useEffect, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router-dom";
+import { analysisToEvent, deleteAnalysis, getAnalysis, getResult, watchAnalysis } from "../api/analyses";
+import { ApiError } from "../api/client";
+import type { Analysis, AnalysisResult, ProgressEvent } from "../api/types";
+import { Alert } from "../components/Alert";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { ResultView } from "../components/ResultView";
+import { PageLoading } from "../components/Spinner";
+import { StatusPanel } from "../components/StatusPanel";
+import { failureMessage } from "../lib/failures";
+import { formatDateTime } from "../lib/format";
+
+export function AnalysisPage() {
+  const { id = "" } = useParams();
+  const navigate = useNavigate();
+  const [analysis, setAnalysis] = useState<Analysis | null>(null);
+  const [event, setEvent] = useState<ProgressEvent | null>(null);
+  const [transport, setTransport] = useState<"push" | "polling" | null>(null);
+  const [result, setResult] = useState<AnalysisResult | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [resultError, setResultError] = useState<string | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    setLoadError(null);
+    setAnalysis(null);
+    setEvent(null);
+    setResult(null);
+    getAnalysis(id)
+      .then((a) => {
+        setAnalysis(a);
+        setEvent(analysisToEvent(a));
+      })
+      .catch((e) => setLoadError(e instanceof ApiError ? e : new ApiError(0, "We couldn't load this analysis.")));
+  }, [id]);
+
+  useEffect(load, [load]);
+
+  const status = event?.status;
+  const running = status === "queued" || status === "processing";
+
+  // Follow a running analysis live.
+  useEffect(() => {
+    if (!analysis || !running) return;
+    const stop = watchAnalysis(analysis.id, {
+      onEvent: (ev) => setEvent((prev) => ({ ...prev, ...ev })),
+      onTransport: setTransport,
+      onError: (e) => setLoadError(e),
+    });
+    return stop;
+    // Only (re)subscribe when the analysis changes or it starts running.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [analysis?.id, running]);
+
+  // Fetch the result once the analysis has succeeded.
+  useEffect(() => {
+    if (status !== "succeeded" || result) return;
+    let cancelled = false;
+    setResultError(null);
+    getResult(id)
+      .then((r) => !cancelled && setResult(r))
+      .catch((e) => !cancelled && setResultError(e instanceof ApiError ? e.message : "We couldn't load the report."));
+    // Refresh the header (dominant emotion, finish time).
+    getAnalysis(id)
+      .then((a) => !cancelled && setAnalysis(a))
+      .catch(() => undefined);
+    return () => {
+      cancelled = true;
+    };
+  }, [status, id, result]);
+
+  const onDelete = async () => {
+    setDeleting(true);
+    setDeleteError(null);
+    try {
+      await deleteAnalysis(id);
+      navigate("/history", { replace: true, state: { flash: "The analysis was deleted." } });
+    } catch (e) {
+      setDeleteError(e instanceof ApiError ? e.message : "We couldn't delete it. Please try again.");
+      setDeleting(false);
+      setConfirmDelete(false);
+    }
+  };
+
+  if (loadError) {
+    const notFound = loadError.status === 404 || loadError.status === 422;
+    return (
+      <div className="container page page--narrow">
+        <h1>{notFound ? "Analysis not found" : "We couldn't load this analysis"}</h1>
+        <Alert tone="error">{notFound ? "It may have been deleted, or the link is wrong." : loadError.message}</Alert>
+        <div className="btn-row">
+          {!notFound && (
+            <button type="button" className="btn btn--primary" onClick={load}>
+              Try again
+            </button>
+          )}
+          <Link to="/history" className="btn btn--ghost">
+            Back to history
+          </Link>
+        </div>
+      </div>
+    );
+  }
+  if (!analysis || !event) return <PageLoading label="Loading the analysis…" />;
+
+  const failed = event.status === "failed";
+  const fail = failed ? failureMessage(event.error_code) : null;
+
+  return (
+    <div className="container page">
+      <div className="page-head">
+        <div>
+          <p className="eyebrow">
+            <Link to="/history">History</Link> / Analysis
+          </p>
+          <h1>{event.status === "succeeded" ? "Your expression report" : failed ? "The analysis didn't finish" : "Analysing your video"}</h1>
+          <p className="muted">
+            {analysis.filename ? `${analysis.filename} · ` : ""}
+            {formatDateTime(analysis.created_at)}
+          </p>
+        </div>
+        <div className="btn-row">
+          <Link to="/new" className="btn btn--ghost">
+            New analysis
+          </Link>
+          <button type="button" className="btn btn--danger-ghost" onClick={() => setConfirmDelete(true)}>
+            Delete
+          </button>
+        </div>
+      </div>
+
+      {deleteError && <Alert tone="error">{deleteError}</Alert>}
+
+      {running && <StatusPanel event={event} transport={transport} />}
+
+      {failed && fail && (
+        <section className="panel" data-testid="failure">
+          <Alert tone="error" title={fail.title}>
+            <p>{fail.advice}</p>
+            {event.error && <p className="muted small">Details: {event.error}</p>}
+          </Alert>
+          <Link to="/new" className="btn btn--primary">
+            Try another video
+          </Link>
+        </section>
+      )}
+
+      {event.status === "succeeded" && (
+        <>
+          {resultError && (
+            <Alert tone="error" title="We couldn't load the report">
+              <p>{resultError}</p>
+              <button type="button" className="btn btn--ghost btn--small" onClick={() => setResult(null)}>
+                Try again
+              </button>
+            </Alert>
+          )}
+          {!result && !resultError && <PageLoading label="Loading your report…" />}
+          {result && <ResultView analysisId={analysis.id} result={result} />}
+        </>
+      )}
+
+      <ConfirmDialog
+        open={confirmDelete}
+        title="Delete this analysis?"
+        confirmLabel="Delete analysis"
+        danger
+        busy={deleting}
+        onConfirm={onDelete}
+        onCancel={() => setConfirmDelete(false)}
+      >
+        <p>The report and its face thumbnails will be removed for good. This can't be undone.</p>
+      </ConfirmDialog>
+    </div>
+  );
+}

@@ -1,0 +1,166 @@
+import { useCallback, useEffect, useState } from "react";
+import { Link, useLocation } from "react-router-dom";
+import { deleteAnalysis, listAnalyses } from "../api/analyses";
+import { ApiError } from "../api/client";
+import type { Analysis } from "../api/types";
+import { Alert } from "../components/Alert";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { Spinner } from "../components/Spinner";
+import { emotionLabel } from "../lib/emotions";
+import { formatDateTime } from "../lib/format";
+
+const STATUS_LABEL: Record<Analysis["status"], string> = {
+  queued: "Queued",
+  processing: "Analysing",
+  succeeded: "Ready",
+  failed: "Failed",
+};
+
+export function History() {
+  const location = useLocation();
+  const flash = (location.state as { flash?: string } | null)?.flash;
+  const [items, setItems] = useState<Analysis[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [toDelete, setToDelete] = useState<Analysis | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const [notice, setNotice] = useState<string | null>(flash ?? null);
+
+  const loadPage = useCallback(async (after: string | null) => {
+    setLoading(true);
+    setError(null);
+    try {
+      const page = await listAnalyses(after);
+      setItems((prev) => {
+        const base = after ? prev : [];
+        const seen = new Set(base.map((a) => a.id));
+        return [...base, ...page.items.filter((a) => !seen.has(a.id))];
+      });
+      setCursor(page.next_cursor);
+      setLoaded(true);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "We couldn't load your analyses.");
+    } finally {
+      setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    void loadPage(null);
+  }, [loadPage]);
+
+  const onDelete = async () => {
+    if (!toDelete) return;
+    setDeleting(true);
+    try {
+      await deleteAnalysis(toDelete.id);
+      setItems((prev) => prev.filter((a) => a.id !== toDelete.id));
+      setNotice("The analysis was deleted.");
+      setToDelete(null);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "We couldn't delete it. Please try again.");
+      setToDelete(null);
+    } finally {
+      setDeleting(false);
+    }
+  };
+
+  return (
+    <div className="container page">
+      <div className="page-head">
+        <div>
+          <h1>Your analyses</h1>
+          <p className="muted">Newest first. Only you can see these.</p>
+        </div>
+        <Link to="/new" className="btn btn--primary">
+          New analysis
+        </Link>
+      </div>
+
+      {notice && (
+        <Alert tone="success" testId="history-notice">
+          {notice}
+        </Alert>
+      )}
+      {error && (
+        <Alert tone="error" title="Something went wrong">
+          <p>{error}</p>
+          <button type="button" className="btn btn--ghost btn--small" onClick={() => void loadPage(loaded ? cursor : null)}>
+            Try again
+          </button>
+        </Alert>
+      )}
+
+      {!loaded && loading && (
+        <div className="page-loading">
+          <Spinner label="Loading your analyses…" />
+        </div>
+      )}
+
+      {loaded && items.length === 0 && (
+        <div className="empty-state panel" data-testid="history-empty">
+          <h2>No analyses yet</h2>
+          <p className="muted">Record a short video or upload one to get your first expression report.</p>
+          <Link to="/new" className="btn btn--primary">
+            Start your first analysis
+          </Link>
+        </div>
+      )}
+
+      {items.length > 0 && (
+        <ul className="history" data-testid="history-list">
+          {items.map((a) => (
+            <li key={a.id} className="history-item" data-testid="history-item" data-id={a.id}>
+              <div className="history-item__main">
+                <Link to={`/analyses/${a.id}`} className="history-item__title">
+                  {formatDateTime(a.created_at)}
+                </Link>
+                <span className="muted small history-item__file">{a.filename || "Recording"}</span>
+              </div>
+              <span className={`badge badge--${a.status}`}>{STATUS_LABEL[a.status] ?? a.status}</span>
+              <span className="history-item__emotion">
+                {a.dominant_emotion ? <span className={`chip chip--${a.dominant_emotion}`}>{emotionLabel(a.dominant_emotion)}</span> : <span className="muted small">—</span>}
+              </span>
+              <span className="history-item__actions">
+                <Link to={`/analyses/${a.id}`} className="btn btn--ghost btn--small" aria-label={`Open analysis from ${formatDateTime(a.created_at)}`}>
+                  Open
+                </Link>
+                <button type="button" className="btn btn--danger-ghost btn--small" onClick={() => setToDelete(a)} aria-label={`Delete analysis from ${formatDateTime(a.created_at)}`}>
+                  Delete
+                </button>
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+
+      {cursor && (
+        <div className="load-more">
+          <button type="button" className="btn btn--ghost" onClick={() => void loadPage(cursor)} disabled={loading}>
+            {loading ? "Loading…" : "Show older analyses"}
+          </button>
+        </div>
+      )}
+
+      <p className="muted small history-foot">
+        Want to remove everything? You can delete your account on the <Link to="/account">account page</Link>.
+      </p>
+
+      <ConfirmDialog
+        open={!!toDelete}
+        title="Delete this analysis?"
+        confirmLabel="Delete analysis"
+        danger
+        busy={deleting}
+        onConfirm={onDelete}
+        onCancel={() => setToDelete(null)}
+      >
+        <p>
+          The report from {toDelete ? formatDateTime(toDelete.created_at) : ""} and its face thumbnails will be removed for good.
+        </p>
+      </ConfirmDialog>
+    </div>
+  );
+}

@@ -1,0 +1,35 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// The gateway serves the built app at "/" and the API at /v1 and /auth on the same origin.
+// During `npm run dev` these paths are proxied to a locally running gateway.
+const backend = process.env.BLOOMWELL_DEV_BACKEND ?? "http://127.0.0.1:8000";
+
+export default defineConfig({
+  plugins: [react()],
+  server: {
+    host: "127.0.0.1",
+    port: 5173,
+    proxy: {
+      "/v1": { target: backend, changeOrigin: true, ws: true },
+      "/auth": { target: backend, changeOrigin: true },
+      "/healthz": { target: backend, changeOrigin: true },
+      "/readyz": { target: backend, changeOrigin: true },
+    },
+  },
+  build: {
+    outDir: "dist",
+    sourcemap: false,
+    chunkSizeWarningLimit: 800,
+  },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    setupFiles: ["./src/test/setup.ts"],
+    css: false,
+    restoreMocks: true,
+    pool: "threads",
+    maxWorkers: 2,
+  },
+});
