@@ -30,7 +30,7 @@ from services.common.db import create_engine
 from services.common.migrations import upgrade_to_head
 from services.common.settings import REPO_ROOT
 
-pytest_plugins = ["tests.fixtures.worker"] if (Path(__file__).parent / "fixtures" / "worker.py").exists() else []
+pytest_plugins = ["tests.fixtures.worker"]
 
 SHARED_DATA = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 VIDEOS = SHARED_DATA / "videos"
