@@ -92,15 +92,15 @@ def get_runtime() -> Runtime:
     global _runtime
     with _lock:
         if _runtime is None or _runtime.pid != os.getpid():
-            _runtime = _make_runtime(get_settings())
+            _runtime = build_runtime(get_settings())
         return _runtime
 
 
-def _make_runtime(settings: WorkerSettings) -> Runtime:
+def build_runtime(settings: WorkerSettings) -> Runtime:
+    """A new runtime for ``settings`` (its own event loop and engine); the model loads on first use."""
     if settings.torch_num_threads:
         torch.set_num_threads(settings.torch_num_threads)
     loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     engine = create_engine(settings.database_url)
     storage = Storage(settings.storage_root)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)

@@ -1,0 +1,73 @@
+"""Batched classification with a tiny real checkpoint through the real loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from services.common.labels import EMOTIONS
+from services.common.ml import load_model
+from services.inference_worker.classifier import EmotionClassifier, pick_device
+from tests.fixtures.worker import write_tiny_model
+
+
+def crops(n: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, size=(int(rng.integers(30, 120)),) * 2 + (3,), dtype=np.uint8) for _ in range(n)]
+
+
+def test_predict_returns_one_probability_row_per_crop(tiny_model_path: Path) -> None:
+    clf = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32")
+    probs = clf.predict(crops(9))
+    assert probs.shape == (9, len(EMOTIONS))
+    assert probs.dtype == np.float32
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (probs >= 0).all()
+    assert clf.name == "tiny-random-test"
+    assert clf.predict([]).shape == (0, len(EMOTIONS))
+
+
+def test_batched_equals_one_by_one(tiny_model_path: Path) -> None:
+    clf = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32")
+    batch = crops(6, seed=1)
+    together = clf.predict(batch)
+    alone = np.concatenate([clf.predict([c]) for c in batch])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_chunks_larger_inputs_by_max_batch(tiny_model_path: Path) -> None:
+    clf = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32", max_batch=4)
+    full = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32")
+    batch = crops(10, seed=2)
+    assert np.allclose(clf.predict(batch), full.predict(batch), atol=1e-5)
+
+
+def test_bf16_autocast_stays_close_to_fp32(tiny_model_path: Path) -> None:
+    fp32 = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32")
+    bf16 = EmotionClassifier.load(tiny_model_path, device="cpu", precision="bf16")
+    assert bf16.autocast_dtype == torch.bfloat16 and bf16.channels_last
+    batch = crops(4, seed=3)
+    assert np.abs(fp32.predict(batch) - bf16.predict(batch)).max() < 0.05
+
+
+def test_columns_follow_the_canonical_label_order(tmp_path: Path) -> None:
+    shuffled = tuple(reversed(EMOTIONS))
+    path = write_tiny_model(tmp_path / "reversed.pt", labels=shuffled)
+    clf = EmotionClassifier.load(path, device="cpu", precision="fp32")
+    batch = crops(3, seed=4)
+    raw = load_model(path, "cpu").predict_proba(batch)  # columns in the checkpoint's (reversed) order
+    assert np.allclose(clf.predict(batch), raw[:, ::-1], atol=1e-5)
+
+
+def test_model_missing_a_label_is_refused(tmp_path: Path) -> None:
+    path = write_tiny_model(tmp_path / "six.pt", labels=EMOTIONS[:6])
+    with pytest.raises(ValueError, match="lack"):
+        EmotionClassifier.load(path, device="cpu")
+
+
+def test_auto_device_is_cuda_only_when_present() -> None:
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu").type == "cpu"
