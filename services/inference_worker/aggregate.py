@@ -47,7 +47,17 @@ class FrameObservation:
     faces: list[FaceObservation] = field(default_factory=list)
 
 
-def probabilities_dict(p: np.ndarray, digits: int = 4) -> dict[str, float]:
+DIGITS = 4
+"""Probabilities are stored rounded to this many digits."""
+
+
+def top_index(p: np.ndarray) -> int:
+    """Index of the top emotion, taken on the rounded values the document stores, so a reader who takes
+    the argmax of the stored probabilities (first label on a tie) gets the same label."""
+    return int(np.argmax(np.round(np.asarray(p, dtype=np.float64), DIGITS)))
+
+
+def probabilities_dict(p: np.ndarray, digits: int = DIGITS) -> dict[str, float]:
     """``{label: probability}`` in :data:`EMOTIONS` order, rounded for the JSON document."""
     return {label: round(float(v), digits) for label, v in zip(EMOTIONS, p, strict=True)}
 
@@ -60,7 +70,7 @@ def frames_document(frames: Sequence[FrameObservation]) -> list[dict]:
             "faces": [
                 {
                     "box": list(face.box),
-                    "emotion": EMOTIONS[int(np.argmax(face.probabilities))],
+                    "emotion": EMOTIONS[top_index(face.probabilities)],
                     "probabilities": probabilities_dict(face.probabilities),
                     "crop": face.crop,
                 }
@@ -93,10 +103,10 @@ def compute_indicators(
             "expression_variability": 0.0,
             "emotion_changes_per_min": 0.0,
         }
-    top = np.array([int(np.argmax(p)) for p in subject])
+    top = np.array([top_index(p) for p in subject], dtype=np.int64)
     negative = _NEGATIVE_INDEX[top]
     # A run is broken by a frame without a face: build the flag sequence over all sampled frames.
-    flags = [bool(_NEGATIVE_INDEX[int(np.argmax(f.faces[0].probabilities))]) if f.faces else False for f in frames]
+    flags = [bool(_NEGATIVE_INDEX[top_index(f.faces[0].probabilities)]) if f.faces else False for f in frames]
     longest_s = _runs(flags) * sample_interval_s
     votes = np.bincount(top, minlength=len(EMOTIONS)) / len(top)
     nonzero = votes[votes > 0]
@@ -135,8 +145,8 @@ def build_summary(
     subject = np.array([f.faces[0].probabilities for f in frames if f.faces], dtype=np.float64)
     if len(subject):
         mean = subject.mean(axis=0)
-        votes = np.bincount(subject.argmax(axis=1), minlength=len(EMOTIONS)) / len(subject)
-        dominant: str | None = EMOTIONS[int(np.argmax(mean))]
+        votes = np.bincount([top_index(p) for p in subject], minlength=len(EMOTIONS)) / len(subject)
+        dominant: str | None = EMOTIONS[top_index(mean)]
     else:
         mean = np.zeros(len(EMOTIONS))
         votes = np.zeros(len(EMOTIONS))
