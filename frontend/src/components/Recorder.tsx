@@ -240,7 +240,7 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
             <video className="video-frame__video" src={recording.url} controls playsInline aria-label="Your recording" data-testid="playback" />
           </div>
           <div className="recorder__controls">
-            <p>
+            <p data-testid="recording-summary">
               <strong>Recording ready</strong> — {formatClock(recording.durationMs)} long. Watch it back, then send it for
               analysis or record again.
             </p>

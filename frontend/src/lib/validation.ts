@@ -22,7 +22,7 @@ export function validateNewPassword(password: string): string | null {
   if (!password) return "Choose a password.";
   if (password.length < PASSWORD_MIN) return `Use at least ${PASSWORD_MIN} characters.`;
   if (password.length > PASSWORD_MAX) return `Use at most ${PASSWORD_MAX} characters.`;
-  if (!/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) return "Use at least one letter and one number.";
+  if (!password.trim()) return "Your password can't be only spaces.";
   return null;
 }
 

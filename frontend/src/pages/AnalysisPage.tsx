@@ -1,15 +1,17 @@
-import { useCallback, useEffect, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { analysisToEvent, deleteAnalysis, getAnalysis, getResult, watchAnalysis } from "../api/analyses";
 import { ApiError } from "../api/client";
 import type { Analysis, AnalysisResult, ProgressEvent } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
-import { ResultView } from "../components/ResultView";
 import { PageLoading } from "../components/Spinner";
 import { StatusPanel } from "../components/StatusPanel";
 import { failureMessage } from "../lib/failures";
 import { formatDateTime } from "../lib/format";
+
+// The charts library is the largest part of the bundle: load it only when a report is shown.
+const ResultView = lazy(() => import("../components/ResultView").then((m) => ({ default: m.ResultView })));
 
 export function AnalysisPage() {
   const { id = "" } = useParams();
@@ -159,7 +161,11 @@ export function AnalysisPage() {
             </Alert>
           )}
           {!result && !resultError && <PageLoading label="Loading your report…" />}
-          {result && <ResultView analysisId={analysis.id} result={result} />}
+          {result && (
+            <Suspense fallback={<PageLoading label="Loading your report…" />}>
+              <ResultView analysisId={analysis.id} result={result} />
+            </Suspense>
+          )}
         </>
       )}
 

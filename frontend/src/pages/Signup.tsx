@@ -99,7 +99,7 @@ export function Signup() {
             name="password"
             type="password"
             autoComplete="new-password"
-            hint={`At least ${PASSWORD_MIN} characters, with a letter and a number.`}
+            hint={`At least ${PASSWORD_MIN} characters. A short sentence is easy to remember and hard to guess.`}
             value={form.password}
             onChange={set("password")}
             error={errors.password}

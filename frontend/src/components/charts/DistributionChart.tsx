@@ -7,7 +7,7 @@ export function DistributionChart({ rows }: { rows: DistributionRow[] }) {
   return (
     <figure className="chart" data-testid="distribution-chart">
       <div className="chart__canvas" style={{ height: 280 }} role="img" aria-label={`Distribution of expressions: ${rows.map((r) => `${r.label} ${formatPercent(r.share)}`).join(", ")}`}>
-        <ResponsiveContainer width="100%" height="100%">
+        <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 640, height: 300 }}>
           <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} stroke="#e3e0d8" />
             <XAxis dataKey="label" tickLine={false} axisLine={false} interval={0} tick={{ fontSize: 12, fill: "#4a5560" }} />

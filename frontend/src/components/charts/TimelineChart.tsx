@@ -27,7 +27,7 @@ export function TimelineChart({ rows }: { rows: TimelineRow[] }) {
         ))}
       </fieldset>
       <div className="chart__canvas" style={{ height: 320 }} role="img" aria-label={`Timeline of expression probabilities over ${maxT.toFixed(1)} seconds`}>
-        <ResponsiveContainer width="100%" height="100%">
+        <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 640, height: 300 }}>
           <LineChart data={rows} margin={{ top: 8, right: 12, bottom: 16, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="#e3e0d8" />
             <XAxis

@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { mockFetch, tokenPair } from "../test/helpers";
+import { ApiError, apiJson, errorFromBody, refreshSession } from "./client";
+import { tokens } from "./tokens";
+
+describe("errorFromBody", () => {
+  it("uses a string detail as the message", () => {
+    const e = errorFromBody(409, { detail: "An account with this e-mail already exists." });
+    expect(e.status).toBe(409);
+    expect(e.message).toBe("An account with this e-mail already exists.");
+  });
+
+  it("maps 422 validation details to fields", () => {
+    const e = errorFromBody(422, {
+      detail: [
+        { loc: ["body", "password"], msg: "Password must be at least 8 characters long.", type: "password_too_short" },
+        { loc: ["body", "email"], msg: "value is not a valid email address", type: "value_error" },
+      ],
+    });
+    expect(e.fieldErrors.password).toBe("Password must be at least 8 characters long.");
+    expect(e.fieldErrors.email).toBe("Value is not a valid email address");
+    expect(e.message).toContain("Password:");
+  });
+
+  it("falls back to a plain sentence for unknown bodies", () => {
+    expect(errorFromBody(503, "<html>").message).toMatch(/temporarily unavailable/);
+    expect(errorFromBody(418, null).message).toMatch(/418/);
+  });
+});
+
+describe("apiFetch and the session", () => {
+  it("sends the Bearer token", async () => {
+    tokens.set(tokenPair(1));
+    const calls = mockFetch([{ path: "/v1/analyses", body: { items: [], next_cursor: null } }]);
+    await apiJson("/v1/analyses");
+    expect(calls[0].headers.get("Authorization")).toBe("Bearer access-1");
+  });
+
+  it("refreshes an expiring access token before the request and stores the rotated refresh token", async () => {
+    tokens.set(tokenPair(1, 10)); // expires within the 30 s margin
+    const calls = mockFetch([
+      { method: "POST", path: "/auth/refresh", body: tokenPair(2) },
+      { path: "/auth/me", body: { id: "u" } },
+    ]);
+    await apiJson("/auth/me");
+    expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual(["POST /auth/refresh", "GET /auth/me"]);
+    expect(calls[0].body).toEqual({ refresh_token: "refresh-1-xxxxxxxx" });
+    expect(calls[1].headers.get("Authorization")).toBe("Bearer access-2");
+    expect(tokens.getRefresh()).toBe("refresh-2-xxxxxxxx");
+  });
+
+  it("retries once after a 401 with a refreshed token", async () => {
+    tokens.set(tokenPair(1));
+    let n = 0;
+    const calls = mockFetch([
+      { path: "/auth/me", handler: () => (n++ === 0 ? { status: 401, body: { detail: "expired" } } : { body: { id: "u" } }) },
+      { method: "POST", path: "/auth/refresh", body: tokenPair(2) },
+    ]);
+    await expect(apiJson("/auth/me")).resolves.toEqual({ id: "u" });
+    expect(calls.map((c) => c.headers.get("Authorization"))).toEqual(["Bearer access-1", null, "Bearer access-2"]);
+  });
+
+  it("shares one refresh between concurrent callers so a spent token is never replayed", async () => {
+    tokens.set(tokenPair(1, 1));
+    const calls = mockFetch([
+      { method: "POST", path: "/auth/refresh", body: tokenPair(2) },
+      { path: "/v1/analyses/", body: { ok: true } },
+    ]);
+    await Promise.all([apiJson("/v1/analyses/a"), apiJson("/v1/analyses/b"), apiJson("/v1/analyses/c")]);
+    expect(calls.filter((c) => c.url === "/auth/refresh")).toHaveLength(1);
+  });
+
+  it("ends the session when the refresh token is rejected (revoked family)", async () => {
+    tokens.set(tokenPair(1, 1));
+    let signedOut = false;
+    const unsubscribe = tokens.subscribe((s) => {
+      if (!s) signedOut = true;
+    });
+    mockFetch([{ method: "POST", path: "/auth/refresh", status: 401, body: { detail: "Refresh token reuse detected." } }]);
+    await expect(apiJson("/auth/me")).rejects.toMatchObject({ status: 401 });
+    expect(tokens.hasSession()).toBe(false);
+    expect(signedOut).toBe(true);
+    unsubscribe();
+  });
+
+  it("reports network failures in plain words without dropping the session", async () => {
+    tokens.set(tokenPair(1, 1));
+    const { vi } = await import("vitest");
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
+    await expect(refreshSession()).rejects.toBeInstanceOf(ApiError);
+    expect(tokens.getRefresh()).toBe("refresh-1-xxxxxxxx");
+  });
+});

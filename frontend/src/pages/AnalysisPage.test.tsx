@@ -1,0 +1,83 @@
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { tokens } from "../api/tokens";
+import { RESULT, analysis } from "../test/fixtures";
+import { mockFetch, renderWithRouter, tokenPair } from "../test/helpers";
+import { AnalysisPage } from "./AnalysisPage";
+
+describe("AnalysisPage", () => {
+  beforeEach(() => {
+    tokens.set(tokenPair(1));
+    vi.stubGlobal("EventSource", undefined); // exercise the polling path
+    URL.createObjectURL = vi.fn(() => "blob:x");
+    URL.revokeObjectURL = vi.fn();
+  });
+
+  it("shows live progress, then the report when the analysis succeeds", async () => {
+    let polls = 0;
+    mockFetch([
+      { path: "/auth/me", body: { id: "u", email: "a@b.co", first_name: "A", last_name: "B", created_at: "2026-01-01T00:00:00Z" } },
+      { path: "/v1/analyses/a1/result", body: RESULT },
+      { path: "/v1/analyses/a1/crops/", handler: () => ({ body: new Blob(["x"]) }) },
+      {
+        path: "/v1/analyses/a1",
+        handler: () => {
+          polls += 1;
+          if (polls === 1) return { body: analysis({ status: "queued", progress: 0, dominant_emotion: null }) };
+          if (polls === 2) return { body: analysis({ status: "processing", progress: 0.42, stage: "classifying", dominant_emotion: null }) };
+          return { body: analysis() };
+        },
+      },
+    ]);
+    renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
+    expect(await screen.findByTestId("status-panel")).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { name: "Your expression report" }, { timeout: 8000 })).toBeInTheDocument();
+    expect(await screen.findByTestId("result", {}, { timeout: 8000 })).toBeInTheDocument();
+    expect(screen.getByTestId("dominant-emotion")).toHaveTextContent("Happy");
+  }, 15_000);
+
+  it("explains a failure from its error code", async () => {
+    mockFetch([
+      { path: "/auth/me", body: {} },
+      { path: "/v1/analyses/a1", body: analysis({ status: "failed", error: "No face was detected in any sampled frame.", error_code: "no_face", dominant_emotion: null }) },
+    ]);
+    renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
+    const failure = await screen.findByTestId("failure");
+    expect(failure).toHaveTextContent("We couldn't find a face in this video");
+    expect(failure).toHaveTextContent("Details: No face was detected in any sampled frame.");
+    expect(screen.getByRole("link", { name: "Try another video" })).toHaveAttribute("href", "/new");
+  });
+
+  it("says so when the analysis doesn't exist", async () => {
+    mockFetch([
+      { path: "/auth/me", body: {} },
+      { path: "/v1/analyses/zz", status: 404, body: { detail: "Analysis not found." } },
+    ]);
+    renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/zz" });
+    expect(await screen.findByRole("heading", { name: "Analysis not found" })).toBeInTheDocument();
+  });
+
+  it("deletes after confirmation and returns to the history", async () => {
+    const calls = mockFetch([
+      { path: "/auth/me", body: {} },
+      { path: "/v1/analyses/a1/result", body: RESULT },
+      { path: "/v1/analyses/a1/crops/", handler: () => ({ body: new Blob(["x"]) }) },
+      { path: "/v1/analyses/a1", body: analysis() },
+      { method: "DELETE", path: "/v1/analyses/a1", status: 204 },
+    ]);
+    const user = userEvent.setup();
+    renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1", extraRoutes: [{ path: "/history", element: <p>history page</p> }] });
+    await screen.findByTestId("result", {}, { timeout: 8000 });
+    await user.click(screen.getByRole("button", { name: "Delete" }));
+    const dialog = screen.getByRole("dialog", { name: "Delete this analysis?" });
+    expect(dialog).toBeInTheDocument();
+    await user.keyboard("{Escape}");
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(calls.some((c) => c.method === "DELETE")).toBe(false);
+    await user.click(screen.getByRole("button", { name: "Delete" }));
+    await user.click(screen.getByRole("button", { name: "Delete analysis" }));
+    await waitFor(() => expect(screen.getByText("history page")).toBeInTheDocument());
+    expect(calls.some((c) => c.method === "DELETE" && c.url === "/v1/analyses/a1")).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { beforeEach, describe, expect, it } from "vitest";
+import { tokens } from "../api/tokens";
+import { analysis } from "../test/fixtures";
+import { mockFetch, renderWithRouter, tokenPair } from "../test/helpers";
+import { Account } from "./Account";
+import { History } from "./History";
+
+const ME = { id: "u", email: "ada@example.org", first_name: "Ada", last_name: "Lovelace", created_at: "2026-01-01T00:00:00Z" };
+
+describe("History", () => {
+  beforeEach(() => tokens.set(tokenPair(1)));
+
+  it("shows an empty state", async () => {
+    mockFetch([
+      { path: "/auth/me", body: ME },
+      { path: "/v1/analyses?", body: { items: [], next_cursor: null } },
+    ]);
+    renderWithRouter(<History />);
+    expect(await screen.findByTestId("history-empty")).toHaveTextContent("No analyses yet");
+  });
+
+  it("lists analyses newest first with status and emotion, pages with the cursor, and deletes one", async () => {
+    const calls = mockFetch([
+      { path: "/auth/me", body: ME },
+      { path: "/v1/analyses?limit=20&cursor=c2", body: { items: [analysis({ id: "old", created_at: "2026-11-01T09:00:00Z", status: "failed", dominant_emotion: null })], next_cursor: null } },
+      {
+        path: "/v1/analyses?limit=20",
+        body: {
+          items: [analysis({ id: "new", created_at: "2026-11-24T10:00:00Z" }), analysis({ id: "mid", created_at: "2026-11-20T10:00:00Z", status: "processing", dominant_emotion: null })],
+          next_cursor: "c2",
+        },
+      },
+      { method: "DELETE", path: "/v1/analyses/new", status: 204 },
+    ]);
+    const user = userEvent.setup();
+    renderWithRouter(<History />);
+    let items = await screen.findAllByTestId("history-item");
+    expect(items.map((i) => i.dataset.id)).toEqual(["new", "mid"]);
+    expect(within(items[0]).getByText("Ready")).toBeInTheDocument();
+    expect(within(items[0]).getByText("Happy")).toBeInTheDocument();
+    expect(within(items[1]).getByText("Analysing")).toBeInTheDocument();
+    expect(within(items[0]).getByRole("link", { name: /Open analysis/ })).toHaveAttribute("href", "/analyses/new");
+
+    await user.click(screen.getByRole("button", { name: "Show older analyses" }));
+    items = await screen.findAllByTestId("history-item");
+    await screen.findByText("Failed");
+    expect(screen.getAllByTestId("history-item").map((i) => i.dataset.id)).toEqual(["new", "mid", "old"]);
+    expect(screen.queryByRole("button", { name: "Show older analyses" })).not.toBeInTheDocument();
+    expect(calls.some((c) => c.url === "/v1/analyses?limit=20&cursor=c2")).toBe(true);
+
+    await user.click(within(screen.getAllByTestId("history-item")[0]).getByRole("button", { name: /Delete analysis/ }));
+    await user.click(screen.getByRole("button", { name: "Delete analysis" }));
+    expect(await screen.findByTestId("history-notice")).toHaveTextContent("deleted");
+    expect(screen.getAllByTestId("history-item").map((i) => i.dataset.id)).toEqual(["mid", "old"]);
+  });
+});
+
+describe("Account", () => {
+  beforeEach(() => tokens.set(tokenPair(1)));
+
+  it("deletes the account only after typing the confirmation word", async () => {
+    const calls = mockFetch([
+      { path: "/auth/me", body: ME },
+      { method: "DELETE", path: "/auth/me", status: 204 },
+    ]);
+    const user = userEvent.setup();
+    renderWithRouter(<Account />, { extraRoutes: [] , path: "/account", route: "/account" });
+    expect(await screen.findByText("ada@example.org")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Delete my account…" }));
+    const confirm = screen.getByRole("button", { name: "Delete everything" });
+    expect(confirm).toBeDisabled();
+    await user.type(screen.getByLabelText("Type DELETE to confirm"), "DELETE");
+    expect(confirm).toBeEnabled();
+    await user.click(confirm);
+    await vi_wait(() => calls.some((c) => c.method === "DELETE" && c.url === "/auth/me"));
+    expect(tokens.hasSession()).toBe(false);
+  });
+});
+
+async function vi_wait(cond: () => boolean) {
+  const { vi } = await import("vitest");
+  await vi.waitFor(() => expect(cond()).toBe(true));
+}

@@ -1,0 +1,91 @@
+import { render } from "@testing-library/react";
+import type { ReactElement } from "react";
+import { MemoryRouter, Route, Routes } from "react-router-dom";
+import { vi } from "vitest";
+import { AuthProvider } from "../auth/AuthContext";
+
+export interface MockRoute {
+  method?: string;
+  /** Matched against the path + query (string prefix or RegExp). */
+  path: string | RegExp;
+  status?: number;
+  body?: unknown;
+  handler?: (req: { url: string; init: RequestInit }) => { status?: number; body?: unknown } | Promise<{ status?: number; body?: unknown }>;
+  once?: boolean;
+}
+
+export interface FetchCall {
+  method: string;
+  url: string;
+  headers: Headers;
+  body: unknown;
+}
+
+/** Replaces global fetch with a tiny router; returns the recorded calls. */
+export function mockFetch(routes: MockRoute[]) {
+  const calls: FetchCall[] = [];
+  const remaining = [...routes];
+  const fn = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.toString() : input.url;
+    const method = (init.method ?? "GET").toUpperCase();
+    let body: unknown = init.body;
+    if (typeof body === "string") {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        /* keep text */
+      }
+    }
+    calls.push({ method, url, headers: new Headers(init.headers), body });
+    const idx = remaining.findIndex(
+      (r) => (r.method ?? "GET").toUpperCase() === method && (typeof r.path === "string" ? url.startsWith(r.path) : r.path.test(url)),
+    );
+    if (idx < 0) return new Response(JSON.stringify({ detail: `no mock for ${method} ${url}` }), { status: 599 });
+    const route = remaining[idx];
+    if (route.once) remaining.splice(idx, 1);
+    const out = route.handler ? await route.handler({ url, init }) : { status: route.status, body: route.body };
+    const status = out.status ?? 200;
+    if (status === 204) return new Response(null, { status });
+    if (out.body instanceof Blob) {
+      // jsdom's Blob can't be streamed by Node's Response: pass its bytes instead.
+      const bytes = await new Promise<ArrayBuffer>((resolve) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(reader.result as ArrayBuffer);
+        reader.readAsArrayBuffer(out.body as Blob);
+      });
+      return new Response(bytes, { status, headers: { "Content-Type": (out.body as Blob).type || "application/octet-stream" } });
+    }
+    return new Response(JSON.stringify(out.body ?? null), { status, headers: { "Content-Type": "application/json" } });
+  });
+  vi.stubGlobal("fetch", fn);
+  return calls;
+}
+
+export function renderWithRouter(ui: ReactElement, { path = "/", route = "/", extraRoutes = [] as { path: string; element: ReactElement }[] } = {}) {
+  return render(
+    <MemoryRouter initialEntries={[route]}>
+      <AuthProvider>
+        <Routes>
+          <Route path={path} element={ui} />
+          {extraRoutes.map((r) => (
+            <Route key={r.path} path={r.path} element={r.element} />
+          ))}
+        </Routes>
+      </AuthProvider>
+    </MemoryRouter>,
+  );
+}
+
+export const CONFIG = {
+  max_upload_bytes: 50 * 1024 * 1024,
+  max_duration_s: 60,
+  min_record_s: 5,
+  max_record_s: 30,
+  accepted_extensions: [".mp4", ".webm", ".mov", ".avi", ".mkv"],
+  accepted_mime_types: ["video/mp4", "video/webm", "video/quicktime", "video/x-msvideo", "video/x-matroska"],
+  default_sample_fps: 5,
+};
+
+export function tokenPair(n: number, expiresIn = 900) {
+  return { access_token: `access-${n}`, refresh_token: `refresh-${n}-xxxxxxxx`, token_type: "bearer", expires_in: expiresIn };
+}
