@@ -21,7 +21,10 @@ class WorkerSettings(CommonSettings):
     classifier_max_batch: int = Field(default=256, ge=1, description="most crops in one forward pass")
     torch_num_threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = torch default")
 
-    face_detector: Literal["haar", "mtcnn"] = "haar"
+    face_detector: Literal["haar", "mtcnn"] = Field(
+        default="mtcnn",
+        description="mtcnn (facenet-pytorch, installed with --no-deps; falls back to haar when absent) or haar",
+    )
     max_faces_per_frame: int = Field(default=5, ge=1)
     crop_margin: float = Field(default=0.2, ge=0.0, le=1.0, description="share of the face size added per side")
     max_crops_kept: int = Field(default=48, ge=0, description="JPEG face crops kept per analysis")

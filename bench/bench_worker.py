@@ -1,0 +1,215 @@
+"""Speed of the inference worker's pipeline on the shared real videos (prints figures, asserts nothing).
+
+    .venv/bin/python bench/bench_worker.py                     # everything, default model if present
+    .venv/bin/python bench/bench_worker.py --quick             # fewer repeats
+    .venv/bin/python bench/bench_worker.py --model PATH --detectors haar mtcnn --threads 2
+
+Sections: (1) decode + sample frames/s, (2) face detection ms/frame per detector (and how many sampled
+frames got a face), (3) classifier faces/s, one forward pass per batch vs one crop at a time, fp32 vs
+bf16 autocast, (4) end-to-end latency of the pipeline per video (decode → detect → classify →
+aggregate → crops), p50/p95 over repeats. Other jobs on the machine slow everything down: the load
+average is printed with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.common.ml import ModelSpec, create_model, default_model_path, save_model  # noqa: E402
+from services.common.settings import REPO_ROOT  # noqa: E402
+from services.common.video import decode_frames  # noqa: E402
+from services.inference_worker.classifier import EmotionClassifier, cpu_supports_bf16  # noqa: E402
+from services.inference_worker.faces import create_detector, crop_face  # noqa: E402
+from services.inference_worker.frames import SampleClock  # noqa: E402
+from services.inference_worker.pipeline import PipelineOptions, analyze_video  # noqa: E402
+
+VIDEOS = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "videos"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (linear interpolation)."""
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def resolve_model(path: str | None, tmp: Path) -> tuple[Path, str]:
+    """The model to measure: --model, else the shipped default, else an untrained default-size ConvNeXt."""
+    if path:
+        return Path(path), "given"
+    default = default_model_path()
+    if default.is_file():
+        return default, "shipped default"
+    spec = ModelSpec(name="untrained-default-size", version="0")  # convnext_face 48 px, default widths
+    model = create_model(spec.arch, num_classes=spec.num_classes)
+    return save_model(tmp / "untrained.pt", model, spec), "untrained, default architecture (no shipped model yet)"
+
+
+def bench_decode(videos: list[Path], sample_fps: float) -> None:
+    print(f"\n## 1. Decode + sample ({sample_fps:g} frames/s kept; grab() to skip, retrieve() to keep)")
+    print(f"{'video':48s} {'decoded':>8s} {'kept':>5s} {'seconds':>8s} {'decoded fps':>12s}")
+    total_frames, total_s = 0, 0.0
+    for video in videos:
+        decoded = 0
+
+        clock = SampleClock(sample_fps)
+
+        def keep(t: float, clock: SampleClock = clock) -> bool:
+            nonlocal decoded
+            decoded += 1
+            return clock(t)
+
+        t0 = time.perf_counter()
+        kept = sum(1 for _ in decode_frames(video, keep))
+        dt = time.perf_counter() - t0
+        total_frames += decoded
+        total_s += dt
+        print(f"{video.name:48s} {decoded:8d} {kept:5d} {dt:8.3f} {decoded / dt:12.0f}")
+    print(f"{'all':48s} {total_frames:8d} {'':5s} {total_s:8.3f} {total_frames / total_s:12.0f}")
+
+
+def sampled_frames(videos: list[Path], sample_fps: float, per_video: int) -> dict[Path, list[np.ndarray]]:
+    out = {}
+    for video in videos:
+        clock = SampleClock(sample_fps, max_frames=per_video)
+        out[video] = [f.image for f in decode_frames(video, clock)]
+    return out
+
+
+def bench_detectors(frames: dict[Path, list[np.ndarray]], names: list[str], batch: int) -> None:
+    print(f"\n## 2. Face detection (frames scaled to ≤640 px; batches of {batch} frames per call)")
+    print(f"{'detector':10s} {'video':48s} {'frames':>6s} {'ms/frame':>9s} {'with face':>10s} {'faces':>6s}")
+    for name in names:
+        if name == "mtcnn" and importlib.util.find_spec("facenet_pytorch") is None:
+            print(f"{name:10s} (facenet-pytorch not installed: pip install --no-deps facenet-pytorch)")
+            continue
+        detector = create_detector(name)
+        detector.detect(next(iter(frames.values()))[:1])  # warm-up
+        all_ms: list[float] = []
+        total_frames = with_face_total = 0
+        for video, images in frames.items():
+            t0 = time.perf_counter()
+            results = []
+            for i in range(0, len(images), batch):
+                results += detector.detect(images[i : i + batch])
+            dt = time.perf_counter() - t0
+            with_face = sum(1 for r in results if r)
+            faces = sum(len(r) for r in results)
+            all_ms.append(dt * 1000 / max(1, len(images)))
+            total_frames += len(images)
+            with_face_total += with_face
+            print(f"{name:10s} {video.name:48s} {len(images):6d} {all_ms[-1]:9.1f} {with_face:4d}/{len(images):<5d} "
+                  f"{faces:6d}")
+        print(f"{name:10s} {'mean over videos':48s} {total_frames:6d} {statistics.mean(all_ms):9.1f} "
+              f"{with_face_total:4d}/{total_frames:<5d}")
+
+
+def bench_classifier(model_path: Path, crops: list[np.ndarray], repeats: int) -> None:
+    print(f"\n## 3. Classifier: {len(crops)} real face crops, faces/s (best of {repeats})")
+    precisions = ["fp32", "bf16"]
+    print(f"   CPU has native bf16: {cpu_supports_bf16()}; auto precision picks "
+          f"{'bf16' if cpu_supports_bf16() else 'fp32'} on CPU")
+    print(f"{'precision':10s} {'batched faces/s':>16s} {'one-by-one faces/s':>19s} {'ratio':>6s}")
+    for precision in precisions:
+        clf = EmotionClassifier.load(model_path, device="cpu", precision=precision)  # type: ignore[arg-type]
+        clf.predict(crops[:8])
+        clf.predict(crops[:1])
+        batched, single = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            clf.predict(crops)
+            batched.append(len(crops) / (time.perf_counter() - t0))
+            subset = crops[: min(len(crops), 64)]
+            t0 = time.perf_counter()
+            for crop in subset:
+                clf.predict([crop])
+            single.append(len(subset) / (time.perf_counter() - t0))
+        b, s = max(batched), max(single)
+        print(f"{precision:10s} {b:16.0f} {s:19.0f} {b / s:6.1f}×")
+
+
+def bench_end_to_end(videos: list[Path], model_path: Path, detector_name: str, sample_fps: float,
+                     repeats: int) -> None:
+    print(f"\n## 4. End to end per video (pipeline: decode → {detector_name} → batched classify → aggregate → "
+          f"crops), {sample_fps:g} frames/s, {repeats} runs each")
+    clf = EmotionClassifier.load(model_path)
+    detector = create_detector(detector_name)
+    options = PipelineOptions(sample_fps=sample_fps)
+    print(f"{'video':48s} {'frames':>6s} {'faces':>6s} {'p50 s':>7s} {'p95 s':>7s} {'decode':>7s} {'detect':>7s} "
+          f"{'classify':>8s}")
+    all_runs: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for video in videos:
+            runs = []
+            timings = None
+            for r in range(repeats):
+                t0 = time.perf_counter()
+                out = analyze_video(video, classifier=clf, detector=detector, options=options,
+                                    crops_dir=Path(tmp) / f"{video.stem}-{r}")
+                runs.append(time.perf_counter() - t0)
+                timings = out.timings
+            all_runs += runs
+            assert timings is not None
+            print(f"{video.name:48s} {timings.frames:6d} {timings.faces:6d} {percentile(runs, 50):7.2f} "
+                  f"{percentile(runs, 95):7.2f} {timings.decode:7.2f} {timings.detect:7.2f} {timings.classify:8.2f}")
+    print(f"{'all videos':48s} {'':6s} {'':6s} {percentile(all_runs, 50):7.2f} {percentile(all_runs, 95):7.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="checkpoint to measure (default: the shipped model)")
+    parser.add_argument("--detectors", nargs="+", default=["haar", "mtcnn"])
+    parser.add_argument("--e2e-detector", default=os.environ.get("FACE_DETECTOR", "haar"))
+    parser.add_argument("--sample-fps", type=float, default=5.0)
+    parser.add_argument("--frames-per-video", type=int, default=40, help="sampled frames per video for section 2")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    parser.add_argument("--quick", action="store_true", help="1 repeat, 16 frames per video")
+    parser.add_argument("--sections", nargs="+", default=["decode", "detect", "classify", "e2e"])
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.frames_per_video = 1, 16
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    videos = sorted(VIDEOS.glob("*.mp4")) + sorted(VIDEOS.glob("*.avi"))
+    if not videos:
+        sys.exit(f"no videos under {VIDEOS}")
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path, model_origin = resolve_model(args.model, Path(tmp))
+        print("# Bloomwell inference worker benchmark")
+        print(f"python {platform.python_version()}, torch {torch.__version__}, {torch.get_num_threads()} torch "
+              f"threads, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+        print(f"model: {model_path} ({model_origin})")
+        if "decode" in args.sections:
+            bench_decode(videos, args.sample_fps)
+        frames = None
+        if "detect" in args.sections or "classify" in args.sections:
+            frames = sampled_frames(videos, args.sample_fps, args.frames_per_video)
+        if "detect" in args.sections and frames:
+            bench_detectors(frames, args.detectors, batch=16)
+        if "classify" in args.sections and frames:
+            detector = create_detector("haar")
+            crops = [crop_face(image, box) for images in frames.values() for image in images
+                     for box in detector.detect([image])[0]]
+            while len(crops) < 128:
+                crops += crops[: 128 - len(crops)]
+            bench_classifier(model_path, crops[:256], args.repeats)
+        if "e2e" in args.sections:
+            bench_end_to_end(videos, model_path, args.e2e_detector, args.sample_fps, args.repeats)
+        print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
