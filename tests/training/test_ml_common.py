@@ -1,0 +1,87 @@
+"""Unit tests of services.common.ml: factory, spec, save/load round trips, preprocessing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from services.common.labels import EMOTIONS
+from services.common.ml import (
+    ModelSpec,
+    create_model,
+    default_model_path,
+    load_model,
+    preprocess_faces,
+    save_model,
+)
+from services.common.ml.io import SPEC_EXTRA_FILE
+
+TINY = {"dims": [8, 16], "depths": [1, 1], "head_hidden": 16}
+
+
+def tiny_spec() -> ModelSpec:
+    return ModelSpec(arch="convnext_face", arch_kwargs=dict(TINY), image_size=32, name="tiny", version="t")
+
+
+def test_create_model_output_shape() -> None:
+    for norm in ("bn", "ln"):
+        model = create_model("convnext_face", norm=norm, **TINY).eval()
+        assert model(torch.randn(2, 3, 32, 32)).shape == (2, len(EMOTIONS))
+
+
+def test_create_model_rejects_unknown_arch() -> None:
+    with pytest.raises(ValueError, match="unknown arch"):
+        create_model("resnet50")
+
+
+def test_spec_dict_round_trip() -> None:
+    spec = tiny_spec()
+    assert ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert spec.labels == EMOTIONS
+
+
+def test_save_load_round_trip_same_outputs(tmp_path: Path) -> None:
+    spec = tiny_spec()
+    model = create_model(spec.arch, **spec.arch_kwargs).eval()
+    path = save_model(tmp_path / "m.pt", model, spec)
+    loaded = load_model(path, "cpu")
+    assert loaded.spec == spec
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.module(x), model(x))
+
+
+def test_load_torchscript_with_spec(tmp_path: Path) -> None:
+    spec = tiny_spec()
+    model = create_model(spec.arch, **spec.arch_kwargs).eval()
+    scripted = torch.jit.trace(model, torch.randn(1, 3, 32, 32))
+    path = tmp_path / "m.ts"
+    torch.jit.save(scripted, str(path), _extra_files={SPEC_EXTRA_FILE: json.dumps(spec.to_dict())})
+    loaded = load_model(path)
+    assert loaded.spec == spec
+    probs = loaded.predict_proba([np.zeros((40, 50, 3), np.uint8)])
+    assert probs.shape == (1, 7)
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+
+
+def test_preprocess_faces_shape_and_grayscale() -> None:
+    spec = tiny_spec()
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (60, 45, 3), dtype=np.uint8), rng.integers(0, 256, (20, 20), dtype=np.uint8)]
+    x = preprocess_faces(crops, spec)
+    assert x.shape == (2, 3, 32, 32) and x.dtype == torch.float32
+    # grayscale: the three channels hold the same image (before per-channel normalisation)
+    std = torch.tensor(spec.std).view(1, 3, 1, 1)
+    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
+    raw = x * std + mean
+    torch.testing.assert_close(raw[:, 0], raw[:, 1], atol=1e-5, rtol=0)
+    assert preprocess_faces([], spec).shape == (0, 3, 32, 32)
+
+
+def test_default_model_path_layout() -> None:
+    path = default_model_path()
+    assert path.name == "model.pt" and path.parent.parent.name == "models"
