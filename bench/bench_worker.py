@@ -88,13 +88,15 @@ def sampled_frames(videos: list[Path], sample_fps: float, per_video: int) -> dic
 
 
 def bench_detectors(frames: dict[Path, list[np.ndarray]], names: list[str], batch: int) -> None:
-    print(f"\n## 2. Face detection (frames scaled to ≤640 px; batches of {batch} frames per call)")
+    print(f"\n## 2. Face detection (frames scaled to ≤640 px; batches of {batch} frames per call; "
+          "mtcnn:N = N torch threads)")
     print(f"{'detector':10s} {'video':48s} {'frames':>6s} {'ms/frame':>9s} {'with face':>10s} {'faces':>6s}")
-    for name in names:
+    for label in names:
+        name, _, threads = label.partition(":")
         if name == "mtcnn" and importlib.util.find_spec("facenet_pytorch") is None:
-            print(f"{name:10s} (facenet-pytorch not installed: pip install --no-deps facenet-pytorch)")
+            print(f"{label:10s} (facenet-pytorch not installed: pip install --no-deps facenet-pytorch)")
             continue
-        detector = create_detector(name)
+        detector = create_detector(name, num_threads=int(threads or 1))
         detector.detect(next(iter(frames.values()))[:1])  # warm-up
         all_ms: list[float] = []
         total_frames = with_face_total = 0
@@ -109,9 +111,9 @@ def bench_detectors(frames: dict[Path, list[np.ndarray]], names: list[str], batc
             all_ms.append(dt * 1000 / max(1, len(images)))
             total_frames += len(images)
             with_face_total += with_face
-            print(f"{name:10s} {video.name:48s} {len(images):6d} {all_ms[-1]:9.1f} {with_face:4d}/{len(images):<5d} "
+            print(f"{label:10s} {video.name:48s} {len(images):6d} {all_ms[-1]:9.1f} {with_face:4d}/{len(images):<5d} "
                   f"{faces:6d}")
-        print(f"{name:10s} {'mean over videos':48s} {total_frames:6d} {statistics.mean(all_ms):9.1f} "
+        print(f"{label:10s} {'mean over videos':48s} {total_frames:6d} {statistics.mean(all_ms):9.1f} "
               f"{with_face_total:4d}/{total_frames:<5d}")
 
 
@@ -169,8 +171,9 @@ def bench_end_to_end(videos: list[Path], model_path: Path, detector_name: str, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="checkpoint to measure (default: the shipped model)")
-    parser.add_argument("--detectors", nargs="+", default=["haar", "mtcnn"])
-    parser.add_argument("--e2e-detector", default=os.environ.get("FACE_DETECTOR", "haar"))
+    parser.add_argument("--detectors", nargs="+", default=["haar", "mtcnn:1", "mtcnn:2"],
+                        help="NAME[:TORCH_THREADS] (threads apply to MTCNN)")
+    parser.add_argument("--e2e-detectors", nargs="+", default=["mtcnn", "haar"])
     parser.add_argument("--sample-fps", type=float, default=5.0)
     parser.add_argument("--frames-per-video", type=int, default=40, help="sampled frames per video for section 2")
     parser.add_argument("--repeats", type=int, default=3)
@@ -207,7 +210,8 @@ def main() -> None:
                 crops += crops[: 128 - len(crops)]
             bench_classifier(model_path, crops[:256], args.repeats)
         if "e2e" in args.sections:
-            bench_end_to_end(videos, model_path, args.e2e_detector, args.sample_fps, args.repeats)
+            for name in args.e2e_detectors:
+                bench_end_to_end(videos, model_path, name, args.sample_fps, args.repeats)
         print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
 

@@ -25,6 +25,7 @@ class WorkerSettings(CommonSettings):
         default="mtcnn",
         description="mtcnn (facenet-pytorch, installed with --no-deps; falls back to haar when absent) or haar",
     )
+    detector_num_threads: int = Field(default=1, ge=0, description="torch threads for MTCNN on CPU; 0 = as torch")
     max_faces_per_frame: int = Field(default=5, ge=1)
     crop_margin: float = Field(default=0.2, ge=0.0, le=1.0, description="share of the face size added per side")
     max_crops_kept: int = Field(default=48, ge=0, description="JPEG face crops kept per analysis")

@@ -7,8 +7,9 @@ back to source-frame pixels, so cost does not grow with the upload's resolution.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -122,6 +123,23 @@ class HaarDetector:
         return [self._detect_one(f) for f in frames]
 
 
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Run a block with ``n`` torch intra-op threads (0: leave as is). MTCNN's many small ops run faster on
+    one thread than on two on a busy 2-core machine (measured in bench/bench_worker.py)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if n <= 0 or n == previous:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 class MTCNNDetector:
     """facenet-pytorch's MTCNN (a CNN cascade; weights ship in its wheel). Finds turned and small faces.
 
@@ -139,6 +157,7 @@ class MTCNNDetector:
         max_side: int = 640,
         max_faces: int = 5,
         device: str = "cpu",
+        num_threads: int = 1,
     ) -> None:
         from facenet_pytorch import MTCNN  # optional dependency, imported only when chosen
 
@@ -147,6 +166,7 @@ class MTCNNDetector:
         self.max_side = max_side
         self.max_faces = max_faces
         self._device = device
+        self.num_threads = num_threads
         self._mtcnn_cls = MTCNN
         self._models: dict[int, object] = {}
 
@@ -170,7 +190,7 @@ class MTCNNDetector:
             scale = _scale_for(frames[indices[0]], self.max_side)
             small = [cv2.cvtColor(_resize(frames[i], scale), cv2.COLOR_BGR2RGB) for i in indices]
             min_face = max(20, int(min(small[0].shape[:2]) * self.min_size_frac))
-            with torch.inference_mode():
+            with torch.inference_mode(), _torch_threads(self.num_threads if self._device == "cpu" else 0):
                 batch_boxes, batch_probs = self._model(min_face).detect(np.stack(small))  # type: ignore[attr-defined]
             for i, boxes, probs in zip(indices, batch_boxes, batch_probs, strict=True):
                 found = []
@@ -185,13 +205,13 @@ class MTCNNDetector:
         return results
 
 
-def create_detector(name: str, *, max_faces: int = 5, device: str = "cpu") -> FaceDetector:
+def create_detector(name: str, *, max_faces: int = 5, device: str = "cpu", num_threads: int = 1) -> FaceDetector:
     """The detector named ``haar`` or ``mtcnn``; ``mtcnn`` falls back to Haar if facenet-pytorch is absent."""
     if name == "haar":
         return HaarDetector(max_faces=max_faces)
     if name == "mtcnn":
         try:
-            return MTCNNDetector(max_faces=max_faces, device=device)
+            return MTCNNDetector(max_faces=max_faces, device=device, num_threads=num_threads)
         except ImportError:
             log.warning("facenet-pytorch is not installed; falling back to the Haar cascade face detector")
             return HaarDetector(max_faces=max_faces)

@@ -66,7 +66,10 @@ class Runtime:
         if self._detector is None:
             device = "cuda" if self.classifier.device.type == "cuda" else "cpu"
             self._detector = create_detector(
-                self.settings.face_detector, max_faces=self.settings.max_faces_per_frame, device=device
+                self.settings.face_detector,
+                max_faces=self.settings.max_faces_per_frame,
+                device=device,
+                num_threads=self.settings.detector_num_threads,
             )
         return self._detector
 
