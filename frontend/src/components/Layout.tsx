@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link, NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
 import { useAuth } from "../auth/AuthContext";
 import { Logo } from "./Logo";
@@ -11,8 +11,14 @@ export function Layout() {
 
   useEffect(() => setMenuOpen(false), [location.pathname]);
 
-  // Move focus to the page heading on navigation so screen-reader and keyboard users land on the new page.
+  // Move focus to the page heading on navigation (not on the first load) so screen-reader and
+  // keyboard users land on the new page.
+  const firstRender = useRef(true);
   useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
     const h = document.querySelector<HTMLElement>("main h1");
     if (h) {
       h.setAttribute("tabindex", "-1");

@@ -26,7 +26,7 @@ export function StatusPanel({ event, transport }: { event: ProgressEvent; transp
   const stage = humanize(event.stage);
   return (
     <section className="panel status-panel" aria-labelledby="status-title" data-testid="status-panel" data-status={event.status}>
-      <h2 id="status-title">{event.status === "queued" ? "Your video is in the queue" : "Analysing your video"}</h2>
+      <h2 id="status-title">{event.status === "queued" ? "Waiting in the queue" : "Progress"}</h2>
       <p className="muted">This usually takes less than a minute. You can leave this page — the report will be in your history.</p>
       <ol className="status-steps">
         {STEPS.map((s, i) => (

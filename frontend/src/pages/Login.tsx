@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link, Navigate, useLocation, useNavigate } from "react-router-dom";
 import { ApiError } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
@@ -16,6 +16,11 @@ export function Login() {
   const [errors, setErrors] = useState<{ email?: string | null; password?: string | null }>({});
   const [serverError, setServerError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // After a rejected submit, move focus to the first field with an error (once it has rendered).
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    if (attempt) document.querySelector<HTMLElement>("form [aria-invalid='true']")?.focus();
+  }, [attempt]);
 
   if (state === "signed-in" && !busy) return <Navigate to={from} replace />;
 
@@ -25,7 +30,7 @@ export function Login() {
     const v = { email: validateEmail(email), password: password ? null : "Enter your password." };
     setErrors(v);
     if (v.email || v.password) {
-      document.querySelector<HTMLElement>("[aria-invalid='true']")?.focus();
+      setAttempt((n) => n + 1);
       return;
     }
     setBusy(true);

@@ -1,0 +1,244 @@
+"""Browser end-to-end tests: the real stack (``python -m scripts.run_stack``) driven by Debian's Chromium.
+
+Session fixtures:
+
+* ``stack`` starts ``.venv/bin/python -m scripts.run_stack --port <free port>`` exactly as the README
+  does, with a throwaway ``BLOOMWELL_DATA_DIR`` (so SQLite, storage, the generated JWT key and the private
+  Redis are all temporary), waits for ``GET /readyz`` → 200 and stops it with SIGTERM at the end.
+  The access-token lifetime is shortened (``ACCESS_TOKEN_TTL_S``) so the web app's refresh-token
+  rotation is exercised during the longer flows.
+* ``fake_camera`` converts a shared face video to a ``.y4m`` file for Chromium's fake webcam.
+* ``browser`` launches ``/usr/bin/chromium`` (never a downloaded browser) with the fake camera.
+
+Screenshots go to ``artifacts/screenshots/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.browser.helpers import SCREENSHOTS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VIDEOS = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "videos"
+CHROMIUM = os.environ.get("BLOOMWELL_CHROMIUM", "/usr/bin/chromium")
+FRONTEND_DIST = REPO_ROOT / "frontend" / "dist" / "index.html"
+ACCESS_TOKEN_TTL_S = 60
+READY_TIMEOUT_S = 240
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--mute-audio",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The running product."""
+
+    base_url: str
+    data_dir: Path
+    log_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _ensure_frontend_built() -> None:
+    if FRONTEND_DIST.is_file():
+        return
+    frontend = REPO_ROOT / "frontend"
+    if (frontend / "node_modules").is_dir() and shutil.which("npm"):
+        subprocess.run(["npm", "run", "build"], cwd=frontend, check=True)
+        return
+    pytest.fail("frontend/dist is missing: run `make frontend` (npm ci && npm run build in frontend/) first")
+
+
+def _model_env(tmp: Path) -> dict[str, str]:
+    """The shipped model when it exists; otherwise a tiny random checkpoint so the UI flows can run."""
+    from services.common.ml import default_model_path
+
+    if os.environ.get("MODEL_PATH") or default_model_path().is_file():
+        return {}
+    from tests.fixtures.worker import write_tiny_model
+
+    path = write_tiny_model(tmp / "tiny-model.pt")
+    warnings.warn(
+        f"{default_model_path()} is missing: the browser tests run the worker with a tiny random model",
+        stacklevel=1,
+    )
+    return {"MODEL_PATH": str(path)}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """``python -m scripts.run_stack`` on a free port with a temporary data dir; stopped afterwards."""
+    _ensure_frontend_built()
+    data_dir = tmp_path_factory.mktemp("bloomwell-data")
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "STORAGE_DIR", "PORT"}
+    }
+    env.update(
+        {
+            "BLOOMWELL_DATA_DIR": str(data_dir),
+            "ACCESS_TOKEN_TTL_S": str(ACCESS_TOKEN_TTL_S),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(_model_env(data_dir))
+    log_path = data_dir / "stack.log"
+    python = REPO_ROOT / ".venv" / "bin" / "python"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(python if python.exists() else sys.executable), "-m", "scripts.run_stack", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not _ready(f"{base_url}/readyz"):
+            if process.poll() is not None:
+                pytest.fail(f"run_stack exited with {process.returncode}:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the stack was not ready within {READY_TIMEOUT_S} s:\n{_tail(log_path)}")
+            time.sleep(0.5)
+        yield Stack(base_url=base_url, data_dir=data_dir, log_path=log_path)
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def write_y4m(source: Path, target: Path, seconds: float = 6.0, width: int = 640, height: int = 360) -> Path:
+    """Convert a video to the raw YUV4MPEG2 (I420) file Chromium's fake camera plays in a loop."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(source))
+    if not capture.isOpened():
+        raise RuntimeError(f"cannot open {source}")
+    frames = int(30 * seconds)
+    written = 0
+    with target.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        while written < frames:
+            ok, frame = capture.read()
+            if not ok:
+                if written == 0:
+                    raise RuntimeError(f"no frames in {source}")
+                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                continue
+            frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+            written += 1
+    capture.release()
+    return target
+
+
+@pytest.fixture(scope="session")
+def fake_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A .y4m made from ``fer_woman2.mp4`` for ``--use-file-for-fake-video-capture``."""
+    return write_y4m(VIDEOS / "fer_woman2.mp4", tmp_path_factory.mktemp("camera") / "face.y4m")
+
+
+@pytest.fixture(scope="session")
+def browser(fake_camera: Path):
+    """Debian's Chromium via Playwright, with a fake webcam fed from a real face video."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (make browser-deps / apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={fake_camera}"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, stack: Stack, request: pytest.FixtureRequest):
+    """A fresh browser context (own storage) at desktop size, with the product's origin as base URL."""
+    context = browser.new_context(
+        base_url=stack.base_url,
+        viewport={"width": 1280, "height": 860},
+        accept_downloads=True,
+        permissions=["camera"],
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: console_errors.append(f"pageerror: {e}"))
+    page.console_errors = console_errors  # type: ignore[attr-defined]
+    yield page
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -1,0 +1,57 @@
+"""Account: profile, log out, and deleting the account with everything in it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import PASSWORD, shot, sign_up, unique_email
+
+pytestmark = pytest.mark.browser
+
+
+def test_duplicate_signup_is_reported_inline(page: Page) -> None:
+    email = unique_email("dup")
+    sign_up(page, email)
+    page.get_by_role("button", name="Log out").click()
+    page.goto("/signup")
+    page.get_by_label("First name").fill("Robin")
+    page.get_by_label("Last name").fill("Again")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("checkbox", name=re.compile("not a medical diagnosis")).check()
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("An account with this e-mail already exists. Try logging in instead.")).to_be_visible()
+    shot(page, "30-signup-duplicate")
+
+
+def test_delete_account_with_confirmation(page: Page) -> None:
+    email = unique_email("bye")
+    sign_up(page, email, first="Sam", last="Leaving")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+    expect(page.get_by_text(email)).to_be_visible()
+    expect(page.get_by_text("Sam Leaving")).to_be_visible()
+    shot(page, "31-account")
+
+    page.get_by_role("button", name="Delete my account…").click()
+    dialog = page.get_by_role("dialog", name="Delete your account?")
+    confirm = dialog.get_by_role("button", name="Delete everything")
+    expect(confirm).to_be_disabled()
+    dialog.get_by_label("Type DELETE to confirm").fill("DELETE")
+    expect(confirm).to_be_enabled()
+    shot(page, "32-account-delete-confirm", full_page=False)
+    confirm.click()
+
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_test_id("home-notice")).to_contain_text("deleted")
+    assert page.evaluate("sessionStorage.length") == 0
+
+    # The account is really gone.
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("form-error")).to_be_visible()

@@ -1,0 +1,170 @@
+"""The main journey on the real stack: sign up → log in → upload a real face video → live progress →
+report with charts and face crops → export JSON/CSV → history → delete."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import VIDEOS
+from tests.browser.helpers import PASSWORD, analysis_id_from_url, log_in, shot, sign_up, unique_email, wait_for_report
+
+pytestmark = pytest.mark.browser
+
+EMOTIONS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+
+
+def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) -> None:
+    email = unique_email("upload")
+
+    # Sign up: client-side validation first, shown inline.
+    page.goto("/")
+    page.get_by_role("link", name="Create a free account").click()
+    expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+    page.get_by_label("First name").fill("Robin")
+    page.get_by_label("Last name").fill("Example")
+    page.get_by_label("E-mail").fill("robin@")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Confirm password").fill("different")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Enter a valid e-mail address, like name@example.com.")).to_be_visible()
+    expect(page.get_by_text("Use at least 8 characters.")).to_be_visible()
+    expect(page.get_by_text("The passwords do not match.")).to_be_visible()
+    expect(page.get_by_label("E-mail")).to_be_focused()
+    shot(page, "10-signup-validation")
+
+    sign_up(page, email)
+    expect(page.get_by_text("Welcome, Robin.")).to_be_visible()
+    shot(page, "11-new-analysis-record-tab")
+
+    # Log out, then a wrong password is refused inline, then log in.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in")).to_be_visible()
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("form-error")).to_contain_text("don't match an account")
+    shot(page, "12-login-error")
+    log_in(page, email)
+    expect(page).to_have_url(re.compile(r"/history$"))
+    expect(page.get_by_test_id("history-empty")).to_be_visible()
+    shot(page, "13-history-empty")
+
+    # Upload: the wrong type is refused before anything is sent.
+    page.get_by_role("link", name="New analysis").first.click()
+    page.get_by_role("tab", name="Upload a video").click()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video")
+    page.get_by_test_id("file-input").set_input_files(str(notes))
+    expect(page.get_by_test_id("upload-error")).to_contain_text("isn't supported")
+
+    video = VIDEOS / "fer_woman2.mp4"
+    page.get_by_test_id("file-input").set_input_files(str(video))
+    card = page.get_by_test_id("file-card")
+    expect(card).to_contain_text("fer_woman2.mp4")
+    expect(card).to_contain_text("MB")
+    shot(page, "14-upload-selected")
+    page.get_by_role("button", name="Analyse this video").click()
+
+    # Live status page (progress pushed over SSE), then the report.
+    expect(page).to_have_url(re.compile(r"/analyses/[0-9a-f-]{36}$"), timeout=60_000)
+    analysis_id = analysis_id_from_url(page)
+    status = page.get_by_test_id("status-panel")
+    if status.is_visible():
+        shot(page, "15-analysis-progress")
+    wait_for_report(page)
+
+    expect(page.get_by_test_id("dominant-emotion")).to_have_text(re.compile("|".join(e.capitalize() for e in EMOTIONS)))
+    expect(page.get_by_test_id("frames-analyzed")).to_have_text(re.compile(r"^[1-9]\d*$"))
+    expect(page.get_by_test_id("model-info")).not_to_be_empty()
+    timeline = page.get_by_test_id("timeline-chart")
+    expect(timeline.locator(".recharts-line")).to_have_count(7)
+    expect(timeline.locator(".recharts-line-curve").first).to_be_visible()
+    expect(page.get_by_test_id("distribution-chart").locator(".recharts-bar-rectangle").first).to_be_visible()
+    expect(page.get_by_test_id("observations").get_by_role("listitem")).to_have_count(5)
+    expect(page.get_by_test_id("result").get_by_test_id("disclaimer").first).to_contain_text("not a diagnosis")
+    crops = page.get_by_test_id("face-crops").get_by_role("img", name=re.compile("^Face at"))
+    expect(crops.first).to_be_visible(timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=face-crops] img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert crops.first.get_attribute("src").startswith("blob:")
+    shot(page, "16-report")
+
+    # Export JSON and CSV.
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download JSON").click()
+    exported = json.loads(Path(dl.value.path()).read_text())
+    assert dl.value.suggested_filename == f"bloomwell-{analysis_id}.json"
+    assert set(exported) == {"summary", "frames"}
+    assert exported["summary"]["frames_analyzed"] >= exported["summary"]["frames_with_face"] > 0
+    assert list(exported["summary"]["distribution"]) == EMOTIONS
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download CSV").click()
+    assert dl.value.suggested_filename == f"bloomwell-{analysis_id}.csv"
+    rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert rows[0][:7] == ["t", "face", "x", "y", "w", "h", "emotion"]
+    assert rows[0][7:] == EMOTIONS
+    assert len(rows) > 1
+
+    # A reload keeps the session (the refresh token in sessionStorage buys a new access token).
+    page.reload()
+    wait_for_report(page)
+
+    # History lists it, newest first, with status and dominant emotion.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
+    item = page.get_by_test_id("history-item").first
+    expect(item).to_have_attribute("data-id", analysis_id)
+    expect(item).to_contain_text("Ready")
+    expect(item).to_contain_text("fer_woman2.mp4")
+    shot(page, "17-history")
+
+    # Open it again from the history and delete it (with confirmation).
+    item.get_by_role("link", name=re.compile("^Open analysis")).click()
+    wait_for_report(page)
+    page.get_by_role("button", name="Delete", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Delete this analysis?")
+    expect(dialog).to_be_visible()
+    shot(page, "18-delete-confirm", full_page=False)
+    dialog.get_by_role("button", name="Delete analysis").click()
+    expect(page).to_have_url(re.compile(r"/history$"))
+    expect(page.get_by_test_id("history-notice")).to_contain_text("deleted")
+    expect(page.get_by_test_id("history-empty")).to_be_visible()
+
+    # The API agrees it is gone.
+    token_check = page.request.get(f"/v1/analyses/{analysis_id}")
+    assert token_check.status == 401  # no Bearer header from a bare request
+    assert not [e for e in page.console_errors if "Failed to load resource" not in e], page.console_errors  # type: ignore[attr-defined]
+
+
+def test_failed_analysis_explains_what_went_wrong(page: Page, tmp_path: Path) -> None:
+    """A video without a face fails in the worker; the page says so in plain words."""
+    import cv2
+    import numpy as np
+
+    path = tmp_path / "no-face.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    rng = np.random.default_rng(0)
+    for i in range(30):
+        frame = np.full((240, 320, 3), 40 + i * 3, np.uint8)
+        frame[rng.integers(0, 240, 200), rng.integers(0, 320, 200)] = 255
+        writer.write(frame)
+    writer.release()
+
+    sign_up(page, unique_email("noface"), PASSWORD)
+    page.get_by_role("tab", name="Upload a video").click()
+    page.get_by_test_id("file-input").set_input_files(str(path))
+    page.get_by_role("button", name="Analyse this video").click()
+    failure = page.get_by_test_id("failure")
+    expect(failure).to_be_visible(timeout=180_000)
+    expect(failure).to_contain_text("We couldn't find a face in this video")
+    expect(page.get_by_role("link", name="Try another video")).to_be_visible()
+    shot(page, "19-analysis-failed")

@@ -1,0 +1,65 @@
+"""Webcam path: Chromium's fake camera plays a real face video → record 5 s → play back → report."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import shot, sign_up, unique_email, wait_for_report
+
+pytestmark = pytest.mark.browser
+
+
+def test_record_with_webcam_then_get_a_report(page: Page) -> None:
+    sign_up(page, unique_email("webcam"))
+    expect(page.get_by_role("tab", name="Record with webcam")).to_have_attribute("aria-selected", "true")
+    page.get_by_role("button", name="Turn on camera").click()
+
+    preview = page.get_by_test_id("live-preview")
+    expect(preview).to_be_visible()
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=live-preview]');"
+        " return v && v.readyState >= 2 && v.videoWidth > 0; }"
+    )
+    shot(page, "20-webcam-preview")
+
+    page.get_by_role("button", name="Start recording").click()
+    timer = page.get_by_test_id("record-timer")
+    expect(timer).to_contain_text("/ 0:30")
+    # Stopping is not possible before the minimum length.
+    expect(page.get_by_role("button", name=re.compile(r"^Keep going"))).to_be_disabled()
+    expect(timer).to_contain_text("0:02", timeout=10_000)
+    shot(page, "21-webcam-recording")
+    stop = page.get_by_role("button", name="Stop recording")
+    expect(stop).to_be_enabled(timeout=15_000)
+    expect(timer).to_contain_text("0:05")
+    stop.click()
+
+    playback = page.get_by_test_id("playback")
+    expect(playback).to_be_visible()
+    expect(page.get_by_test_id("recording-summary")).to_contain_text(re.compile(r"0:0[5-9] long"))
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=playback]');"
+        " return v && v.readyState >= 1 && v.videoWidth > 0; }"
+    )
+    shot(page, "22-webcam-playback")
+
+    # Retake goes back to the live camera; record again and send it.
+    page.get_by_role("button", name="Retake").click()
+    page.get_by_role("button", name="Start recording").click()
+    expect(page.get_by_role("button", name="Stop recording")).to_be_enabled(timeout=15_000)
+    page.get_by_role("button", name="Stop recording").click()
+    page.get_by_role("button", name="Analyse this recording").click()
+
+    expect(page).to_have_url(re.compile(r"/analyses/[0-9a-f-]{36}$"), timeout=60_000)
+    wait_for_report(page)
+    expect(page.get_by_test_id("frames-analyzed")).to_have_text(re.compile(r"^[1-9]\d*$"))
+    expect(page.get_by_test_id("timeline-chart").locator(".recharts-line")).to_have_count(7)
+    expect(page.get_by_text(re.compile(r"^recording-.*\.webm"))).to_be_visible()
+    page.wait_for_function(
+        "() => { const imgs = [...document.querySelectorAll('[data-testid=face-crops] img')];"
+        " return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }"
+    )
+    shot(page, "23-webcam-report")
