@@ -13,8 +13,9 @@ RUN apt-get update \
  && useradd --create-home --uid 1000 bloomwell
 
 WORKDIR /app
-COPY requirements.txt constraints.txt ./
-RUN pip install -r requirements.txt -c constraints.txt
+COPY requirements.txt requirements-nodeps.txt constraints.txt ./
+RUN pip install -r requirements.txt -c constraints.txt \
+ && pip install --no-deps -r requirements-nodeps.txt
 
 COPY pyproject.toml alembic.ini ./
 COPY services ./services
