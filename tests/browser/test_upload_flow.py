@@ -145,8 +145,9 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     assert not [e for e in page.console_errors if "Failed to load resource" not in e], page.console_errors  # type: ignore[attr-defined]
 
 
-def test_failed_analysis_explains_what_went_wrong(page: Page, tmp_path: Path) -> None:
-    """A video without a face fails in the worker; the page says so in plain words."""
+def test_video_without_a_face_and_unreadable_file_are_explained(page: Page, tmp_path: Path) -> None:
+    """No face in the video → a plain "no face found" message (the worker may fail with ``no_face`` or
+    succeed with zero faces; both read the same). A file the server cannot decode → an inline upload error."""
     import cv2
     import numpy as np
 
@@ -161,10 +162,22 @@ def test_failed_analysis_explains_what_went_wrong(page: Page, tmp_path: Path) ->
 
     sign_up(page, unique_email("noface"), PASSWORD)
     page.get_by_role("tab", name="Upload a video").click()
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    page.get_by_test_id("file-input").set_input_files(str(broken))
+    page.get_by_role("button", name="Analyse this video").click()
+    upload_error = page.get_by_test_id("upload-error")
+    expect(upload_error).to_be_visible(timeout=60_000)
+    expect(upload_error).to_contain_text("The video wasn't sent")
+    expect(page).to_have_url(re.compile(r"/new$"))
+    shot(page, "19-upload-rejected")
+
     page.get_by_test_id("file-input").set_input_files(str(path))
     page.get_by_role("button", name="Analyse this video").click()
-    failure = page.get_by_test_id("failure")
-    expect(failure).to_be_visible(timeout=180_000)
-    expect(failure).to_contain_text("We couldn't find a face in this video")
+    expect(page).to_have_url(re.compile(r"/analyses/[0-9a-f-]{36}$"), timeout=60_000)
+    message = page.get_by_test_id("no-face").or_(page.get_by_test_id("failure"))
+    expect(message).to_be_visible(timeout=180_000)
+    expect(message).to_contain_text("We couldn't find a face in this video")
     expect(page.get_by_role("link", name="Try another video")).to_be_visible()
-    shot(page, "19-analysis-failed")
+    shot(page, "19-no-face")

@@ -34,7 +34,7 @@ export async function logout(): Promise<void> {
   }
 }
 
-export async function deleteAccount(): Promise<void> {
+/** DELETE /auth/me. The caller forgets the session afterwards (see AuthContext.deleteAccount). */
+export async function deleteAccountOnServer(): Promise<void> {
   await apiFetch("/auth/me", { method: "DELETE" });
-  tokens.clear();
 }

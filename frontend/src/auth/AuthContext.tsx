@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { createContext, startTransition, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import * as authApi from "../api/auth";
 import { ApiError } from "../api/client";
 import { tokens } from "../api/tokens";
@@ -11,7 +11,8 @@ interface AuthContextValue {
   user: User | null;
   login: (email: string, password: string) => Promise<void>;
   logout: () => Promise<void>;
-  deleteAccount: () => Promise<void>;
+  /** Deletes the account on the server; `then` runs (e.g. to navigate away) before the local session is dropped. */
+  deleteAccount: (then?: () => void) => Promise<void>;
   /** Set when the session ended on its own (expired or revoked), to explain the redirect. */
   endedReason: string | null;
 }
@@ -56,9 +57,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     () =>
       tokens.subscribe((signedIn) => {
         if (!signedIn) {
-          if (!leaving.current) setEndedReason("Your session has ended. Please log in again.");
-          setUser(null);
-          setState("signed-out");
+          const expired = !leaving.current;
+          // A transition, like the router's navigations: an intentional sign-out and the
+          // navigation away from a protected page render together, so the sign-in guard
+          // never sees the old page with no session.
+          startTransition(() => {
+            if (expired) setEndedReason("Your session has ended. Please log in again.");
+            setUser(null);
+            setState("signed-out");
+          });
         }
       }),
     [],
@@ -78,22 +85,24 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const logout = useCallback(async () => {
     leaving.current = true;
     try {
-      setEndedReason(null);
-      setUser(null);
-      setState("signed-out");
+      startTransition(() => {
+        setEndedReason(null);
+        setUser(null);
+        setState("signed-out");
+      });
       await authApi.logout();
     } finally {
       leaving.current = false;
     }
   }, []);
 
-  const deleteAccount = useCallback(async () => {
+  const deleteAccount = useCallback(async (then?: () => void) => {
     leaving.current = true;
     try {
-      await authApi.deleteAccount();
-      setEndedReason(null);
-      setUser(null);
-      setState("signed-out");
+      await authApi.deleteAccountOnServer();
+      then?.();
+      tokens.clear();
+      startTransition(() => setEndedReason(null));
     } finally {
       leaving.current = false;
     }

@@ -28,9 +28,10 @@ export function Layout() {
   }, [location.pathname]);
 
   const signedIn = state === "signed-in";
-  const onLogout = async () => {
-    await logout();
+  const onLogout = () => {
+    // Leave the current (possibly protected) page first, so the sign-in guard doesn't send us to the login form.
     navigate("/", { replace: true });
+    void logout();
   };
 
   return (

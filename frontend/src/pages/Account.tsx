@@ -21,8 +21,9 @@ export function Account() {
     setBusy(true);
     setError(null);
     try {
-      await deleteAccount();
-      navigate("/", { replace: true, state: { flash: "Your account and all your analyses have been deleted." } });
+      await deleteAccount(() =>
+        navigate("/", { replace: true, state: { flash: "Your account and all your analyses have been deleted." } }),
+      );
     } catch (e) {
       setError(e instanceof ApiError ? e.message : "We couldn't delete your account. Please try again.");
       setBusy(false);
@@ -55,9 +56,10 @@ export function Account() {
           <button
             type="button"
             className="btn btn--ghost"
-            onClick={async () => {
-              await logout();
+            onClick={() => {
+              // Leave the protected page first, so the sign-in guard doesn't redirect to the login form.
               navigate("/", { replace: true });
+              void logout();
             }}
           >
             Log out

@@ -81,3 +81,29 @@ describe("AnalysisPage", () => {
     expect(calls.some((c) => c.method === "DELETE" && c.url === "/v1/analyses/a1")).toBe(true);
   });
 });
+
+describe("AnalysisPage without a face", () => {
+  beforeEach(() => {
+    tokens.set(tokenPair(1));
+    vi.stubGlobal("EventSource", undefined);
+  });
+
+  it("says no face was found instead of showing an empty report", async () => {
+    const empty = {
+      ...RESULT,
+      summary: { ...RESULT.summary, dominant_emotion: null, frames_with_face: 0, frames_analyzed: 15, duration_s: 3 },
+      frames: RESULT.frames.map((f) => ({ ...f, faces: [] })),
+    };
+    mockFetch([
+      { path: "/auth/me", body: {} },
+      { path: "/v1/analyses/a1/result", body: empty },
+      { path: "/v1/analyses/a1", body: analysis({ dominant_emotion: null }) },
+    ]);
+    renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
+    const panel = await screen.findByTestId("no-face");
+    expect(panel).toHaveTextContent("We couldn't find a face in this video");
+    expect(panel).toHaveTextContent("We looked at 15 frames from 3.0 seconds of video.");
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("No face found");
+    expect(screen.queryByTestId("result")).not.toBeInTheDocument();
+  });
+});

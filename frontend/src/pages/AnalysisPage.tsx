@@ -110,6 +110,16 @@ export function AnalysisPage() {
 
   const failed = event.status === "failed";
   const fail = failed ? failureMessage(event.error_code) : null;
+  // The worker may finish successfully without seeing any face; that is not a report worth showing.
+  const noFace = event.status === "succeeded" && result != null && result.summary.frames_with_face === 0;
+  const title =
+    event.status === "succeeded"
+      ? noFace
+        ? "No face found"
+        : "Your expression report"
+      : failed
+        ? "The analysis didn't finish"
+        : "Analysing your video";
 
   return (
     <div className="container page">
@@ -118,7 +128,7 @@ export function AnalysisPage() {
           <p className="eyebrow">
             <Link to="/history">History</Link> / Analysis
           </p>
-          <h1>{event.status === "succeeded" ? "Your expression report" : failed ? "The analysis didn't finish" : "Analysing your video"}</h1>
+          <h1>{title}</h1>
           <p className="muted">
             {analysis.filename ? `${analysis.filename} · ` : ""}
             {formatDateTime(analysis.created_at)}
@@ -161,7 +171,20 @@ export function AnalysisPage() {
             </Alert>
           )}
           {!result && !resultError && <PageLoading label="Loading your report…" />}
-          {result && (
+          {noFace && (
+            <section className="panel" data-testid="no-face">
+              <Alert tone="warning" title={failureMessage("no_face").title}>
+                <p>{failureMessage("no_face").advice}</p>
+                <p className="muted small">
+                  We looked at {result.summary.frames_analyzed} frames from {result.summary.duration_s.toFixed(1)} seconds of video.
+                </p>
+              </Alert>
+              <Link to="/new" className="btn btn--primary">
+                Try another video
+              </Link>
+            </section>
+          )}
+          {result && !noFace && (
             <Suspense fallback={<PageLoading label="Loading your report…" />}>
               <ResultView analysisId={analysis.id} result={result} />
             </Suspense>

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { tokens } from "../api/tokens";
 import { analysis } from "../test/fixtures";
 import { mockFetch, renderWithRouter, tokenPair } from "../test/helpers";
+import { RequireAuth } from "../components/RequireAuth";
 import { Account } from "./Account";
 import { History } from "./History";
 
@@ -66,7 +67,16 @@ describe("Account", () => {
       { method: "DELETE", path: "/auth/me", status: 204 },
     ]);
     const user = userEvent.setup();
-    renderWithRouter(<Account />, { extraRoutes: [] , path: "/account", route: "/account" });
+    const elsewhere = [
+      { path: "/", element: <p>home page</p> },
+      { path: "/login", element: <p>login page</p> },
+    ];
+    renderWithRouter(
+      <RequireAuth>
+        <Account />
+      </RequireAuth>,
+      { extraRoutes: elsewhere, path: "/account", route: "/account" },
+    );
     expect(await screen.findByText("ada@example.org")).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Delete my account…" }));
     const confirm = screen.getByRole("button", { name: "Delete everything" });
@@ -75,7 +85,26 @@ describe("Account", () => {
     expect(confirm).toBeEnabled();
     await user.click(confirm);
     await vi_wait(() => calls.some((c) => c.method === "DELETE" && c.url === "/auth/me"));
+    expect(await screen.findByText("home page")).toBeInTheDocument();
+    expect(screen.queryByText("login page")).not.toBeInTheDocument();
     expect(tokens.hasSession()).toBe(false);
+  });
+
+  it("logs out to the home page, not the login form", async () => {
+    mockFetch([
+      { path: "/auth/me", body: ME },
+      { method: "POST", path: "/auth/logout", status: 204 },
+    ]);
+    const user = userEvent.setup();
+    renderWithRouter(
+      <RequireAuth>
+        <Account />
+      </RequireAuth>,
+      { extraRoutes: [{ path: "/", element: <p>home page</p> }, { path: "/login", element: <p>login page</p> }], path: "/account", route: "/account" },
+    );
+    await user.click(await screen.findByRole("button", { name: "Log out" }));
+    expect(await screen.findByText("home page")).toBeInTheDocument();
+    await vi_wait(() => !tokens.hasSession());
   });
 });
 

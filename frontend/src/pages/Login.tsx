@@ -38,6 +38,9 @@ export function Login() {
       await login(email.trim(), password);
       navigate(from, { replace: true });
     } catch (err) {
+      // Only on failure: on success the page is left, and clearing "busy" first would let the
+      // signed-in redirect below win over the navigation (router updates are transitions).
+      setBusy(false);
       if (err instanceof ApiError && err.status === 401) {
         setServerError("That e-mail and password don't match an account. Check them and try again.");
       } else if (err instanceof ApiError) {
@@ -46,8 +49,6 @@ export function Login() {
         setServerError("Something went wrong. Please try again.");
       }
       setPassword("");
-    } finally {
-      setBusy(false);
     }
   };
 

@@ -57,6 +57,9 @@ export function Signup() {
       await login(email, form.password);
       navigate("/new", { replace: true, state: { welcome: true } });
     } catch (err) {
+      // Only on failure: on success the page is left, and clearing "busy" first would let the
+      // signed-in redirect below win over the navigation (router updates are transitions).
+      setBusy(false);
       if (err instanceof ApiError) {
         if (err.status === 409) {
           setErrors((er) => ({ ...er, email: "An account with this e-mail already exists. Try logging in instead." }));
@@ -79,8 +82,6 @@ export function Signup() {
       } else {
         setServerError("Something went wrong. Please try again.");
       }
-    } finally {
-      setBusy(false);
     }
   };
 
