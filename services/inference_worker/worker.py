@@ -11,14 +11,20 @@ pay for loading the model.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import os
 
-from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_shutdown
+# Idle OpenMP threads sleep instead of spinning: on a CPU shared with other processes, spinning threads made
+# small-batch inference several times slower here (see bench/README.md). Must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from services.common.celery_app import celery_app
-from services.inference_worker import tasks  # noqa: F401  (registers bloomwell.analyze_video)
-from services.inference_worker.runtime import get_runtime, shutdown_runtime
+import logging  # noqa: E402
+from typing import Any  # noqa: E402
+
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_shutdown  # noqa: E402
+
+from services.common.celery_app import celery_app  # noqa: E402
+from services.inference_worker import tasks  # noqa: E402, F401  (registers bloomwell.analyze_video)
+from services.inference_worker.runtime import get_runtime, shutdown_runtime  # noqa: E402
 
 log = logging.getLogger(__name__)
 

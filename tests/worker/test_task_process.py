@@ -6,6 +6,7 @@ This is the code a worker runs for each job, driven directly so that every failu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -17,8 +18,9 @@ from typing import Any
 
 import pytest
 import redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from services.common.db import Base
+from services.common.db import Base, create_engine
 from services.common.events import channel_for
 from services.common.schemas import AnalysisResultOut
 from services.inference_worker.config import WorkerSettings
@@ -197,3 +199,44 @@ def test_signed_webhook_is_posted_when_the_job_ends(rt: Runtime) -> None:
     payload = json.loads(body)
     assert payload["analysis_id"] == str(aid) and payload["status"] == "succeeded"
     assert payload["event"] == "analysis.succeeded"
+
+
+def test_analysis_deleted_while_processing_stops_the_job_and_cleans_up(rt: Runtime) -> None:
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("fer_woman2.mp4"), duration_s=15.5))
+    deleted = threading.Event()
+
+    def delete_on_first_batch() -> None:
+        """Plays the user: deletes the analysis (own connection) once the first batch is being classified."""
+        client = redis.Redis.from_url(rt.settings.redis_url)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(channel_for(aid))
+        ready.set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.1)
+            if message and json.loads(message["data"])["stage"] == "classifying":
+                engine = create_engine(rt.settings.database_url)
+                asyncio.run(_delete_with(engine, aid))
+                deleted.set()
+                break
+        pubsub.close()
+        client.close()
+
+    ready = threading.Event()
+    thread = threading.Thread(target=delete_on_first_batch, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    outcome = process(rt, aid)
+    thread.join(10)
+    assert deleted.is_set()
+    assert outcome == "deleted"
+    assert rt.run(fetch(rt.sessions, aid)) == (None, None)
+    assert not rt.storage.upload_path(aid, "mp4").exists()
+    assert not rt.storage.crops_dir(aid).exists()
+
+
+async def _delete_with(engine: AsyncEngine, analysis_id: uuid.UUID) -> None:
+    try:
+        await delete_analysis(async_sessionmaker(engine, expire_on_commit=False), analysis_id)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""Bloomwell inference worker: Celery task that turns an uploaded video into an emotion timeline."""
