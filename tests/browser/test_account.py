@@ -55,3 +55,28 @@ def test_delete_account_with_confirmation(page: Page) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_test_id("form-error")).to_be_visible()
+
+
+def test_session_survives_reload_rotates_and_ends_when_a_spent_token_is_replayed(page: Page) -> None:
+    sign_up(page, unique_email("rotate"))
+    first = page.evaluate("sessionStorage.getItem('bloomwell.refresh')")
+    assert first
+    # The access token lives only in memory: nothing but the refresh token is stored.
+    assert page.evaluate("sessionStorage.length") == 1
+    assert page.evaluate("localStorage.length") == 0
+
+    page.reload()
+    expect(page.get_by_role("heading", name="New analysis")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    second = page.evaluate("sessionStorage.getItem('bloomwell.refresh')")
+    assert second and second != first  # rotated on refresh
+
+    # Someone replays the spent token: the server revokes the whole family...
+    replay = page.request.post("/auth/refresh", data={"refresh_token": first})
+    assert replay.status == 401
+    # ...so the next refresh fails and the app signs out with an explanation.
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_role("status").filter(has_text="Your session has ended")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('bloomwell.refresh')") is None
+    shot(page, "33-session-ended")

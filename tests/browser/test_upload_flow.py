@@ -98,6 +98,11 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     )
     assert crops.first.get_attribute("src").startswith("blob:")
     shot(page, "16-report")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(timeline.locator(".recharts-line")).to_have_count(7)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(page, "16b-report-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
 
     # Export JSON and CSV.
     with page.expect_download() as dl:

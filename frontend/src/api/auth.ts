@@ -22,15 +22,15 @@ export function fetchMe(): Promise<User> {
   return apiJson<User>("/auth/me");
 }
 
-/** Revokes the refresh token on the server (best effort) and forgets the session locally. */
+/** Forgets the session locally at once, then revokes the refresh token on the server (best effort). */
 export async function logout(): Promise<void> {
   const refresh = tokens.getRefresh();
+  tokens.clear();
+  if (!refresh) return;
   try {
-    if (refresh) await apiFetch("/auth/logout", { method: "POST", json: { refresh_token: refresh }, auth: false });
+    await apiFetch("/auth/logout", { method: "POST", json: { refresh_token: refresh }, auth: false });
   } catch {
     // Signing out locally must work even when the server is unreachable.
-  } finally {
-    tokens.clear();
   }
 }
 
