@@ -71,7 +71,27 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     expect(card).to_contain_text("fer_woman2.mp4")
     expect(card).to_contain_text("MB")
     shot(page, "14-upload-selected")
+
+    # Slow the upload down (Chrome DevTools network emulation) so the XHR progress bar can be seen moving.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400_000},
+    )
     page.get_by_role("button", name="Analyse this video").click()
+    progress = page.get_by_test_id("upload-progress")
+    expect(progress).to_be_visible()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('[data-testid=upload-progress]');"
+        " return !p || Number(p.getAttribute('aria-valuenow')) > 0; }"
+    )
+    if progress.is_visible():
+        shot(page, "14b-upload-progress", full_page=False)
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
 
     # Live status page (progress pushed over SSE), then the report.
     expect(page).to_have_url(re.compile(r"/analyses/[0-9a-f-]{36}$"), timeout=60_000)
