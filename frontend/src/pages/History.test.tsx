@@ -112,3 +112,20 @@ async function vi_wait(cond: () => boolean) {
   const { vi } = await import("vitest");
   await vi.waitFor(() => expect(cond()).toBe(true));
 }
+
+describe("History refresh", () => {
+  beforeEach(() => tokens.set(tokenPair(1)));
+
+  it("updates a running analysis in place when it finishes", async () => {
+    mockFetch([
+      { path: "/auth/me", body: ME },
+      { path: "/v1/analyses?", body: { items: [analysis({ id: "run", status: "processing", progress: 0.3, dominant_emotion: null })], next_cursor: null } },
+      { path: "/v1/analyses/run", body: analysis({ id: "run", status: "succeeded", dominant_emotion: "neutral" }) },
+    ]);
+    renderWithRouter(<History />);
+    const item = await screen.findByTestId("history-item");
+    expect(within(item).getByText("Analysing")).toBeInTheDocument();
+    expect(await within(item).findByText("Ready", {}, { timeout: 8000 })).toBeInTheDocument();
+    expect(within(item).getByText("Neutral")).toBeInTheDocument();
+  }, 15_000);
+});

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { Link, useLocation } from "react-router-dom";
-import { deleteAnalysis, listAnalyses } from "../api/analyses";
+import { deleteAnalysis, getAnalysis, listAnalyses } from "../api/analyses";
 import { ApiError } from "../api/client";
 import type { Analysis } from "../api/types";
 import { Alert } from "../components/Alert";
@@ -50,6 +50,24 @@ export function History() {
   useEffect(() => {
     void loadPage(null);
   }, [loadPage]);
+
+  // Keep queued / running analyses up to date while the list is open.
+  const runningIds = items
+    .filter((a) => a.status === "queued" || a.status === "processing")
+    .slice(0, 5)
+    .map((a) => a.id)
+    .join(",");
+  useEffect(() => {
+    if (!runningIds) return;
+    const timer = setInterval(() => {
+      for (const id of runningIds.split(",")) {
+        getAnalysis(id)
+          .then((fresh) => setItems((prev) => prev.map((a) => (a.id === fresh.id ? fresh : a))))
+          .catch(() => undefined);
+      }
+    }, 4000);
+    return () => clearInterval(timer);
+  }, [runningIds]);
 
   const onDelete = async () => {
     if (!toDelete) return;
