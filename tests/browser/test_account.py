@@ -80,3 +80,32 @@ def test_session_survives_reload_rotates_and_ends_when_a_spent_token_is_replayed
     expect(page.get_by_role("status").filter(has_text="Your session has ended")).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('bloomwell.refresh')") is None
     shot(page, "33-session-ended")
+
+
+def test_keyboard_only_login_and_tabs(page: Page) -> None:
+    email = unique_email("keys")
+    sign_up(page, email)
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in")).to_be_visible()
+
+    page.goto("/login")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.get_by_label("E-mail").focus()
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Your analyses")).to_be_visible()
+
+    page.goto("/new")
+    record_tab = page.get_by_role("tab", name="Record with webcam")
+    record_tab.focus()
+    page.keyboard.press("ArrowRight")
+    upload_tab = page.get_by_role("tab", name="Upload a video")
+    expect(upload_tab).to_be_focused()
+    expect(upload_tab).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_test_id("dropzone")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("file-input")).to_be_focused()
