@@ -22,8 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the worker does (services/inference_worker/worker.py)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -118,28 +120,36 @@ def bench_detectors(frames: dict[Path, list[np.ndarray]], names: list[str], batc
               f"{with_face_total:4d}/{total_frames:<5d}")
 
 
-def bench_classifier(model_path: Path, crops: list[np.ndarray], repeats: int) -> None:
+def bench_classifier(model_path: Path, crops: list[np.ndarray], repeats: int, thread_counts: list[int]) -> None:
     print(f"\n## 3. Classifier: {len(crops)} real face crops, faces/s (best of {repeats})")
-    precisions = ["fp32", "bf16"]
     print(f"   CPU has native bf16: {cpu_supports_bf16()}; auto precision picks "
           f"{'bf16' if cpu_supports_bf16() else 'fp32'} on CPU")
-    print(f"{'precision':10s} {'batched faces/s':>16s} {'one-by-one faces/s':>19s} {'ratio':>6s}")
-    for precision in precisions:
+    print(f"{'precision':10s} {'threads':>7s} {'all in one pass':>16s} {'batches of 16':>14s} {'one by one':>11s} "
+          f"{'batched/one':>12s}")
+    default_threads = torch.get_num_threads()
+    configs = [("fp32", n) for n in thread_counts] + [("bf16", default_threads)]
+    for precision, threads in configs:
+        torch.set_num_threads(threads)
         clf = EmotionClassifier.load(model_path, device="cpu", precision=precision)  # type: ignore[arg-type]
-        clf.predict(crops[:8])
+        clf.predict(crops[:16])
         clf.predict(crops[:1])
-        batched, single = [], []
+        whole, sixteen, single = [], [], []
         for _ in range(repeats):
             t0 = time.perf_counter()
             clf.predict(crops)
-            batched.append(len(crops) / (time.perf_counter() - t0))
-            subset = crops[: min(len(crops), 64)]
+            whole.append(len(crops) / (time.perf_counter() - t0))
+            t0 = time.perf_counter()
+            for i in range(0, len(crops), 16):
+                clf.predict(crops[i : i + 16])
+            sixteen.append(len(crops) / (time.perf_counter() - t0))
+            subset = crops[: min(len(crops), 48)]
             t0 = time.perf_counter()
             for crop in subset:
                 clf.predict([crop])
             single.append(len(subset) / (time.perf_counter() - t0))
-        b, s = max(batched), max(single)
-        print(f"{precision:10s} {b:16.0f} {s:19.0f} {b / s:6.1f}×")
+        b, m, s1 = max(whole), max(sixteen), max(single)
+        print(f"{precision:10s} {threads:7d} {b:16.0f} {m:14.0f} {s1:11.0f} {b / s1:11.1f}×")
+    torch.set_num_threads(default_threads)
 
 
 def bench_end_to_end(videos: list[Path], model_path: Path, detector_name: str, sample_fps: float,
@@ -209,7 +219,7 @@ def main() -> None:
                      for box in detector.detect([image])[0]]
             while len(crops) < 128:
                 crops += crops[: 128 - len(crops)]
-            bench_classifier(model_path, crops[:256], args.repeats)
+            bench_classifier(model_path, crops[:256], args.repeats, sorted({1, torch.get_num_threads()}))
         if "e2e" in args.sections:
             for name in args.e2e_detectors:
                 bench_end_to_end(videos, model_path, name, args.sample_fps, args.repeats)
