@@ -1,0 +1,1 @@
+"""Bloomwell training pipeline: datasets, train / evaluate / export for ConvNeXt expression classifiers."""

@@ -1,0 +1,1 @@
+"""Data readers, datasets and transforms for facial-expression training."""

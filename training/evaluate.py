@@ -1,0 +1,85 @@
+"""Evaluate a model on a labelled dataset, with or without 5-view test-time augmentation.
+
+    python -m training.evaluate --model default --data-root ../shared/data/fer2013 --split test [--tta] \
+        --out runs/eval/fer2013_test.json
+
+Writes the JSON report plus `<out>_confusion.png` and `<out>_per_class_f1.png` beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from services.common.ml import LoadedModel, default_model_path, load_model
+from training.config import resolve_path
+from training.data.dataset import load_images
+from training.data.readers import Sample, read_source
+from training.engine import evaluate
+from training.plots import plot_confusion, plot_per_class_f1
+
+
+def evaluate_model(loaded: LoadedModel, samples: list[Sample], tta: bool = False, batch_size: int = 256,
+                   face_crop: bool = False) -> dict[str, Any]:
+    """Report (accuracy, macro_f1, per_class, confusion_matrix, …) of `loaded` on `samples`."""
+    spec = loaded.spec
+    images = torch.from_numpy(load_images(samples, spec.image_size, spec.grayscale, spec.in_chans, face_crop))
+    labels = torch.tensor([s.label for s in samples], dtype=torch.long)
+    t0 = time.time()
+    report = evaluate(loaded.module, images, labels, spec, batch_size=batch_size, tta=tta, desc="eval")
+    report["seconds"] = time.time() - t0
+    report["labels"] = list(spec.labels)
+    report["tta"] = tta
+    report["model"] = {"name": spec.name, "version": spec.version, "arch": spec.arch}
+    return report
+
+
+def write_report(report: dict[str, Any], out: str | Path, title: str = "") -> Path:
+    """Write the JSON and the two PNGs beside it."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    stem = out.with_suffix("")
+    plot_confusion(report["confusion_matrix"], report["labels"], f"{stem}_confusion.png", title)
+    plot_per_class_f1(report["per_class"], f"{stem}_per_class_f1.png", title)
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model", help="'default' (the model the worker ships with) or a model file path")
+    g.add_argument("--checkpoint", help="training checkpoint, save_model file or TorchScript export")
+    ap.add_argument("--data-root", required=True, help="dataset folder (<split>/<class>/<image> for folder sets)")
+    ap.add_argument("--split", default="test", help="split sub-folder ('' for none); CK+ uses 'all'")
+    ap.add_argument("--reader", default="folder", choices=["folder", "fer2013", "rafdb", "affectnet"])
+    ap.add_argument("--csv", help="annotation CSV for rafdb/affectnet")
+    ap.add_argument("--images", help="image folder for rafdb/affectnet")
+    ap.add_argument("--face-crop", action="store_true", help="Haar face crop before resizing (wild images)")
+    ap.add_argument("--tta", action="store_true", help="average 5 views (identity, flip, zoom, zoom+flip, shift)")
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", required=True, help="report JSON path")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    path = default_model_path() if args.model == "default" else Path(args.model or args.checkpoint)
+    loaded = load_model(path, "cpu")
+    src = {"type": args.reader, "root": str(resolve_path(args.data_root)), "split": args.split or None,
+           "csv": args.csv, "images": args.images}
+    samples = read_source(src, args.split)
+    report = evaluate_model(loaded, samples, args.tta, args.batch_size, args.face_crop)
+    report["data"] = {"root": args.data_root, "split": args.split, "reader": args.reader, "model_path": str(path)}
+    title = f"{loaded.spec.name} on {Path(args.data_root).name}/{args.split}{' +TTA' if args.tta else ''}"
+    write_report(report, args.out, title)
+    print(json.dumps({k: report[k] for k in ("n", "accuracy", "macro_f1", "tta")}))
+    return report
+
+
+if __name__ == "__main__":
+    main()

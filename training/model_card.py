@@ -1,0 +1,125 @@
+"""Model card writer: `MODEL_CARD.md` (for people) and `model_card.json` (for machines)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from services.common.ml.spec import ModelSpec
+
+LIMITATIONS = [
+    "Trained only on FER2013: 48x48 grayscale, mostly frontal web images of posed and spontaneous expressions. "
+    "FER2013's labels are noisy (human accuracy is about 65 +/- 5 %), and the set has byte-identical duplicates "
+    "(568 test images also occur in train).",
+    "Demographics of FER2013 are not documented and are skewed (few children, elderly and darker-skinned faces); "
+    "accuracy on under-represented groups is unknown and likely lower. No fairness audit has been done.",
+    "'disgust' has only 436 training images: its recall is the weakest and least reliable.",
+    "CK+ (posed, lab lighting) is an out-of-distribution check only; it has no neutral class and contempt is dropped.",
+    "Expressions are not emotions: the output is the facial configuration most similar to a FER2013 label, "
+    "not a person's inner state. Bloomwell's indicators are a screening aid, not a diagnosis.",
+    "Input is a tight face crop (as FER2013 faces are); loose crops, profile views, occlusion (masks, hands), "
+    "strong lighting and very small faces degrade predictions.",
+]
+
+
+def _fmt(x: float) -> str:
+    return f"{100 * x:.2f} %"
+
+
+def _report_table(reports: dict[str, Any]) -> list[str]:
+    rows = ["| evaluation | images | accuracy | macro-F1 |", "|---|---|---|---|"]
+    for key, rep in reports.items():
+        rows.append(f"| {key} | {rep['n']} | {_fmt(rep['accuracy'])} | {_fmt(rep['macro_f1'])} |")
+    return rows
+
+
+def _per_class(rep: dict[str, Any]) -> list[str]:
+    rows = ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for name, m in rep["per_class"].items():
+        rows.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    return rows
+
+
+def _confusion(rep: dict[str, Any]) -> list[str]:
+    labels = rep["labels"]
+    rows = ["| true \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    for name, row in zip(labels, rep["confusion_matrix"], strict=True):
+        rows.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+    return rows
+
+
+def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: dict[str, Any]) -> None:
+    """Write both card files into `out` (the `models/<name>/` folder)."""
+    cfg = info.get("config") or {}
+    history = info.get("history") or []
+    card = {
+        "name": spec.name, "version": spec.version, "file": "model.pt", "sha256": info["sha256"],
+        "size_bytes": info["size_bytes"], "parameters": info["params"],
+        "architecture": {"arch": spec.arch, "kwargs": spec.arch_kwargs},
+        "input": {"image_size": spec.image_size, "in_chans": spec.in_chans, "grayscale": spec.grayscale,
+                  "mean": list(spec.mean), "std": list(spec.std), "channel_order": "gray replicated to 3 channels"
+                  if spec.grayscale else "RGB", "preprocessing": "services.common.ml.preprocess_faces"},
+        "labels": list(spec.labels),
+        "training": {"data": cfg.get("data"), "recipe": {k: cfg.get(k) for k in
+                                                        ("augment", "mixup", "loss", "optim", "sched", "swa", "train")},
+                     "checkpoint_epoch": info.get("checkpoint_epoch"), "summary": info.get("summary"),
+                     "history": history},
+        "metrics": {k: {m: v[m] for m in ("n", "accuracy", "macro_f1", "per_class", "confusion_matrix")}
+                    for k, v in reports.items()},
+        "limitations": LIMITATIONS, "note": info.get("note", ""),
+    }
+    (out / "model_card.json").write_text(json.dumps(card, indent=2))
+
+    colour = "grayscale replicated to 3 channels" if spec.grayscale else "RGB"
+    train_min = sum(r.get("train_seconds", 0.0) for r in history) / 60
+    lines = [f"# {spec.name} {spec.version}", ""]
+    if info.get("note"):
+        lines += [f"> {info['note']}", ""]
+    lines += [
+        "Facial-expression classifier shipped as Bloomwell's default model "
+        "(`services.common.ml.default_model_path()`).", "",
+        "## Model", "",
+        f"- Architecture: `{spec.arch}` {json.dumps(spec.arch_kwargs)} — ConvNeXt blocks (depthwise 7x7 conv → norm →"
+        " 1x1 expand ×4 → GELU → 1x1 project, layer scale, residual) with the paper's head "
+        "(Flatten → LayerNorm → Linear 512 → ReLU → Dropout → Linear 7).",
+        f"- Parameters: {info['params'] / 1e6:.2f} M; file `model.pt` {info['size_bytes'] / 1e6:.1f} MB, "
+        f"SHA-256 `{info['sha256']}`.",
+        f"- Input: {spec.image_size}x{spec.image_size}, {colour}"
+        f", scaled to [0,1] then normalised with ImageNet mean {list(spec.mean)} / std {list(spec.std)}. "
+        "Use `services.common.ml.preprocess_faces` (BGR uint8 crops of any size).",
+        f"- Output: 7 logits in the order {', '.join(spec.labels)}.", "",
+        "## Training", "",
+        "- Data: FER2013 train (original labels), minus a stratified, seeded 10 % validation split used for all "
+        "choices (epochs, checkpoint). FER2013 test was used only for the figures below.",
+    ]
+    if cfg:
+        lines += [
+            f"- Recipe: AdamW lr {cfg['optim']['lr']}, weight decay {cfg['optim']['weight_decay']}, "
+            f"{cfg['sched']['name']} schedule ({cfg['sched'].get('warmup_epochs', 0)} warm-up epoch), "
+            f"batch {cfg['train']['batch_size']}, {cfg['train']['epochs']} epochs, class weights "
+            f"{cfg['loss']['class_weights']}, label smoothing {cfg['loss']['label_smoothing']}, Mixup α "
+            f"{cfg['mixup']['alpha']} (p={cfg['mixup']['prob']}), SWA "
+            f"{'from epoch ' + str(cfg['swa']['start_epoch']) if cfg['swa']['enabled'] else 'off'}; augmentation "
+            f"flip, ±{cfg['augment']['rotation_deg']}° rotation, random resized crop {cfg['augment']['rrc_scale']}, "
+            f"brightness/contrast ±{cfg['augment']['brightness']}. Config: `training/configs/default.yaml`.",
+            f"- Hardware/time: CPU only (2 shared cores, fp32, channels_last, 1 thread), {train_min:.0f} min "
+            "of training.",
+        ]
+    if history:
+        lines += ["", "Learning curve (validation split):", "",
+                  "| epoch | train loss | val acc | val macro-F1 | lr | minutes |", "|---|---|---|---|---|---|"]
+        lines += [f"| {int(r['epoch'])} | {r['train_loss']:.3f} | {_fmt(r['val_acc'])} | {_fmt(r['val_macro_f1'])} "
+                  f"| {r['lr']:.2e} | {r['train_seconds'] / 60:.1f} |" for r in history]
+    if info.get("summary"):
+        lines += ["", f"Run summary: `{json.dumps(info['summary'])}`"]
+    lines += ["", "## Metrics", ""] + _report_table(reports)
+    for key in ("fer2013_test", "ckplus"):
+        if key in reports:
+            lines += ["", f"### {key} (no TTA): per class", ""] + _per_class(reports[key])
+            lines += ["", f"Confusion matrix (rows = true, columns = predicted); figure `eval/{key}_confusion.png`:",
+                      ""] + _confusion(reports[key])
+    lines += ["", "TTA = mean softmax over 5 views (identity, horizontal flip, 90 % zoom, zoom + flip, 5 % shift).",
+              "CK+ macro-F1 is over the 6 classes present (no neutral; contempt dropped).",
+              "", "## Limitations and bias", ""] + [f"- {x}" for x in LIMITATIONS]
+    (out / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")

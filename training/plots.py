@@ -1,0 +1,66 @@
+"""Matplotlib figures: learning curves, confusion matrix, per-class F1 bars."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_learning_curves(history: list[dict[str, Any]], path: str | Path) -> None:
+    """Loss and accuracy/macro-F1 per epoch."""
+    ep = [r["epoch"] for r in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(ep, [r["train_loss"] for r in history], label="train loss")
+    a.plot(ep, [r["val_loss"] for r in history], label="val NLL")
+    b.plot(ep, [r["train_acc"] for r in history], label="train acc (mixup)")
+    b.plot(ep, [r["val_acc"] for r in history], label="val acc")
+    b.plot(ep, [r["val_macro_f1"] for r in history], label="val macro-F1")
+    for ax in (a, b):
+        ax.set_xlabel("epoch")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_confusion(cm: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path, title: str = "") -> None:
+    """Row-normalised confusion matrix with counts."""
+    cm = np.asarray(cm)
+    norm = cm / np.maximum(1, cm.sum(1, keepdims=True))
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_per_class_f1(per_class: dict[str, dict[str, float]], path: str | Path, title: str = "") -> None:
+    """Bar chart of per-class F1."""
+    names = list(per_class)
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    ax.bar(names, [per_class[n]["f1"] for n in names], color="tab:blue")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("F1")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,93 @@
+"""Ship a trained model: weights to `models/<name>/model.pt`, evaluation on FER2013 test and CK+ (with and
+without TTA), and the model card (`MODEL_CARD.md` + `model_card.json`).
+
+    python -m training.ship --checkpoint runs/convnext-face48/checkpoints/best.pt --name convnext-face48
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from services.common.ml import load_model, save_model
+from services.common.ml.paths import models_dir
+from training.checkpoint import load_checkpoint
+from training.config import resolve_data_root
+from training.data.readers import read_folder
+from training.evaluate import evaluate_model, write_report
+from training.model_card import write_model_card
+
+EVALS = {  # report name -> (dataset folder under the data root, split, tta)
+    "fer2013_test": ("fer2013", "test", False),
+    "fer2013_test_tta": ("fer2013", "test", True),
+    "ckplus": ("ckplus48", "all", False),
+    "ckplus_tta": ("ckplus48", "all", True),
+}
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def ship(checkpoint: Path, name: str, data_root: Path, run_dir: Path | None, skip_eval: bool = False,
+         note: str = "") -> Path:
+    """Write weights, eval reports and the card into `models/<name>/`; returns that folder."""
+    out = models_dir() / name
+    (out / "eval").mkdir(parents=True, exist_ok=True)
+    loaded = load_model(checkpoint, "cpu")
+    weights = save_model(out / "model.pt", loaded.module, loaded.spec)
+    reports: dict[str, Any] = {}
+    for key, (folder, split, tta) in EVALS.items():
+        path = out / "eval" / f"{key}.json"
+        if not skip_eval:
+            rep = evaluate_model(load_model(weights), read_folder(data_root / folder, split), tta=tta)
+            rep["data"] = {"dataset": folder, "split": split}
+            write_report(rep, path, f"{name} on {folder}/{split}{' +TTA' if tta else ''}")
+            print(key, json.dumps({k: rep[k] for k in ("n", "accuracy", "macro_f1")}), flush=True)
+        if path.exists():
+            reports[key] = json.loads(path.read_text())
+    ck = load_checkpoint(checkpoint) if checkpoint.suffix == ".pt" else {}
+    history = ck.get("history") or []
+    if run_dir and (run_dir / "metrics.csv").exists():
+        with open(run_dir / "metrics.csv") as f:
+            history = [{k: (float(v) if k != "epoch" else int(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+        if (run_dir / "learning_curves.png").exists():
+            shutil.copy(run_dir / "learning_curves.png", out / "learning_curves.png")
+    info = {"sha256": sha256(weights), "size_bytes": weights.stat().st_size,
+            "params": sum(p.numel() for p in loaded.module.parameters()),
+            "config": ck.get("config"), "checkpoint_epoch": ck.get("epoch"), "history": history,
+            "summary": json.loads((run_dir / "summary.json").read_text())
+            if run_dir and (run_dir / "summary.json").exists() else None, "note": note}
+    write_model_card(out, loaded.spec, info, reports)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True, type=Path)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--run-dir", type=Path, help="training run folder (metrics.csv, summary.json)")
+    ap.add_argument("--data-root", help="folder holding fer2013/ and ckplus48/ (default ../shared/data)")
+    ap.add_argument("--skip-eval", action="store_true", help="reuse existing reports in models/<name>/eval")
+    ap.add_argument("--note", default="", help="free text for the card (e.g. 'interim: epoch 2 of 8')")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    ship(args.checkpoint, args.name, resolve_data_root(args.data_root), args.run_dir, args.skip_eval, args.note)
+
+
+if __name__ == "__main__":
+    main()
