@@ -46,15 +46,25 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def resolve_model(path: str | None, tmp: Path) -> tuple[Path, str]:
-    """The model to measure: --model, else the shipped default, else an untrained default-size ConvNeXt."""
+    """The model to measure: --model, else the shipped default, else an untrained model of the default
+    training preset's architecture (same cost per face as the trained one)."""
     if path:
         return Path(path), "given"
     default = default_model_path()
     if default.is_file():
         return default, "shipped default"
-    spec = ModelSpec(name="untrained-default-size", version="0")  # convnext_face 48 px, default widths
-    model = create_model(spec.arch, num_classes=spec.num_classes)
-    return save_model(tmp / "untrained.pt", model, spec), "untrained, default architecture (no shipped model yet)"
+    spec = ModelSpec(name="untrained-default-size", version="0")
+    preset = REPO_ROOT / "training" / "configs" / "default.yaml"
+    if preset.is_file():
+        import yaml
+
+        model_cfg = yaml.safe_load(preset.read_text())["model"]
+        spec = ModelSpec(arch=model_cfg["arch"], arch_kwargs=dict(model_cfg.get("kwargs") or {}),
+                         image_size=model_cfg["image_size"], in_chans=model_cfg.get("in_chans", 3),
+                         grayscale=model_cfg.get("grayscale", True), name="untrained-default-preset", version="0")
+    model = create_model(spec.arch, num_classes=spec.num_classes, **spec.arch_kwargs)
+    origin = "untrained, default preset architecture (no shipped model yet)"
+    return save_model(tmp / "untrained.pt", model, spec), origin
 
 
 def bench_decode(videos: list[Path], sample_fps: float) -> None:
