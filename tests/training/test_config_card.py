@@ -1,0 +1,52 @@
+"""Presets parse and build; the model card writer produces both files with the key facts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from services.common.labels import EMOTIONS
+from services.common.ml import TORCHVISION_CONVNEXTS, build_model
+from training.config import REPO_ROOT, load_config
+from training.metrics import classification_report
+from training.model_card import write_model_card
+from training.train import build_spec
+
+CONFIGS = REPO_ROOT / "training" / "configs"
+
+
+def test_default_preset_builds_and_runs() -> None:
+    cfg = load_config(CONFIGS / "default.yaml")
+    spec = build_spec(cfg)
+    model = build_model(spec).eval()
+    assert model(torch.zeros(2, spec.in_chans, spec.image_size, spec.image_size)).shape == (2, 7)
+    assert cfg["data"]["train_sources"][0]["root"].endswith("fer2013")
+
+
+def test_paper_preset_is_the_papers_recipe() -> None:
+    cfg = load_config(CONFIGS / "paper-convnext-large.yaml")
+    assert cfg["model"]["arch"] == "convnext_large" and cfg["model"]["arch"] in TORCHVISION_CONVNEXTS
+    assert cfg["model"]["image_size"] == 224 and cfg["train"]["batch_size"] == 64 and cfg["train"]["epochs"] == 70
+    assert cfg["mixup"]["alpha"] == 0.2 and cfg["swa"]["enabled"] and cfg["sched"]["name"] == "cosine_restarts"
+
+
+def test_metrics_and_model_card(tmp_path: Path) -> None:
+    y = np.array([0, 1, 2, 3, 4, 5, 6, 3])
+    p = np.array([0, 1, 2, 3, 4, 5, 5, 4])
+    rep = classification_report(y, p, EMOTIONS)
+    assert rep["accuracy"] == 6 / 8 and rep["confusion_matrix"][6][5] == 1
+    assert abs(rep["per_class"]["happy"]["recall"] - 0.5) < 1e-9
+    rep["labels"] = list(EMOTIONS)
+    spec = build_spec(load_config(CONFIGS / "default.yaml"))
+    info = {"sha256": "ab" * 32, "size_bytes": 1000, "params": 123, "config": load_config(CONFIGS / "default.yaml"),
+            "history": [{"epoch": 0, "train_loss": 1.0, "val_acc": 0.5, "val_macro_f1": 0.4, "lr": 1e-3,
+                         "train_seconds": 60.0}]}
+    write_model_card(tmp_path, spec, info, {"fer2013_test": rep})
+    card = json.loads((tmp_path / "model_card.json").read_text())
+    assert card["sha256"] == "ab" * 32 and card["labels"] == list(EMOTIONS)
+    assert card["metrics"]["fer2013_test"]["accuracy"] == 0.75
+    md = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "75.00 %" in md and "Limitations" in md
