@@ -87,7 +87,7 @@ class HaarDetector:
         *,
         scale_factor: float = 1.2,
         min_neighbors: int = 5,
-        min_size_frac: float = 0.08,
+        min_size_frac: float = 0.1,
         max_side: int = 640,
         max_faces: int = 5,
     ) -> None:
@@ -153,7 +153,7 @@ class MTCNNDetector:
         self,
         *,
         min_confidence: float = 0.9,
-        min_size_frac: float = 0.06,
+        min_size_frac: float = 0.1,
         max_side: int = 640,
         max_faces: int = 5,
         device: str = "cpu",
@@ -205,16 +205,23 @@ class MTCNNDetector:
         return results
 
 
-def create_detector(name: str, *, max_faces: int = 5, device: str = "cpu", num_threads: int = 1) -> FaceDetector:
-    """The detector named ``haar`` or ``mtcnn``; ``mtcnn`` falls back to Haar if facenet-pytorch is absent."""
+def create_detector(
+    name: str, *, max_faces: int = 5, min_face_frac: float = 0.1, device: str = "cpu", num_threads: int = 1
+) -> FaceDetector:
+    """The detector named ``haar`` or ``mtcnn``; ``mtcnn`` falls back to Haar if facenet-pytorch is absent.
+
+    ``min_face_frac`` is the smallest face looked for, as a share of the frame's short side (smaller faces
+    would be upscaled several times for the 48 px classifier anyway; 0.1 halves MTCNN's cost against 0.06).
+    """
     if name == "haar":
-        return HaarDetector(max_faces=max_faces)
+        return HaarDetector(max_faces=max_faces, min_size_frac=min_face_frac)
     if name == "mtcnn":
         try:
-            return MTCNNDetector(max_faces=max_faces, device=device, num_threads=num_threads)
+            return MTCNNDetector(max_faces=max_faces, min_size_frac=min_face_frac, device=device,
+                                 num_threads=num_threads)
         except ImportError:
             log.warning("facenet-pytorch is not installed; falling back to the Haar cascade face detector")
-            return HaarDetector(max_faces=max_faces)
+            return HaarDetector(max_faces=max_faces, min_size_frac=min_face_frac)
     raise ValueError(f"unknown face detector {name!r}; choose one of {', '.join(DETECTORS)}")
 
 

@@ -68,6 +68,7 @@ class Runtime:
             self._detector = create_detector(
                 self.settings.face_detector,
                 max_faces=self.settings.max_faces_per_frame,
+                min_face_frac=self.settings.min_face_frac,
                 device=device,
                 num_threads=self.settings.detector_num_threads,
             )
