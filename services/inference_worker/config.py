@@ -28,7 +28,12 @@ class WorkerSettings(CommonSettings):
     detector_num_threads: int = Field(default=1, ge=0, description="torch threads for MTCNN on CPU; 0 = as torch")
     max_faces_per_frame: int = Field(default=5, ge=1)
     min_face_frac: float = Field(default=0.1, gt=0, le=1, description="smallest face, share of the short side")
-    crop_margin: float = Field(default=0.2, ge=0.0, le=1.0, description="share of the face size added per side")
+    crop_margin: float = Field(
+        default=0.0, ge=-0.2, le=1.0,
+        description="share of the face size added per side of the square crop the classifier sees; 0 matches "
+        "FER2013's framing for both detectors (measured: MTCNN -0.03, Haar +0.01, on 300 FER2013 test faces)",
+    )
+    saved_crop_margin: float = Field(default=0.25, ge=0.0, le=1.0, description="margin of the stored JPEG crops")
     max_crops_kept: int = Field(default=48, ge=0, description="JPEG face crops kept per analysis")
     crop_jpeg_quality: int = Field(default=88, ge=10, le=100)
 

@@ -57,7 +57,8 @@ class PipelineOptions:
     sample_fps: float = 5.0
     max_duration_s: float | None = 60.0
     frame_batch_size: int = 16
-    crop_margin: float = 0.2
+    crop_margin: float = 0.0
+    saved_crop_margin: float = 0.25
     max_crops: int = 48
     jpeg_quality: int = 88
     sustained_negative_s: float = 3.0
@@ -77,9 +78,13 @@ class CropKeeper:
         self.quality = quality
         self.written = 0
 
+    def wants(self, frame_ordinal: int) -> bool:
+        """Whether crops of this sampled frame are kept."""
+        return self.directory is not None and self.written < self.max_crops and frame_ordinal % self.stride == 0
+
     def maybe_keep(self, frame_ordinal: int, face_index: int, crop: Any) -> str | None:
         """Write the crop if selected; returns its file name (``<frame>_<face>.jpg``) or None."""
-        if self.written >= self.max_crops or frame_ordinal % self.stride != 0 or self.directory is None:
+        if not self.wants(frame_ordinal) or self.directory is None:
             return None
         name = f"{frame_ordinal}_{face_index}.jpg"
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -134,7 +139,10 @@ def analyze_video(
             ordinal = len(observations)
             faces = []
             for face_index, box in enumerate(boxes):
-                name = keeper.maybe_keep(ordinal, face_index, crops[row])
+                name = None
+                if keeper.wants(ordinal):
+                    saved = crop_face(frame.image, box, options.saved_crop_margin)
+                    name = keeper.maybe_keep(ordinal, face_index, saved)
                 faces.append(FaceObservation(box=box.as_list(), probabilities=probs[row], crop=name))
                 row += 1
             observations.append(FrameObservation(t=frame.t, faces=faces))

@@ -190,6 +190,7 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0) -> str:
             max_duration_s=s.max_duration_s,
             frame_batch_size=s.frame_batch_size,
             crop_margin=s.crop_margin,
+            saved_crop_margin=s.saved_crop_margin,
             max_crops=s.max_crops_kept,
             jpeg_quality=s.crop_jpeg_quality,
             sustained_negative_s=s.sustained_negative_s,

@@ -46,6 +46,18 @@ def test_crop_face_returns_the_region_pixels() -> None:
     assert np.array_equal(crop, frame[30:110, 80:160])
 
 
+def test_crop_at_the_frame_edge_stays_square_by_repeating_edge_pixels() -> None:
+    frame = np.zeros((100, 100, 3), np.uint8)
+    frame[:, :5] = 255  # a white stripe on the left edge
+    crop = crop_face(frame, Box(0, 30, 20, 40), margin=0.0)  # square of 40 centred at x=10 leaves the frame
+    assert crop.shape == (40, 40, 3)
+    assert (crop[:, :15] == 255).all() and (crop[:, 15:] == 0).all()  # 10 repeated + 5 real white columns
+
+
+def test_default_margin_is_the_tight_square_around_the_box() -> None:
+    assert crop_region(Box(10, 20, 30, 40), 200, 200) == (5, 20, 45, 60)
+
+
 def test_clip_box_drops_degenerate_boxes() -> None:
     assert clip_box(-10, -5, 30, 40, 100, 100, 0.9) == Box(0, 0, 30, 40, 0.9)
     assert clip_box(99, 10, 130, 50, 100, 100, 0.9) is None
