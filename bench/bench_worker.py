@@ -189,6 +189,103 @@ def bench_end_to_end(videos: list[Path], model_path: Path, detector_name: str, s
     print(f"{'all videos':48s} {'':6s} {'':6s} {percentile(all_runs, 50):7.2f} {percentile(all_runs, 95):7.2f}")
 
 
+def bench_queue(videos: list[Path], model_path: Path, detector_name: str, sample_fps: float, repeats: int,
+                redis_url: str) -> None:
+    """Latency through the real product path: Redis queue → Celery worker process → SQLite → Redis event."""
+    import asyncio
+    import json
+    import shutil
+    import subprocess
+    import uuid
+
+    import redis
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE, create_celery_app
+    from services.common.db import Base, create_engine
+    from services.common.events import channel_for
+    from services.common.models import Analysis, User
+    from services.common.storage import Storage
+
+    print(f"\n## 5. Through the queue (send_task → Celery worker, prefork ×1, {detector_name} → SQLite → "
+          f"terminal Redis event), {sample_fps:g} frames/s, {repeats} runs each")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        db_url = f"sqlite+aiosqlite:///{root / 'bench.db'}"
+        storage = Storage(root / "storage")
+
+        async def create_schema_and_user() -> uuid.UUID:
+            engine = create_engine(db_url)
+            async with engine.begin() as connection:
+                await connection.run_sync(Base.metadata.create_all)
+            user = User(id=uuid.uuid4(), email="bench@bloomwell.dev", password_hash="x", first_name="B",
+                        last_name="W")
+            user_id = user.id
+            async with async_sessionmaker(engine)() as session, session.begin():
+                session.add(user)
+            await engine.dispose()
+            return user_id
+
+        async def insert(row: Analysis) -> None:
+            engine = create_engine(db_url)
+            async with async_sessionmaker(engine)() as session, session.begin():
+                session.add(row)
+            await engine.dispose()
+
+        def add_analysis(user_id: uuid.UUID, video: Path) -> uuid.UUID:
+            aid = uuid.uuid4()
+            target = storage.upload_path(aid, video.suffix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(video, target)  # the worker deletes its upload
+            asyncio.run(insert(Analysis(id=aid, user_id=user_id, filename=video.name, container=video.suffix[1:],
+                                        size_bytes=video.stat().st_size, video_path=storage.relative(target),
+                                        sample_fps=sample_fps)))
+            return aid
+
+        user_id = asyncio.run(create_schema_and_user())
+        env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
+               "STORAGE_DIR": str(storage.root), "MODEL_PATH": str(model_path), "FACE_DETECTOR": detector_name}
+        log = (root / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "services.inference_worker.worker", "worker", "-Q",
+             INFERENCE_QUEUE, "--concurrency", "1", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "--loglevel",
+             "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        app = create_celery_app(redis_url)
+        client = redis.Redis.from_url(redis_url)
+        try:
+            for _ in range(120):
+                if app.control.ping(timeout=1.0):
+                    break
+            print(f"{'video':48s} {'p50 s':>7s} {'p95 s':>7s}")
+            all_runs: list[float] = []
+            for video in videos:
+                runs = []
+                for _ in range(repeats):
+                    aid = add_analysis(user_id, video)
+                    pubsub = client.pubsub(ignore_subscribe_messages=True)
+                    pubsub.subscribe(channel_for(aid))
+                    t0 = time.perf_counter()
+                    app.send_task(ANALYZE_TASK, args=[str(aid)], queue=INFERENCE_QUEUE)
+                    status = None
+                    while status not in ("succeeded", "failed") and time.perf_counter() - t0 < 300:
+                        message = pubsub.get_message(timeout=1.0)
+                        if message:
+                            status = json.loads(message["data"])["status"]
+                    runs.append(time.perf_counter() - t0)
+                    pubsub.close()
+                    if status != "succeeded":
+                        print(f"   {video.name}: ended {status}")
+                all_runs += runs
+                print(f"{video.name:48s} {percentile(runs, 50):7.2f} {percentile(runs, 95):7.2f}")
+            print(f"{'all videos':48s} {percentile(all_runs, 50):7.2f} {percentile(all_runs, 95):7.2f}")
+        finally:
+            worker.terminate()
+            worker.wait(30)
+            client.close()
+            log.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="checkpoint to measure (default: the shipped model)")
@@ -200,7 +297,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--quick", action="store_true", help="1 repeat, 16 frames per video")
-    parser.add_argument("--sections", nargs="+", default=["decode", "detect", "classify", "e2e"])
+    parser.add_argument("--sections", nargs="+", default=["decode", "detect", "classify", "e2e", "queue"])
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+                        help="Redis for the queue section (a database number of its own)")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.frames_per_video = 1, 16
@@ -233,6 +332,8 @@ def main() -> None:
         if "e2e" in args.sections:
             for name in args.e2e_detectors:
                 bench_end_to_end(videos, model_path, name, args.sample_fps, args.repeats)
+        if "queue" in args.sections:
+            bench_queue(videos, model_path, args.e2e_detectors[0], args.sample_fps, args.repeats, args.redis_url)
         print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
 
