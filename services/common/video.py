@@ -9,7 +9,7 @@ carries no duration, and silently returns frame 0 on a seek.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -174,7 +174,7 @@ def decode_frames(
     keep: Callable[[float], bool],
     *,
     max_duration_s: float | None = None,
-) -> Iterator[DecodedFrame]:
+) -> Generator[DecodedFrame, None, None]:
     """Decode a video straight through and yield the frames for which ``keep(t)`` is true.
 
     Frames not kept are only grabbed (no colour conversion, no copy). Stops at the end of the stream or

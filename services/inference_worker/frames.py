@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from services.common.video import DecodedFrame, decode_frames
 
@@ -47,7 +47,7 @@ def sample_frames(
     *,
     max_frames: int | None = None,
     max_duration_s: float | None = None,
-) -> Iterator[DecodedFrame]:
+) -> Generator[DecodedFrame, None, None]:
     """Decode ``path`` straight through, yielding about ``sample_fps`` frames per second of video."""
     return decode_frames(path, SampleClock(sample_fps, max_frames), max_duration_s=max_duration_s)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -151,18 +152,19 @@ def analyze_video(
         if on_progress is not None:
             on_progress("detecting", len(observations), max(expected, len(observations)))
 
-    frames_iter = sample_frames(path, options.sample_fps, max_duration_s=options.max_duration_s)
-    while True:
-        t0 = time.perf_counter()
-        frame = next(frames_iter, None)
-        timings.decode += time.perf_counter() - t0
-        if frame is None:
-            break
-        batch.append(frame)
-        if len(batch) >= options.frame_batch_size:
+    # closing(): the capture is released at once even when a callback aborts the job mid-video.
+    with contextlib.closing(sample_frames(path, options.sample_fps, max_duration_s=options.max_duration_s)) as frames:
+        while True:
+            t0 = time.perf_counter()
+            frame = next(frames, None)
+            timings.decode += time.perf_counter() - t0
+            if frame is None:
+                break
+            batch.append(frame)
+            if len(batch) >= options.frame_batch_size:
+                flush()
+        if batch:
             flush()
-    if batch:
-        flush()
     timings.frames = len(observations)
     if not observations:
         raise NoFrames("No video frame could be decoded from this file.")
