@@ -46,8 +46,8 @@ class WorkerSettings(CommonSettings):
     fail_on_no_face: bool = Field(default=False, description="fail with error_code no_face instead of succeeding")
 
     progress_db_interval_s: float = Field(default=2.0, ge=0, description="least time between DB progress writes")
-    task_max_retries: int = Field(default=5, ge=0, description="retries of transient (DB/Redis) failures")
-    task_retry_backoff_max_s: int = Field(default=60, ge=1)
+    task_max_retries: int = Field(default=8, ge=0, description="retries of transient (DB/Redis) failures (~4 min)")
+    task_retry_backoff_max_s: int = Field(default=120, ge=1)
     task_max_attempts: int = Field(default=4, ge=1, description="deliveries before a job that kills workers fails")
 
     webhook_secret: str = Field(default="", description="HMAC-SHA256 key for X-Bloomwell-Signature")
