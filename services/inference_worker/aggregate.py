@@ -14,7 +14,8 @@ Pure functions over plain data, no I/O. Definitions (documented for the result's
 * ``expression_variability``: normalised Shannon entropy of ``distribution`` (0: one emotion
   throughout, 1: all seven equally often).
 * ``emotion_changes_per_min``: changes of the subject's top emotion between consecutive face-frames,
-  per minute of face-frame time.
+  per minute of face-frame time, after a 3-frame majority filter (a one-frame flicker of the classifier is
+  not a change of expression).
 """
 
 from __future__ import annotations
@@ -90,6 +91,19 @@ def _runs(flags: Sequence[bool]) -> int:
     return best
 
 
+def majority_filter(labels: np.ndarray, window: int = 3) -> np.ndarray:
+    """Each label replaced by the most frequent one in the centred window (the label itself on a tie)."""
+    if len(labels) < window:
+        return labels
+    half = window // 2
+    out = labels.copy()
+    for i in range(len(labels)):
+        values, counts = np.unique(labels[max(0, i - half) : i + half + 1], return_counts=True)
+        if counts.max() > 1:
+            out[i] = values[int(np.argmax(counts))]
+    return out
+
+
 def compute_indicators(
     frames: Sequence[FrameObservation], sample_interval_s: float, sustained_negative_s: float = 3.0
 ) -> dict:
@@ -111,7 +125,8 @@ def compute_indicators(
     votes = np.bincount(top, minlength=len(EMOTIONS)) / len(top)
     nonzero = votes[votes > 0]
     entropy = float(-(nonzero * np.log(nonzero)).sum() / math.log(len(EMOTIONS)))
-    changes = int(np.count_nonzero(top[1:] != top[:-1]))
+    steady = majority_filter(top)
+    changes = int(np.count_nonzero(steady[1:] != steady[:-1]))
     minutes = len(top) * sample_interval_s / 60.0
     return {
         "negative_share": round(float(negative.mean()), 4),

@@ -100,6 +100,11 @@ def test_emotion_changes_per_minute() -> None:
     assert compute_indicators(frames, 0.2)["emotion_changes_per_min"] == pytest.approx(30.0)
 
 
+def test_one_frame_flicker_is_not_a_change() -> None:
+    frames = timeline(["happy", "happy", "sad", "happy", "happy", "neutral", "neutral", "neutral"])
+    assert compute_indicators(frames, 0.2)["emotion_changes_per_min"] == pytest.approx(1 / (8 * 0.2 / 60))
+
+
 def test_sample_interval_follows_slow_videos() -> None:
     assert sample_interval(timeline(["happy"] * 5, step=0.2), 5.0) == pytest.approx(0.2)
     assert sample_interval(timeline(["happy"] * 5, step=0.5), 5.0) == pytest.approx(0.5)  # 2 fps video
