@@ -43,7 +43,9 @@ class WorkerSettings(CommonSettings):
     min_sample_fps: float = 0.5
     max_sample_fps: float = 30.0
     sustained_negative_s: float = Field(default=3.0, gt=0)
-    fail_on_no_face: bool = Field(default=False, description="fail with error_code no_face instead of succeeding")
+    fail_on_no_face: bool = Field(
+        default=True, description="a video without any face fails with error_code no_face (else succeeds empty)"
+    )
 
     progress_db_interval_s: float = Field(default=2.0, ge=0, description="least time between DB progress writes")
     task_max_retries: int = Field(default=8, ge=0, description="retries of transient (DB/Redis) failures (~4 min)")

@@ -157,7 +157,18 @@ def test_a_job_that_keeps_killing_workers_fails_after_max_attempts(rt: Runtime) 
     assert analysis is not None and analysis.error_code == "internal" and "repeatedly" in (analysis.error or "")
 
 
-def test_no_face_succeeds_by_default(rt: Runtime, tmp_path: Path) -> None:
+def test_no_face_fails_with_a_clear_reason_by_default(rt: Runtime, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "no-face.mp4", frames=20, fps=10.0)
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, video))
+    assert process(rt, aid) == "failed"
+    analysis, result = rt.run(fetch(rt.sessions, aid))
+    assert analysis is not None and analysis.error_code == "no_face"
+    assert "No face was found" in (analysis.error or "")
+    assert result is None
+
+
+def test_no_face_succeeds_empty_when_configured(rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rt.settings, "fail_on_no_face", False)
     video = write_video(tmp_path / "no-face.mp4", frames=20, fps=10.0)
     aid = rt.run(create_analysis(rt.sessions, rt.storage, video))
     assert process(rt, aid) == "succeeded"

@@ -135,7 +135,7 @@ def store_and_check(
     """
     destination, container, size = copy_to_storage(source, destination_for, limit_bytes)
     try:
-        info = probe_video(destination)
+        info = probe_video(destination, max_duration_s=max_duration_s)
     except UnsupportedContainer as exc:
         destination.unlink(missing_ok=True)
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail=str(exc)) from exc
