@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "swa": {"enabled": False, "start_epoch": None, "lr_ratio": 0.05},
     "train": {"epochs": 30, "batch_size": 64, "accum_steps": 1, "amp": "auto", "channels_last": False,
               "early_stop_patience": 10, "checkpoint_every": 5, "num_threads": 2, "eval_batch_size": 256,
-              "max_batches_per_epoch": None, "max_minutes": None, "device": "auto"},
+              "max_batches_per_epoch": None, "max_minutes": None, "device": "auto", "init_from": None},
 }
 
 
@@ -72,13 +72,18 @@ def resolve_path(p: str | Path) -> Path:
     return p if p.is_absolute() else REPO_ROOT / p
 
 
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """A preset, overlaid on its `base:` preset (path relative to this file) when it names one."""
+    with open(path) as f:
+        data = yaml.safe_load(f) or {}
+    base = data.pop("base", None)
+    return deep_merge(_read_yaml(path.parent / base), data) if base else data
+
+
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
                 data_root: str | None = None) -> dict[str, Any]:
     """Defaults ← YAML ← `key.path=value` overrides; fills `{name}` and `{data_root}` placeholders."""
-    cfg = copy.deepcopy(DEFAULTS)
-    if path:
-        with open(path) as f:
-            cfg = deep_merge(cfg, yaml.safe_load(f) or {})
+    cfg = deep_merge(DEFAULTS, _read_yaml(Path(path))) if path else copy.deepcopy(DEFAULTS)
     for item in overrides or []:
         key, _, raw = item.partition("=")
         set_path(cfg, key.strip(), yaml.safe_load(raw))

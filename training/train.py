@@ -125,7 +125,12 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
     spec = build_spec(cfg)
     train_ds, val_ds = build_data(cfg, spec)
     print(f"train {len(train_ds)} images, val {len(val_ds)} images, device {device}", flush=True)
-    model = build_model(spec).to(device)
+    model = build_model(spec)
+    if tcfg.get("init_from"):  # start from trained weights (fine-tuning phase / warm restart with a new recipe)
+        blob = load_checkpoint(resolve_path(tcfg["init_from"]))
+        model.load_state_dict(clean_state_dict(blob.get("state_dict") or blob["model"]))
+        print(f"initialised weights from {tcfg['init_from']}", flush=True)
+    model = model.to(device)
     if tcfg["channels_last"]:
         model = model.to(memory_format=torch.channels_last)
     print(f"{spec.arch} {spec.arch_kwargs}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params",

@@ -91,6 +91,7 @@ class PaperHead(nn.Module):
 class ConvNeXtFace(nn.Module):
     """A ConvNeXt sized for small face crops.
 
+    `stem="deep"` is 3×3 conv + norm + GELU + 3×3 conv (stride `stem_stride`) + norm;
     `stem="conv3"` is a 3×3 conv with `stem_stride` (1 or 2) + norm; `stem="patch"` is ConvNeXt's
     non-overlapping `stem_stride`×`stem_stride` patchify conv. Stages are separated by norm + 2×2/2 conv.
     """
@@ -98,10 +99,16 @@ class ConvNeXtFace(nn.Module):
     def __init__(self, num_classes: int = 7, in_chans: int = 3, dims: Sequence[int] = (48, 96, 192, 384),
                  depths: Sequence[int] = (2, 2, 6, 2), norm: str = "bn", stem: str = "conv3",
                  stem_stride: int = 2, layer_scale_init: float = 1e-6, drop_path_rate: float = 0.0,
-                 head_hidden: int = 512, head_dropout: float = 0.0, kernel_size: int = 7) -> None:
+                 head_hidden: int = 512, head_dropout: float = 0.0, kernel_size: int = 7,
+                 init: str = "trunc_normal", stem_width: int | None = None) -> None:
         super().__init__()
         dims, depths = list(dims), list(depths)
-        if stem == "conv3":
+        if stem == "deep":  # 3×3 conv + norm + GELU at full resolution, then a 3×3 conv with `stem_stride`
+            w = stem_width or dims[0]
+            self.stem = nn.Sequential(nn.Conv2d(in_chans, w, 3, padding=1), make_norm(norm, w), nn.GELU(),
+                                      nn.Conv2d(w, dims[0], 3, stride=stem_stride, padding=1),
+                                      make_norm(norm, dims[0]))
+        elif stem == "conv3":
             self.stem = nn.Sequential(nn.Conv2d(in_chans, dims[0], 3, stride=stem_stride, padding=1),
                                       make_norm(norm, dims[0]))
         elif stem == "patch":
@@ -122,7 +129,8 @@ class ConvNeXtFace(nn.Module):
             self.stages.append(nn.Sequential(*layers))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = PaperHead(dims[-1], num_classes, head_hidden, head_dropout)
-        self.apply(self._init)
+        if init == "trunc_normal":  # ConvNeXt's init; "default" keeps PyTorch's (Kaiming-uniform) init
+            self.apply(self._init)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
