@@ -63,3 +63,14 @@ def test_resume_continues_to_identical_state(tmp_path: Path, data_root: Path) ->
     fb = load_model(tmp_path / "split" / "model.pt").module.state_dict()
     for key in fa:
         torch.testing.assert_close(fa[key], fb[key], rtol=0, atol=0)
+
+
+def test_init_from_loads_weights(tmp_path: Path, data_root: Path) -> None:
+    run(_cfg(tmp_path / "a", data_root, **{"train.epochs": 1, "swa.enabled": "false"}))
+    src = load_model(tmp_path / "a" / "model.pt").module
+    # lr 0: the fine-tuning phase must start from (and here keep) exactly the source weights
+    run(_cfg(tmp_path / "b", data_root, **{"train.epochs": 1, "swa.enabled": "false", "optim.lr": 0,
+                                          "train.init_from": str(tmp_path / "a" / "model.pt")}))
+    dst = load_model(tmp_path / "b" / "checkpoints" / "last.pt").module
+    for (name, p), (_, q) in zip(src.named_parameters(), dst.named_parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0, msg=name)
