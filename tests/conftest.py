@@ -36,6 +36,12 @@ SHARED_DATA = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "s
 VIDEOS = SHARED_DATA / "videos"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    while its session-scoped browser is open, which would break every asyncio-based test after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @dataclass(frozen=True)
 class Servers:
     """Where the test PostgreSQL (admin database URL) and Redis answer."""

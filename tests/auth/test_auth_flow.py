@@ -103,7 +103,8 @@ async def test_refresh_rotates_and_reuse_revokes_family(client: httpx.AsyncClien
     assert reuse.status_code == 401
     # the thief's reuse also killed the legitimate newer token
     assert (await client.post("/auth/refresh", json={"refresh_token": second})).status_code == 401
-    tokens = (await db_session.scalars(select(RefreshToken))).all()
+    owner = await db_session.scalar(select(User.id).where(User.email == user["email"]))
+    tokens = (await db_session.scalars(select(RefreshToken).where(RefreshToken.user_id == owner))).all()
     assert tokens and all(token.revoked_at is not None for token in tokens)
     assert all(len(token.token_hash) == 64 and token.token_hash not in (first, second) for token in tokens)
 

@@ -98,7 +98,8 @@ def test_real_video_succeeds_with_events_result_and_crops(rt: Runtime) -> None:
 
 
 def test_keep_video_keeps_the_upload(rt: Runtime) -> None:
-    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("faceapijs_test_video.mp4"), keep_video=True))
+    video = shared_video("huimiang_1543684773_neutral_to_angry.avi")
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, video, keep_video=True))
     assert run_and_collect(rt, aid)[0] == "succeeded"
     analysis, _ = rt.run(fetch(rt.sessions, aid))
     assert analysis is not None and analysis.video_path is not None
@@ -140,7 +141,7 @@ def test_deleted_analysis_ends_quietly_and_removes_its_files(rt: Runtime) -> Non
 
 
 def test_duplicate_delivery_of_a_finished_job_is_skipped(rt: Runtime) -> None:
-    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("faceapijs_test_video.mp4")))
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("huimiang_1543684773_neutral_to_angry.avi")))
     assert process(rt, aid) == "succeeded"
     _, first = rt.run(fetch(rt.sessions, aid))
     assert process(rt, aid) == "skipped"
@@ -197,7 +198,7 @@ def test_signed_webhook_is_posted_when_the_job_ends(rt: Runtime) -> None:
     _Hook.received.clear()
     try:
         url = f"http://127.0.0.1:{server.server_port}/hook"
-        aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("faceapijs_test_video.mp4"),
+        aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("huimiang_1543684773_neutral_to_angry.avi"),
                                      webhook_url=url))
         assert process(rt, aid) == "succeeded"
     finally:

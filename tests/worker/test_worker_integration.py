@@ -117,7 +117,7 @@ async def test_invalid_task_argument_does_not_stop_the_worker(
     inference_worker: WorkerHandle, redis_url: str, sessions: async_sessionmaker[AsyncSession], storage: Storage,
 ) -> None:
     inference_worker.app.send_task(ANALYZE_TASK, args=["not-a-uuid"], queue=INFERENCE_QUEUE)
-    aid = await create_analysis(sessions, storage, shared_video("faceapijs_test_video.mp4"))
+    aid = await create_analysis(sessions, storage, shared_video("huimiang_1543684773_neutral_to_angry.avi"))
     events = await enqueue_and_follow(inference_worker, redis_url, aid)
     assert events[-1]["status"] == "succeeded"
     assert inference_worker.process.poll() is None
