@@ -52,6 +52,12 @@ class WorkerSettings(CommonSettings):
     task_retry_backoff_max_s: int = Field(default=120, ge=1)
     task_max_attempts: int = Field(default=4, ge=1, description="deliveries before a job that kills workers fails")
 
+    recovery_interval_s: float = Field(default=120.0, ge=0, description="sweep for lost jobs every N s; 0 = off")
+    recovery_queued_grace_s: float = Field(default=120.0, gt=0, description="queued this long without a message")
+    recovery_processing_grace_s: float = Field(
+        default=420.0, gt=0, description="processing this long without a message (beyond the hard time limit)"
+    )
+
     webhook_secret: str = Field(default="", description="HMAC-SHA256 key for X-Bloomwell-Signature")
     webhook_timeout_s: float = 5.0
 

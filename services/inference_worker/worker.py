@@ -20,10 +20,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import logging  # noqa: E402
 from typing import Any  # noqa: E402
 
-from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_shutdown  # noqa: E402
+from celery.signals import (  # noqa: E402
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 
 from services.common.celery_app import celery_app  # noqa: E402
 from services.inference_worker import tasks  # noqa: E402, F401  (registers bloomwell.analyze_video)
+from services.inference_worker.recovery import start_recovery_thread  # noqa: E402
 from services.inference_worker.runtime import get_runtime, shutdown_runtime  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -51,6 +58,12 @@ def _on_worker_init(sender: Any = None, **_: Any) -> None:
     pool = str(getattr(sender, "pool_cls", "")).lower()
     if "solo" in pool:
         _warm_up()
+
+
+@worker_ready.connect
+def _on_worker_ready(**_: Any) -> None:
+    """Main process: sweep for jobs whose broker message was lost, now and every RECOVERY_INTERVAL_S."""
+    start_recovery_thread(celery_app)
 
 
 @worker_process_shutdown.connect

@@ -1,0 +1,121 @@
+"""Re-queue jobs whose broker message was lost, so an accepted analysis is never silently stranded.
+
+A job can lose its message when the gateway stopped between committing the row and enqueueing, when a
+non-persistent Redis restarted, or when a task gave up on a database outage after its retries. Such a job
+sits in ``queued``/``processing`` while no message for it exists: not in the queue and not reserved by
+any worker (kombu's ``unacked`` hash, where ``acks_late`` keeps a message until its task ends). The sweep
+re-enqueues exactly those, once they are older than a grace period; the task's attempt counter still
+bounds how often one job can run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import redis
+from celery import Celery
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE
+from services.common.db import create_engine, create_sessionmaker
+from services.common.models import Analysis, AnalysisStatus, utcnow
+from services.inference_worker.config import get_settings
+
+log = logging.getLogger(__name__)
+
+UNACKED_HASH = "unacked"
+"""Where kombu's Redis transport keeps messages reserved by workers (``acks_late``)."""
+
+LOCK_KEY = "bloomwell:recovery:lock"
+
+
+def task_ids_in_broker(client: redis.Redis, queue: str = INFERENCE_QUEUE) -> set[str]:
+    """Ids of tasks waiting in ``queue`` or reserved by a worker."""
+    ids: set[str] = set()
+    for raw in client.lrange(queue, 0, -1):
+        ids.add(str(json.loads(raw)["headers"]["id"]))
+    for raw in client.hvals(UNACKED_HASH):
+        ids.add(str(json.loads(raw)[0]["headers"]["id"]))
+    return ids
+
+
+async def stale_unfinished(
+    factory: async_sessionmaker[AsyncSession], queued_before: datetime, processing_before: datetime
+) -> list[uuid.UUID]:
+    """Analyses queued before ``queued_before`` or started before ``processing_before`` that never ended."""
+    async with factory() as session:
+        rows = await session.scalars(
+            select(Analysis.id).where(
+                or_(
+                    (Analysis.status == AnalysisStatus.queued) & (Analysis.created_at < queued_before),
+                    (Analysis.status == AnalysisStatus.processing)
+                    & (func.coalesce(Analysis.started_at, Analysis.created_at) < processing_before),
+                )
+            )
+        )
+        return list(rows)
+
+
+async def requeue_lost_jobs(
+    factory: async_sessionmaker[AsyncSession],
+    client: redis.Redis,
+    celery: Celery,
+    queued_grace_s: float,
+    processing_grace_s: float,
+) -> list[uuid.UUID]:
+    """Re-enqueue unfinished analyses that have no message in the broker; returns their ids."""
+    now = utcnow()
+    candidates = await stale_unfinished(
+        factory, now - timedelta(seconds=queued_grace_s), now - timedelta(seconds=processing_grace_s)
+    )
+    if not candidates:
+        return []
+    in_broker = task_ids_in_broker(client)
+    lost = [analysis_id for analysis_id in candidates if str(analysis_id) not in in_broker]
+    for analysis_id in lost:
+        log.warning("analysis %s has no message in the broker; re-queueing it", analysis_id)
+        celery.send_task(ANALYZE_TASK, args=[str(analysis_id)], queue=INFERENCE_QUEUE, task_id=str(analysis_id))
+    return lost
+
+
+def acquire_sweep_lock(client: redis.Redis, ttl_s: int) -> bool:
+    """Only one worker sweeps per interval, however many are running."""
+    return bool(client.set(LOCK_KEY, "1", nx=True, ex=ttl_s))
+
+
+def start_recovery_thread(celery: Celery) -> threading.Thread | None:
+    """Run the sweep in a daemon thread of the worker's main process (own loop, engine and Redis client)."""
+    settings = get_settings()
+    if settings.recovery_interval_s <= 0:
+        return None
+
+    def loop_forever() -> None:
+        loop = asyncio.new_event_loop()
+        sessions = create_sessionmaker(create_engine(settings.database_url))
+        client = redis.from_url(settings.redis_url)
+        while True:
+            try:
+                if acquire_sweep_lock(client, max(1, int(settings.recovery_interval_s * 0.8))):
+                    loop.run_until_complete(
+                        requeue_lost_jobs(
+                            sessions,
+                            client,
+                            celery,
+                            settings.recovery_queued_grace_s,
+                            settings.recovery_processing_grace_s,
+                        )
+                    )
+            except Exception:  # the sweep must never take the worker down
+                log.exception("lost-job sweep failed; will try again")
+            time.sleep(settings.recovery_interval_s)
+
+    thread = threading.Thread(target=loop_forever, name="bloomwell-recovery", daemon=True)
+    thread.start()
+    return thread
