@@ -14,6 +14,7 @@ from pydantic import AnyHttpUrl
 from services.api.analyses import service
 from services.api.analyses.schemas import AnalysisCreated, AnalysisOut, AnalysisPage, PublicConfig
 from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES, store_and_check
+from services.api.analyses.webhooks import check_webhook_url
 from services.api.deps import CurrentUserId, SessionDep, SettingsDep, StorageDep
 from services.common.models import Analysis, AnalysisStatus
 from services.common.schemas import AnalysisResultOut
@@ -77,6 +78,7 @@ async def create_analysis(
         return _accepted(response, existing)
     if not await service.user_exists(session, user_id):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="This account no longer exists.")
+    webhook = check_webhook_url(webhook_url, allow_internal=settings.is_local)
 
     analysis_id = uuid.uuid4()
     stored = await to_thread.run_sync(
@@ -98,7 +100,7 @@ async def create_analysis(
         sample_fps=sample_fps or settings.default_sample_fps,
         keep_video=keep_video,
         video_path=storage.relative(stored.path),
-        webhook_url=str(webhook_url) if webhook_url else None,
+        webhook_url=webhook,
         idempotency_key=idempotency_key,
     )
     if await service.insert_analysis(session, analysis) is None:
