@@ -50,7 +50,7 @@ test-fast: venv  ## Python unit and integration tests only (no browser, not slow
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: venv  ## speed benchmarks (print figures)
-	$(PY) -m bench.bench_worker
+	$(PY) bench/bench_worker.py
 
 train: venv  ## train the default model (CONFIG=training/configs/default.yaml)
 	$(PY) -m training.train --config $(or $(CONFIG),training/configs/default.yaml)
