@@ -108,11 +108,12 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
         ]
     if history:
         lines += ["", "Learning curve (validation split):", "",
-                  "| epoch | train loss | val acc | val macro-F1 | lr | minutes |", "|---|---|---|---|---|---|"]
-        lines += [f"| {int(r['epoch'])} | {r['train_loss']:.3f} | {_fmt(r['val_acc'])} | {_fmt(r['val_macro_f1'])} "
-                  f"| {r['lr']:.2e} | {r['train_seconds'] / 60:.1f} |" for r in history]
+                  "| phase | epoch | train loss | val acc | val macro-F1 | lr | minutes |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.get('phase', 1)} | {int(r['epoch'])} | {r['train_loss']:.3f} | {_fmt(r['val_acc'])} "
+                  f"| {_fmt(r['val_macro_f1'])} | {r['lr']:.2e} | {r['train_seconds'] / 60:.1f} |" for r in history]
     if info.get("summary"):
-        lines += ["", f"Run summary: `{json.dumps(info['summary'])}`"]
+        lines += ["", "Run summaries (one per phase):", ""] + [f"- `{json.dumps(x)}`" for x in info["summary"]]
     lines += ["", "## Metrics", ""] + _report_table(reports)
     for key in ("fer2013_test", "ckplus"):
         if key in reports:

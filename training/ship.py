@@ -41,7 +41,18 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def ship(checkpoint: Path, name: str, data_root: Path, run_dir: Path | None, skip_eval: bool = False,
+def _history(run_dirs: list[Path]) -> list[dict[str, Any]]:
+    """metrics.csv rows of each run (phases in order), with a `phase` column."""
+    rows: list[dict[str, Any]] = []
+    for phase, run_dir in enumerate(run_dirs, 1):
+        if (run_dir / "metrics.csv").exists():
+            with open(run_dir / "metrics.csv") as f:
+                rows += [{"phase": phase, **{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}}
+                         for row in csv.DictReader(f)]
+    return rows
+
+
+def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], skip_eval: bool = False,
          note: str = "") -> Path:
     """Write weights, eval reports and the card into `models/<name>/`; returns that folder."""
     out = models_dir() / name
@@ -59,17 +70,16 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dir: Path | None, ski
         if path.exists():
             reports[key] = json.loads(path.read_text())
     ck = load_checkpoint(checkpoint) if checkpoint.suffix == ".pt" else {}
-    history = ck.get("history") or []
-    if run_dir and (run_dir / "metrics.csv").exists():
-        with open(run_dir / "metrics.csv") as f:
-            history = [{k: (float(v) if k != "epoch" else int(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+    history = _history(run_dirs) or ck.get("history") or []
+    for phase, run_dir in enumerate(run_dirs, 1):
         if (run_dir / "learning_curves.png").exists():
-            shutil.copy(run_dir / "learning_curves.png", out / "learning_curves.png")
+            suffix = "" if len(run_dirs) == 1 else f"_phase{phase}"
+            shutil.copy(run_dir / "learning_curves.png", out / f"learning_curves{suffix}.png")
     info = {"sha256": sha256(weights), "size_bytes": weights.stat().st_size,
             "params": sum(p.numel() for p in loaded.module.parameters()),
             "config": ck.get("config"), "checkpoint_epoch": ck.get("epoch"), "history": history,
-            "summary": json.loads((run_dir / "summary.json").read_text())
-            if run_dir and (run_dir / "summary.json").exists() else None, "note": note}
+            "summary": [json.loads((d / "summary.json").read_text()) for d in run_dirs
+                        if (d / "summary.json").exists()] or None, "note": note}
     write_model_card(out, loaded.spec, info, reports)
     return out
 
@@ -79,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True, type=Path)
     ap.add_argument("--name", required=True)
-    ap.add_argument("--run-dir", type=Path, help="training run folder (metrics.csv, summary.json)")
+    ap.add_argument("--run-dir", type=Path, action="append", default=[],
+                    help="training run folder (metrics.csv, summary.json); repeat for several phases, in order")
     ap.add_argument("--data-root", help="folder holding fer2013/ and ckplus48/ (default ../shared/data)")
     ap.add_argument("--skip-eval", action="store_true", help="reuse existing reports in models/<name>/eval")
     ap.add_argument("--note", default="", help="free text for the card (e.g. 'interim: epoch 2 of 8')")

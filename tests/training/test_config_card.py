@@ -42,6 +42,7 @@ def test_metrics_and_model_card(tmp_path: Path) -> None:
     rep["labels"] = list(EMOTIONS)
     spec = build_spec(load_config(CONFIGS / "default.yaml"))
     info = {"sha256": "ab" * 32, "size_bytes": 1000, "params": 123, "config": load_config(CONFIGS / "default.yaml"),
+            "summary": [{"best_val_macro_f1": 0.4}],
             "history": [{"epoch": 0, "train_loss": 1.0, "val_acc": 0.5, "val_macro_f1": 0.4, "lr": 1e-3,
                          "train_seconds": 60.0}]}
     write_model_card(tmp_path, spec, info, {"fer2013_test": rep})
