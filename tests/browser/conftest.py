@@ -19,7 +19,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.devinfra import free_port
 from tests.browser.helpers import SCREENSHOTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,12 +63,6 @@ class Stack:
     base_url: str
     data_dir: Path
     log_path: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 60) -> str:
@@ -117,7 +111,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """``python -m scripts.run_stack`` on a free port with a temporary data dir; stopped afterwards."""
     _ensure_frontend_built()
     data_dir = tmp_path_factory.mktemp("bloomwell-data")
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()

@@ -34,6 +34,14 @@ async def wait_until_finished(client: httpx.AsyncClient, headers: dict[str, str]
     raise AssertionError(f"analysis did not finish; statuses seen: {seen}")
 
 
+async def upload(client: httpx.AsyncClient, headers: dict[str, str], video: Path, **form: str) -> str:
+    """POST the video to /v1/analyses; returns the new analysis id."""
+    with video.open("rb") as handle:
+        created = await client.post("/v1/analyses", headers=headers, files={"video": (video.name, handle)}, data=form)
+    assert created.status_code == 202, created.text
+    return created.json()["id"]
+
+
 @pytest.fixture
 async def user(committing_client: httpx.AsyncClient) -> dict[str, str]:
     return await signup_and_login(committing_client)
@@ -42,17 +50,8 @@ async def user(committing_client: httpx.AsyncClient) -> dict[str, str]:
 async def test_face_video_is_analysed_end_to_end(
     committing_client: httpx.AsyncClient, user: dict[str, str], inference_worker: object, storage_dir: Path
 ) -> None:
-    video = VIDEOS / "fer_test.mp4"
     headers = auth_header(user)
-    with video.open("rb") as handle:
-        created = await committing_client.post(
-            "/v1/analyses",
-            headers=headers,
-            files={"video": (video.name, handle, "video/mp4")},
-            data={"sample_fps": "4"},
-        )
-    assert created.status_code == 202, created.text
-    analysis_id = created.json()["id"]
+    analysis_id = await upload(committing_client, headers, VIDEOS / "fer_test.mp4", sample_fps="4")
 
     state = await wait_until_finished(committing_client, headers, analysis_id)
     assert state["status"] == "succeeded", state
@@ -92,17 +91,9 @@ async def test_face_video_is_analysed_end_to_end(
 async def test_keep_video_keeps_the_upload(
     committing_client: httpx.AsyncClient, user: dict[str, str], inference_worker: object, storage_dir: Path
 ) -> None:
-    video = VIDEOS / "huimiang_1543684773_neutral_to_angry.avi"
     headers = auth_header(user)
-    with video.open("rb") as handle:
-        created = await committing_client.post(
-            "/v1/analyses",
-            headers=headers,
-            files={"video": (video.name, handle, "video/x-msvideo")},
-            data={"keep_video": "true", "sample_fps": "2"},
-        )
-    assert created.status_code == 202, created.text
-    analysis_id = created.json()["id"]
+    video = VIDEOS / "huimiang_1543684773_neutral_to_angry.avi"
+    analysis_id = await upload(committing_client, headers, video, keep_video="true", sample_fps="2")
     state = await wait_until_finished(committing_client, headers, analysis_id)
     assert state["status"] == "succeeded", state
     assert list((storage_dir / "uploads").glob(f"{analysis_id}.avi"))
