@@ -69,6 +69,7 @@ async def requeue_lost_jobs(
     celery: Celery,
     queued_grace_s: float,
     processing_grace_s: float,
+    queue: str = INFERENCE_QUEUE,
 ) -> list[uuid.UUID]:
     """Re-enqueue unfinished analyses that have no message in the broker; returns their ids."""
     now = utcnow()
@@ -77,11 +78,11 @@ async def requeue_lost_jobs(
     )
     if not candidates:
         return []
-    in_broker = task_ids_in_broker(client)
+    in_broker = task_ids_in_broker(client, queue)
     lost = [analysis_id for analysis_id in candidates if str(analysis_id) not in in_broker]
     for analysis_id in lost:
         log.warning("analysis %s has no message in the broker; re-queueing it", analysis_id)
-        celery.send_task(ANALYZE_TASK, args=[str(analysis_id)], queue=INFERENCE_QUEUE, task_id=str(analysis_id))
+        celery.send_task(ANALYZE_TASK, args=[str(analysis_id)], queue=queue, task_id=str(analysis_id))
     return lost
 
 
