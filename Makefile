@@ -9,7 +9,7 @@ PORT       ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv frontend run test test-all test-fast lint browser-deps bench train evaluate clean secrets
+.PHONY: help venv frontend run test test-all test-fast lint browser-deps bench train evaluate export clean secrets
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ train: venv  ## train the default model (CONFIG=training/configs/default.yaml)
 
 evaluate: venv  ## evaluate the shipped model on FER2013 test
 	$(PY) -m training.evaluate --model default --data-root ../shared/data/fer2013 --split test --tta --out artifacts/eval/report.json
+
+export: venv  ## export the shipped model to TorchScript + ONNX (numerically checked) under artifacts/export
+	$(PY) -m training.export --model default --out-dir artifacts/export
 
 clean:  ## remove local data and build outputs (keeps .venv)
 	rm -rf .data artifacts frontend/dist
