@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from services.api.analyses import service
+from services.api.analyses.routes import owned_or_404
 from services.api.deps import PushUserId, RedisDep, SessionDep, SettingsDep, verify_token
 from services.common.events import ProgressEvent, channel_for
 from services.common.models import Analysis
@@ -78,10 +79,7 @@ async def analysis_events(
     analysis_id: uuid.UUID, user_id: PushUserId, session: SessionDep, redis: RedisDep, settings: SettingsDep
 ) -> StreamingResponse:
     """Server-Sent Events: ``event: progress`` with a ProgressEvent JSON, until the job ends."""
-    try:
-        await service.get_owned(session, user_id, analysis_id)
-    except service.AnalysisNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Analysis not found.") from None
+    await owned_or_404(session, user_id, analysis_id)
 
     async def body() -> AsyncIterator[str]:
         async with subscribed(redis, analysis_id) as pubsub:

@@ -1,9 +1,10 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, Navigate, useLocation, useNavigate } from "react-router-dom";
 import { ApiError } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
+import { useFocusFirstInvalid } from "../lib/useFocusFirstInvalid";
 import { validateEmail } from "../lib/validation";
 
 export function Login() {
@@ -16,11 +17,7 @@ export function Login() {
   const [errors, setErrors] = useState<{ email?: string | null; password?: string | null }>({});
   const [serverError, setServerError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  // After a rejected submit, move focus to the first field with an error (once it has rendered).
-  const [attempt, setAttempt] = useState(0);
-  useEffect(() => {
-    if (attempt) document.querySelector<HTMLElement>("form [aria-invalid='true']")?.focus();
-  }, [attempt]);
+  const focusFirstInvalid = useFocusFirstInvalid();
 
   if (state === "signed-in" && !busy) return <Navigate to={from} replace />;
 
@@ -30,7 +27,7 @@ export function Login() {
     const v = { email: validateEmail(email), password: password ? null : "Enter your password." };
     setErrors(v);
     if (v.email || v.password) {
-      setAttempt((n) => n + 1);
+      focusFirstInvalid();
       return;
     }
     setBusy(true);

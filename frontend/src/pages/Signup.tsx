@@ -1,10 +1,11 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, Navigate, useNavigate } from "react-router-dom";
 import { signup } from "../api/auth";
 import { ApiError } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
+import { useFocusFirstInvalid } from "../lib/useFocusFirstInvalid";
 import { PASSWORD_MIN, validateEmail, validateName, validateNewPassword, validatePasswordConfirmation } from "../lib/validation";
 
 type Errors = Partial<Record<"first_name" | "last_name" | "email" | "password" | "confirm", string | null>>;
@@ -16,11 +17,7 @@ export function Signup() {
   const [errors, setErrors] = useState<Errors>({});
   const [serverError, setServerError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  // After a rejected submit, move focus to the first field with an error (once it has rendered).
-  const [attempt, setAttempt] = useState(0);
-  useEffect(() => {
-    if (attempt) document.querySelector<HTMLElement>("form [aria-invalid='true']")?.focus();
-  }, [attempt]);
+  const focusFirstInvalid = useFocusFirstInvalid();
   const [accepted, setAccepted] = useState(false);
   const [acceptError, setAcceptError] = useState<string | null>(null);
 
@@ -47,7 +44,7 @@ export function Signup() {
     const acceptMsg = accepted ? null : "Please confirm you understand Bloomwell is not a diagnosis.";
     setAcceptError(acceptMsg);
     if (Object.values(v).some(Boolean) || acceptMsg) {
-      setAttempt((n) => n + 1);
+      focusFirstInvalid();
       return;
     }
     setBusy(true);
@@ -63,7 +60,7 @@ export function Signup() {
       if (err instanceof ApiError) {
         if (err.status === 409) {
           setErrors((er) => ({ ...er, email: "An account with this e-mail already exists. Try logging in instead." }));
-          setAttempt((n) => n + 1);
+          focusFirstInvalid();
         } else if (err.status === 422 && Object.keys(err.fieldErrors).length) {
           const fe = err.fieldErrors;
           setErrors((er) => ({
@@ -75,7 +72,7 @@ export function Signup() {
           }));
           const known = ["email", "password", "first_name", "last_name"];
           if (!Object.keys(fe).some((k) => known.includes(k))) setServerError(err.message);
-          else setAttempt((n) => n + 1);
+          else focusFirstInvalid();
         } else {
           setServerError(err.message);
         }

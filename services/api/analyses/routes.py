@@ -138,7 +138,8 @@ async def list_analyses(
     return AnalysisPage(items=[AnalysisOut.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-async def _owned(session: SessionDep, user_id: uuid.UUID, analysis_id: uuid.UUID) -> Analysis:
+async def owned_or_404(session: SessionDep, user_id: uuid.UUID, analysis_id: uuid.UUID) -> Analysis:
+    """The caller's analysis, or 404 (also for another user's id)."""
     try:
         return await service.get_owned(session, user_id, analysis_id)
     except service.AnalysisNotFound:
@@ -148,11 +149,11 @@ async def _owned(session: SessionDep, user_id: uuid.UUID, analysis_id: uuid.UUID
 @router.get("/analyses/{analysis_id}", response_model=AnalysisOut)
 async def get_analysis(analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep) -> AnalysisOut:
     """The state and progress of one analysis."""
-    return AnalysisOut.model_validate(await _owned(session, user_id, analysis_id))
+    return AnalysisOut.model_validate(await owned_or_404(session, user_id, analysis_id))
 
 
 async def _succeeded_result(session: SessionDep, user_id: uuid.UUID, analysis_id: uuid.UUID) -> AnalysisResultOut:
-    analysis = await _owned(session, user_id, analysis_id)
+    analysis = await owned_or_404(session, user_id, analysis_id)
     if analysis.status != AnalysisStatus.succeeded:
         detail = (
             f"The analysis failed: {analysis.error}"
@@ -204,7 +205,7 @@ async def get_crop(
     analysis_id: uuid.UUID, name: str, user_id: CurrentUserId, session: SessionDep, storage: StorageDep
 ) -> FileResponse:
     """A face crop referenced by the result."""
-    await _owned(session, user_id, analysis_id)
+    await owned_or_404(session, user_id, analysis_id)
     path = storage.crop_path(analysis_id, name)
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Crop not found.")
@@ -216,7 +217,7 @@ async def delete_analysis(
     analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep, storage: StorageDep
 ) -> Response:
     """Delete an analysis: its video, face crops and result."""
-    analysis = await _owned(session, user_id, analysis_id)
+    analysis = await owned_or_404(session, user_id, analysis_id)
     video_path = analysis.video_path
     await service.delete_analysis(session, analysis)
     await to_thread.run_sync(storage.delete_analysis_files, analysis_id, video_path)
