@@ -137,7 +137,8 @@ def _after_end(rt: Runtime, analysis_id: uuid.UUID, ended: persist.Ended | None,
             "error_code": error_code,
             "finished_at": ended.finished_at.isoformat() if ended.finished_at else None,
         }
-        send_webhook(ended.webhook_url, payload, rt.settings.webhook_secret, rt.settings.webhook_timeout_s)
+        send_webhook(ended.webhook_url, payload, rt.settings.webhook_secret, rt.settings.webhook_timeout_s,
+                     allow_internal=rt.settings.is_local)
     return ended.status.value
 
 

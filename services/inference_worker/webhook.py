@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from services.common.netguard import internal_address
+
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Bloomwell-Signature"
@@ -31,11 +33,20 @@ def encode_payload(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
 
 
-def send_webhook(url: str, payload: dict[str, Any], secret: str, timeout_s: float = 5.0, tries: int = 2) -> bool:
-    """POST ``payload`` to ``url``, signed when ``secret`` is set; True on a 2xx answer."""
-    if urlsplit(url).scheme not in ("http", "https"):
+def send_webhook(url: str, payload: dict[str, Any], secret: str, timeout_s: float = 5.0, tries: int = 2,
+                 allow_internal: bool = False) -> bool:
+    """POST ``payload`` to ``url``, signed when ``secret`` is set; True on a 2xx answer.
+
+    Unless ``allow_internal`` (local runs), a host that resolves to a non-public address is not called."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
         log.warning("webhook URL %r is not http(s); not sent", url)
         return False
+    if not allow_internal:
+        blocked = internal_address(parts.hostname or "", parts.port)
+        if blocked is not None:
+            log.warning("webhook host of %s resolves to the internal address %s; not sent", url, blocked)
+            return False
     body = encode_payload(payload)
     headers = {"Content-Type": "application/json", "User-Agent": "Bloomwell-Webhook/1"}
     if secret:

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from fastapi import HTTPException, status
 from pydantic import AnyHttpUrl
 
-INTERNAL_HOST_SUFFIXES = (".localhost", ".local", ".internal")
+from services.common.netguard import is_internal_host
 
-
-def is_internal_host(host: str) -> bool:
-    """True for loopback, private, link-local or reserved addresses and for internal host names."""
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(INTERNAL_HOST_SUFFIXES) or "." not in host and ":" not in host:
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not address.is_global
+__all__ = ["check_webhook_url", "is_internal_host"]
 
 
 def check_webhook_url(url: AnyHttpUrl | None, allow_internal: bool) -> str | None:
