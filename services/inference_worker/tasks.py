@@ -85,14 +85,19 @@ def _publish(rt: Runtime, analysis_id: uuid.UUID, status: AnalysisStatus, progre
 
 
 class _Progress:
-    """Maps pipeline progress to 0..1, publishes events per batch and writes the DB column sparingly."""
+    """Maps pipeline progress to 0..1, publishes events per batch and writes the DB column sparingly.
+
+    It is also the job's cooperative deadline: past ``time_limit_s`` the pipeline's next per-batch report raises
+    ``SoftTimeLimitExceeded``, so the solo pool (which has no Celery time limits) stops long jobs too.
+    """
 
     START, END = 0.05, 0.9
 
-    def __init__(self, rt: Runtime, analysis_id: uuid.UUID) -> None:
+    def __init__(self, rt: Runtime, analysis_id: uuid.UUID, time_limit_s: float | None = None) -> None:
         self.rt = rt
         self.analysis_id = analysis_id
         self.last_db = time.monotonic()
+        self.deadline = self.last_db + time_limit_s if time_limit_s else None
 
     def stage(self, stage: str, progress: float, *, write_db: bool = False) -> None:
         _publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage)
@@ -102,6 +107,8 @@ class _Progress:
                 raise AnalysisGone
 
     def __call__(self, stage: str, done: int, expected: int) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SoftTimeLimitExceeded
         self.stage(stage, self.START + (self.END - self.START) * min(1.0, done / max(1, expected)))
 
 
@@ -148,11 +155,14 @@ def _fail(rt: Runtime, analysis_id: uuid.UUID, code: str, message: str) -> str:
     return _after_end(rt, analysis_id, ended, message, code)
 
 
-def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0) -> str:
+def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s: float | None = None) -> str:
     """Run one analysis end to end; returns its final status (or ``deleted`` / ``skipped``).
 
-    Transient errors propagate (the task retries them); everything else ends the job.
+    Transient errors propagate (the task retries them); everything else ends the job. ``time_limit_s``
+    (default: the Celery soft time limit) is checked between frame batches.
     """
+    if time_limit_s is None:
+        time_limit_s = celery_app.conf.task_soft_time_limit
     job = rt.run(persist.claim(rt.sessions, analysis_id))
     if job is None:
         return _after_end(rt, analysis_id, None)
@@ -161,10 +171,10 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0) -> str:
         return "skipped"
     if job.attempts > rt.settings.task_max_attempts + retries:
         return _fail(rt, analysis_id, "internal", MESSAGES["attempts"])
-    progress = _Progress(rt, analysis_id)
-    progress.stage("probing", 0.0)
+    progress = _Progress(rt, analysis_id, time_limit_s)
     crops_dir = rt.storage.crops_dir(analysis_id)
     try:
+        progress.stage("probing", 0.0)
         if not job.video_path:
             raise PermanentFailure("unreadable_video", MESSAGES["missing_video"])
         try:

@@ -252,3 +252,13 @@ async def _delete_with(engine: AsyncEngine, analysis_id: uuid.UUID) -> None:
         await delete_analysis(async_sessionmaker(engine, expire_on_commit=False), analysis_id)
     finally:
         await engine.dispose()
+
+
+def test_a_job_past_its_time_limit_stops_between_batches_and_leaves_nothing(rt: Runtime) -> None:
+    # The solo pool has no Celery time limits: the task's own deadline ends the job at the next frame batch.
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("fer_test.mp4"), duration_s=4.6))
+    assert process(rt, aid, time_limit_s=1e-6) == "failed"
+    analysis, result = rt.run(fetch(rt.sessions, aid))
+    assert analysis is not None and analysis.error_code == "internal" and "too long" in (analysis.error or "")
+    assert result is None
+    assert not rt.storage.crops_dir(aid).exists()
