@@ -33,6 +33,15 @@ def test_create_model_output_shape() -> None:
         assert model(torch.randn(2, 3, 32, 32)).shape == (2, len(EMOTIONS))
 
 
+def test_stem_and_downsample_variants_keep_the_stage_resolutions() -> None:
+    for stem, ds in (("conv3", 2), ("deep", 3), ("patch", 2)):
+        model = create_model("convnext_face", stem=stem, downsample_kernel=ds, **TINY).eval()
+        features = model.forward_features(torch.randn(2, 3, 32, 32))
+        assert features.shape == (2, TINY["dims"][-1], 1, 1)
+        assert model.stages[1][1].kernel_size == (ds, ds)
+        assert model.stages[1][:2](torch.randn(1, 8, 16, 16)).shape == (1, 16, 8, 8)
+
+
 def test_create_model_rejects_unknown_arch() -> None:
     with pytest.raises(ValueError, match="unknown arch"):
         create_model("resnet50")

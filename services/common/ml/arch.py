@@ -93,14 +93,15 @@ class ConvNeXtFace(nn.Module):
 
     `stem="deep"` is 3×3 conv + norm + GELU + 3×3 conv (stride `stem_stride`) + norm;
     `stem="conv3"` is a 3×3 conv with `stem_stride` (1 or 2) + norm; `stem="patch"` is ConvNeXt's
-    non-overlapping `stem_stride`×`stem_stride` patchify conv. Stages are separated by norm + 2×2/2 conv.
+    non-overlapping `stem_stride`×`stem_stride` patchify conv. Stages are separated by norm + a stride-2 conv
+    (`downsample_kernel` 2 as in ConvNeXt, or 3 for overlapping windows).
     """
 
     def __init__(self, num_classes: int = 7, in_chans: int = 3, dims: Sequence[int] = (48, 96, 192, 384),
                  depths: Sequence[int] = (2, 2, 6, 2), norm: str = "bn", stem: str = "conv3",
                  stem_stride: int = 2, layer_scale_init: float = 1e-6, drop_path_rate: float = 0.0,
                  head_hidden: int = 512, head_dropout: float = 0.0, kernel_size: int = 7,
-                 init: str = "trunc_normal", stem_width: int | None = None) -> None:
+                 init: str = "trunc_normal", stem_width: int | None = None, downsample_kernel: int = 2) -> None:
         super().__init__()
         dims, depths = list(dims), list(depths)
         if stem == "deep":  # 3×3 conv + norm + GELU at full resolution, then a 3×3 conv with `stem_stride`
@@ -122,7 +123,9 @@ class ConvNeXtFace(nn.Module):
         for i, (dim, depth) in enumerate(zip(dims, depths, strict=True)):
             layers: list[nn.Module] = []
             if i > 0:
-                layers += [make_norm(norm, dims[i - 1]), nn.Conv2d(dims[i - 1], dim, 2, stride=2)]
+                k_ds = downsample_kernel
+                layers += [make_norm(norm, dims[i - 1]),
+                           nn.Conv2d(dims[i - 1], dim, k_ds, stride=2, padding=(k_ds - 1) // 2)]
             layers += [ConvNeXtBlock(dim, norm, layer_scale_init, rates[k + j], kernel_size=kernel_size)
                        for j in range(depth)]
             k += depth
