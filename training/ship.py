@@ -41,10 +41,10 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _history(run_dirs: list[Path]) -> list[dict[str, Any]]:
+def _history(run_dirs: list[Path], first_phase: int = 1) -> list[dict[str, Any]]:
     """metrics.csv rows of each run (phases in order), with a `phase` column."""
     rows: list[dict[str, Any]] = []
-    for phase, run_dir in enumerate(run_dirs, 1):
+    for phase, run_dir in enumerate(run_dirs, first_phase):
         if (run_dir / "metrics.csv").exists():
             with open(run_dir / "metrics.csv") as f:
                 rows += [{"phase": phase, **{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}}
@@ -52,10 +52,23 @@ def _history(run_dirs: list[Path]) -> list[dict[str, Any]]:
     return rows
 
 
+def _prior_training(card: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """History rows and run summaries of the model card being replaced (earlier phases of the same model)."""
+    if not card.exists():
+        return [], []
+    training = json.loads(card.read_text()).get("training") or {}
+    return list(training.get("history") or []), list(training.get("summary") or [])
+
+
 def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], skip_eval: bool = False,
-         note: str = "") -> Path:
-    """Write weights, eval reports and the card into `models/<name>/`; returns that folder."""
+         note: str = "", keep_history: bool = False) -> Path:
+    """Write weights, eval reports and the card into `models/<name>/`; returns that folder.
+
+    With `keep_history`, the replaced card's phases stay in the new card and `run_dirs` are numbered after them
+    (a model trained in several sessions, each resuming from the weights shipped before)."""
     out = models_dir() / name
+    prior_history, prior_summary = _prior_training(out / "model_card.json") if keep_history else ([], [])
+    first_phase = 1 + max((int(r.get("phase", 1)) for r in prior_history), default=0)
     (out / "eval").mkdir(parents=True, exist_ok=True)
     loaded = load_model(checkpoint, "cpu")
     weights = save_model(out / "model.pt", loaded.module, loaded.spec)
@@ -70,16 +83,22 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], ski
         if path.exists():
             reports[key] = json.loads(path.read_text())
     ck = load_checkpoint(checkpoint) if checkpoint.suffix == ".pt" else {}
-    history = _history(run_dirs) or ck.get("history") or []
-    for phase, run_dir in enumerate(run_dirs, 1):
+    history = _history(run_dirs, first_phase) or ck.get("history") or []
+    many = len(run_dirs) > 1 or bool(prior_history)
+    for phase, run_dir in enumerate(run_dirs, first_phase):
         if (run_dir / "learning_curves.png").exists():
-            suffix = "" if len(run_dirs) == 1 else f"_phase{phase}"
+            suffix = f"_phase{phase}" if many else ""
             shutil.copy(run_dir / "learning_curves.png", out / f"learning_curves{suffix}.png")
+    history = prior_history + history
+    if many and history:  # all phases on one axis: epochs counted across phases
+        from training.plots import plot_learning_curves
+
+        plot_learning_curves([{**r, "epoch": i} for i, r in enumerate(history)], out / "learning_curves.png")
     info = {"sha256": sha256(weights), "size_bytes": weights.stat().st_size,
             "params": sum(p.numel() for p in loaded.module.parameters()),
             "config": ck.get("config"), "checkpoint_epoch": ck.get("epoch"), "history": history,
-            "summary": [json.loads((d / "summary.json").read_text()) for d in run_dirs
-                        if (d / "summary.json").exists()] or None, "note": note}
+            "summary": prior_summary + [json.loads((d / "summary.json").read_text()) for d in run_dirs
+                                        if (d / "summary.json").exists()] or None, "note": note}
     write_model_card(out, loaded.spec, info, reports)
     return out
 
@@ -94,10 +113,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data-root", help="folder holding fer2013/ and ckplus48/ (default ../shared/data)")
     ap.add_argument("--skip-eval", action="store_true", help="reuse existing reports in models/<name>/eval")
     ap.add_argument("--note", default="", help="free text for the card (e.g. 'interim: epoch 2 of 8')")
+    ap.add_argument("--keep-history", action="store_true",
+                    help="keep the replaced card's training phases (the run dirs continue its numbering)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    ship(args.checkpoint, args.name, resolve_data_root(args.data_root), args.run_dir, args.skip_eval, args.note)
+    ship(args.checkpoint, args.name, resolve_data_root(args.data_root), args.run_dir, args.skip_eval, args.note,
+         args.keep_history)
 
 
 if __name__ == "__main__":

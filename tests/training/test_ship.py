@@ -1,0 +1,44 @@
+"""`training.ship --keep-history`: a model trained over several sessions keeps every phase in its card."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from services.common.ml import ModelSpec, build_model, save_model
+from training import ship as ship_module
+
+ROW = {"epoch": 0, "train_loss": 1.5, "train_acc": 0.3, "lr": 1e-3, "train_images_per_s": 50.0,
+       "train_seconds": 60.0, "val_loss": 1.7, "val_acc": 0.35, "val_macro_f1": 0.2, "elapsed_min": 1.0}
+
+
+def test_keep_history_appends_the_new_phase_after_the_shipped_ones(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ship_module, "models_dir", lambda: tmp_path / "models")
+    spec = ModelSpec(arch="convnext_face", arch_kwargs={"dims": [8, 16], "depths": [1, 1], "head_hidden": 16},
+                     image_size=32, name="m", version="2")
+    weights = save_model(tmp_path / "w.pt", build_model(spec), spec)
+    card_dir = tmp_path / "models" / "m"
+    card_dir.mkdir(parents=True)
+    old_rows = [{**ROW, "phase": 1}, {**ROW, "phase": 1, "epoch": 1}, {**ROW, "phase": 2}]
+    (card_dir / "model_card.json").write_text(json.dumps(
+        {"training": {"history": old_rows, "summary": [{"best_epoch": 1}, {"best_epoch": 0}]}}))
+    run = tmp_path / "run"
+    run.mkdir()
+    with open(run / "metrics.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(ROW))
+        w.writeheader()
+        w.writerows([ROW, {**ROW, "epoch": 1, "val_acc": 0.5}])
+    (run / "summary.json").write_text(json.dumps({"best_epoch": 1}))
+
+    out = ship_module.ship(weights, "m", tmp_path, [run], skip_eval=True, keep_history=True)
+
+    training = json.loads((out / "model_card.json").read_text())["training"]
+    assert [r["phase"] for r in training["history"]] == [1, 1, 2, 3, 3]
+    assert training["history"][-1]["val_acc"] == 0.5
+    assert training["summary"] == [{"best_epoch": 1}, {"best_epoch": 0}, {"best_epoch": 1}]
+    assert (out / "learning_curves.png").stat().st_size > 0
+    assert "| 3 | 1 |" in (out / "MODEL_CARD.md").read_text()
