@@ -102,9 +102,10 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
             f"{cfg['mixup']['alpha']} (p={cfg['mixup']['prob']}), SWA "
             f"{'from epoch ' + str(cfg['swa']['start_epoch']) if cfg['swa']['enabled'] else 'off'}; augmentation "
             f"flip, ±{cfg['augment']['rotation_deg']}° rotation, random resized crop {cfg['augment']['rrc_scale']}, "
-            f"brightness/contrast ±{cfg['augment']['brightness']}. Config: `training/configs/default.yaml`.",
-            f"- Hardware/time: CPU only (2 shared cores, fp32, channels_last, 1 thread), {train_min:.0f} min "
-            "of training.",
+            f"brightness/contrast ±{cfg['augment']['brightness']} (the last phase's recipe; earlier phases in the "
+            "table below and in `training/README.md`).",
+            f"- Hardware/time: CPU only (2 shared cores, fp32, channels_last, {cfg['train']['num_threads']} "
+            f"thread(s) in the last phase), {train_min:.0f} min of training over all phases.",
         ]
     if history:
         lines += ["", "Learning curve (validation split):", "",
