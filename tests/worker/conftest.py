@@ -1,8 +1,13 @@
-"""Helpers shared by the worker tests: paths of the real shared videos and synthetic test videos."""
+"""Helpers shared by the worker tests: paths of the real shared videos, synthetic test videos and a local
+webhook receiver."""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import cv2
@@ -10,6 +15,7 @@ import numpy as np
 import pytest
 
 from services.common.settings import REPO_ROOT
+from services.inference_worker.webhook import SIGNATURE_HEADER
 
 SHARED_DATA = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 VIDEOS = SHARED_DATA / "videos"
@@ -35,3 +41,37 @@ def write_video(path: Path, frames: int = 20, fps: float = 10.0, size: tuple[int
         writer.write(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
     writer.release()
     return path
+
+
+@dataclass
+class WebhookReceiver:
+    """A real HTTP server on 127.0.0.1 that records each POST as (body, signature header)."""
+
+    url: str
+    received: list[tuple[bytes, str]] = field(default_factory=list)
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """Answers every POST with 204 and records it; stopped after the test."""
+    receiver = WebhookReceiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            receiver.received.append((body, self.headers.get(SIGNATURE_HEADER, "")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_port}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,8 @@ from services.common.schemas import AnalysisResultOut
 from services.inference_worker.config import WorkerSettings
 from services.inference_worker.runtime import Runtime, build_runtime
 from services.inference_worker.tasks import process
-from services.inference_worker.webhook import SIGNATURE_HEADER, verify
-from tests.worker.conftest import shared_video, write_video
+from services.inference_worker.webhook import verify
+from tests.worker.conftest import WebhookReceiver, shared_video, write_video
 from tests.worker.db import create_analysis, delete_analysis, fetch
 
 pytestmark = pytest.mark.integration
@@ -178,34 +177,12 @@ def test_no_face_succeeds_empty_when_configured(rt: Runtime, tmp_path: Path, mon
     assert result.summary["dominant_emotion"] is None
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[tuple[bytes, str]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Hook.received.append((body, self.headers.get(SIGNATURE_HEADER, "")))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def test_signed_webhook_is_posted_when_the_job_ends(rt: Runtime) -> None:
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Hook.received.clear()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/hook"
-        aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("huimiang_1543684773_neutral_to_angry.avi"),
-                                     webhook_url=url))
-        assert process(rt, aid) == "succeeded"
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert len(_Hook.received) == 1
-    body, signature = _Hook.received[0]
+def test_signed_webhook_is_posted_when_the_job_ends(rt: Runtime, webhook_receiver: WebhookReceiver) -> None:
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("huimiang_1543684773_neutral_to_angry.avi"),
+                                 webhook_url=webhook_receiver.url))
+    assert process(rt, aid) == "succeeded"
+    assert len(webhook_receiver.received) == 1
+    body, signature = webhook_receiver.received[0]
     assert verify(body, SECRET, signature)
     assert not verify(body, "another-secret", signature)
     payload = json.loads(body)
