@@ -83,7 +83,7 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], ski
         if path.exists():
             reports[key] = json.loads(path.read_text())
     ck = load_checkpoint(checkpoint) if checkpoint.suffix == ".pt" else {}
-    history = _history(run_dirs, first_phase) or ck.get("history") or []
+    history = _history(run_dirs, first_phase) or [{"phase": first_phase, **r} for r in ck.get("history") or []]
     many = len(run_dirs) > 1 or bool(prior_history)
     for phase, run_dir in enumerate(run_dirs, first_phase):
         if (run_dir / "learning_curves.png").exists():
@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-eval", action="store_true", help="reuse existing reports in models/<name>/eval")
     ap.add_argument("--note", default="", help="free text for the card (e.g. 'interim: epoch 2 of 8')")
     ap.add_argument("--keep-history", action="store_true",
-                    help="keep the replaced card's training phases (the run dirs continue its numbering)")
+                    help="keep the replaced card's training phases (the run dirs continue its numbering); "
+                    "use once per new phase: shipping the same run again with it would list that run twice")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -25,13 +25,13 @@ def is_internal_host(host: str) -> bool:
     return not address.is_global
 
 
-def internal_address(host: str, port: int | None = None) -> str | None:
+def internal_address(host: str) -> str | None:
     """The first non-public address `host` resolves to, or the host itself when it does not resolve; None
     when every address it resolves to is public (safe to connect to)."""
     if is_internal_host(host):
         return host
     try:
-        infos = socket.getaddrinfo(host.strip("[]"), port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         return host
     for *_, sockaddr in infos:

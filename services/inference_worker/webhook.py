@@ -43,7 +43,7 @@ def send_webhook(url: str, payload: dict[str, Any], secret: str, timeout_s: floa
         log.warning("webhook URL %r is not http(s); not sent", url)
         return False
     if not allow_internal:
-        blocked = internal_address(parts.hostname or "", parts.port)
+        blocked = internal_address(parts.hostname or "")
         if blocked is not None:
             log.warning("webhook host of %s resolves to the internal address %s; not sent", url, blocked)
             return False

@@ -6,7 +6,8 @@ import pytest
 from fastapi import HTTPException
 from pydantic import AnyHttpUrl
 
-from services.api.analyses.webhooks import check_webhook_url, is_internal_host
+from services.api.analyses.webhooks import check_webhook_url
+from services.common.netguard import is_internal_host
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,6 @@ from pydantic import AnyHttpUrl
 
 from services.common.netguard import is_internal_host
 
-__all__ = ["check_webhook_url", "is_internal_host"]
-
 
 def check_webhook_url(url: AnyHttpUrl | None, allow_internal: bool) -> str | None:
     """The URL to store; outside local runs, internal targets are refused (no server-side request forgery)."""

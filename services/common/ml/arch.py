@@ -123,9 +123,8 @@ class ConvNeXtFace(nn.Module):
         for i, (dim, depth) in enumerate(zip(dims, depths, strict=True)):
             layers: list[nn.Module] = []
             if i > 0:
-                k_ds = downsample_kernel
-                layers += [make_norm(norm, dims[i - 1]),
-                           nn.Conv2d(dims[i - 1], dim, k_ds, stride=2, padding=(k_ds - 1) // 2)]
+                layers += [make_norm(norm, dims[i - 1]), nn.Conv2d(dims[i - 1], dim, downsample_kernel, stride=2,
+                                                                   padding=(downsample_kernel - 1) // 2)]
             layers += [ConvNeXtBlock(dim, norm, layer_scale_init, rates[k + j], kernel_size=kernel_size)
                        for j in range(depth)]
             k += depth
