@@ -47,18 +47,18 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     accum = int(tcfg["accum_steps"])
     max_batches = tcfg.get("max_batches_per_epoch")
     total = min(len(loader), max_batches) if max_batches else len(loader)
-    loss_sum, correct, seen, t0 = 0.0, 0, 0, time.time()
+    loss_sum, correct, seen, t0 = torch.zeros((), device=device), torch.zeros((), device=device), 0, time.time()
     optimizer.zero_grad(set_to_none=True)
     for i, (images, labels) in enumerate(_progress(loader, f"epoch {epoch}", total)):
         if i >= total:
             break
-        x = images.float() / 255.0
+        x = images.to(device, non_blocking=True).float() / 255.0  # augment where the model runs
+        labels = labels.to(device, non_blocking=True)
         if cfg["augment"]["enabled"]:
             x = augment_batch(x, aug, gen)
         x = normalize(x, spec)
         use_mix = cfg["mixup"]["alpha"] > 0 and float(torch.rand(1, generator=gen)) < cfg["mixup"]["prob"]
         x, target = mixup(x, labels, spec.num_classes, cfg["mixup"]["alpha"] if use_mix else 0.0, gen)
-        x, target, labels = x.to(device), target.to(device), labels.to(device)
         if tcfg["channels_last"]:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(device, tcfg["amp"]):
@@ -71,11 +71,12 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
             scaler.update()
             optimizer.zero_grad(set_to_none=True)
             scheduler.step()
-        loss_sum += float(loss.detach()) * len(labels)
-        correct += int((logits.argmax(1) == labels).sum())
+        loss_sum += loss.detach() * len(labels)  # device tensors: no host sync per step
+        correct += (logits.argmax(1) == labels).sum()
         seen += len(labels)
+    loss_total, correct_total = float(loss_sum), int(correct)  # waits for the device to finish the epoch
     dt = time.time() - t0
-    return {"train_loss": loss_sum / max(1, seen), "train_acc": correct / max(1, seen),
+    return {"train_loss": loss_total / max(1, seen), "train_acc": correct_total / max(1, seen),
             "lr": optimizer.param_groups[-1]["lr"], "train_images_per_s": seen / max(1e-9, dt),
             "train_seconds": dt}
 

@@ -116,6 +116,8 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
     torch.set_num_threads(int(tcfg["num_threads"]))
     torch.set_flush_denormal(True)
     device = _device(cfg)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed batch shapes (drop_last): pick the fastest conv kernels
     out_dir = resolve_path(cfg["out_dir"])
     ckpt_dir = out_dir / "checkpoints"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,19 @@ def test_augment_keeps_shape_and_range() -> None:
     assert not torch.equal(x, y)
 
 
+def test_random_erasing_fills_one_rectangle_per_erased_sample() -> None:
+    x = torch.rand(16, 3, 48, 48)
+    cfg = AugmentConfig(hflip=False, rotation_deg=0, rrc_scale=(1.0, 1.0), rrc_ratio=(1.0, 1.0), translate=0.0,
+                        brightness=0.0, contrast=0.0, random_erasing=1.0)
+    y = augment_batch(x, cfg, torch.Generator().manual_seed(1))
+    for xi, yi in zip(x, y, strict=True):
+        changed = (xi - yi).abs().amax(0) > 1e-4
+        rows, cols = changed.any(1).nonzero().flatten(), changed.any(0).nonzero().flatten()
+        box = yi[:, rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert 9 <= len(rows) <= 20 and 9 <= len(cols) <= 20  # 20-40 % of 48 px, each side
+        torch.testing.assert_close(box, torch.full_like(box, float(xi.mean())))  # filled with the image mean
+
+
 def test_augment_is_deterministic_given_generator() -> None:
     x = torch.rand(4, 3, 48, 48)
     a = augment_batch(x, AugmentConfig(), torch.Generator().manual_seed(3))
