@@ -23,6 +23,26 @@ LIMITATIONS = [
 ]
 
 
+MAX_TABLE_ROWS = 40
+
+
+def _cpu_hardware(cfg: dict[str, Any]) -> str:
+    return (f"CPU only (2 shared cores, fp32, channels_last, {cfg['train']['num_threads']} thread(s) in the last "
+            "phase)")
+
+
+def _table_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """All epochs of a short history; of a long one every 10th epoch and each phase's first, best and last."""
+    if len(history) <= MAX_TABLE_ROWS:
+        return history
+    keep: set[int] = set()
+    for phase in dict.fromkeys(r.get("phase", 1) for r in history):
+        idx = [i for i, r in enumerate(history) if r.get("phase", 1) == phase]
+        best = max(idx, key=lambda i: history[i]["val_macro_f1"])
+        keep |= {idx[0], best, idx[-1]} | {i for i in idx if int(history[i]["epoch"]) % 10 == 9}
+    return [history[i] for i in sorted(keep)]
+
+
 def _fmt(x: float) -> str:
     return f"{100 * x:.2f} %"
 
@@ -67,6 +87,7 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
                      "history": history},
         "metrics": {k: {m: v[m] for m in ("n", "accuracy", "macro_f1", "per_class", "confusion_matrix")}
                     for k, v in reports.items()},
+        "hardware": info.get("hardware") or (_cpu_hardware(cfg) if cfg else None),
         "limitations": LIMITATIONS, "note": info.get("note", ""),
     }
     (out / "model_card.json").write_text(json.dumps(card, indent=2))
@@ -104,15 +125,19 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
             f"flip, ±{cfg['augment']['rotation_deg']}° rotation, random resized crop {cfg['augment']['rrc_scale']}, "
             f"brightness/contrast ±{cfg['augment']['brightness']} (the last phase's recipe; earlier phases in the "
             "table below and in `training/README.md`).",
-            f"- Hardware/time: CPU only (2 shared cores, fp32, channels_last, {cfg['train']['num_threads']} "
-            f"thread(s) in the last phase), {train_min:.0f} min of training over all phases.",
+            f"- Hardware/time: {info.get('hardware') or _cpu_hardware(cfg)}, {train_min:.0f} min of training "
+            "over all phases.",
         ]
     if history:
         lines += ["", "Learning curve (validation split):", "",
                   "| phase | epoch | train loss | val acc | val macro-F1 | lr | minutes |",
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| {r.get('phase', 1)} | {int(r['epoch'])} | {r['train_loss']:.3f} | {_fmt(r['val_acc'])} "
-                  f"| {_fmt(r['val_macro_f1'])} | {r['lr']:.2e} | {r['train_seconds'] / 60:.1f} |" for r in history]
+                  f"| {_fmt(r['val_macro_f1'])} | {r['lr']:.2e} | {r['train_seconds'] / 60:.1f} |"
+                  for r in _table_rows(history)]
+        if len(history) > MAX_TABLE_ROWS:
+            lines += ["", f"(Every 10th epoch, each phase's first, best and last; all {len(history)} epochs are in "
+                      "`model_card.json` and `learning_curves.png`.)"]
     if info.get("summary"):
         lines += ["", "Run summaries (one per phase):", ""] + [f"- `{json.dumps(x)}`" for x in info["summary"]]
     lines += ["", "## Metrics", ""] + _report_table(reports)

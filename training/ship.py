@@ -61,7 +61,7 @@ def _prior_training(card: Path) -> tuple[list[dict[str, Any]], list[dict[str, An
 
 
 def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], skip_eval: bool = False,
-         note: str = "", keep_history: bool = False) -> Path:
+         note: str = "", keep_history: bool = False, hardware: str = "") -> Path:
     """Write weights, eval reports and the card into `models/<name>/`; returns that folder.
 
     With `keep_history`, the replaced card's phases stay in the new card and `run_dirs` are numbered after them
@@ -98,7 +98,8 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], ski
             "params": sum(p.numel() for p in loaded.module.parameters()),
             "config": ck.get("config"), "checkpoint_epoch": ck.get("epoch"), "history": history,
             "summary": prior_summary + [json.loads((d / "summary.json").read_text()) for d in run_dirs
-                                        if (d / "summary.json").exists()] or None, "note": note}
+                                        if (d / "summary.json").exists()] or None, "note": note,
+            "hardware": hardware}
     write_model_card(out, loaded.spec, info, reports)
     return out
 
@@ -116,11 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--keep-history", action="store_true",
                     help="keep the replaced card's training phases (the run dirs continue its numbering); "
                     "use once per new phase: shipping the same run again with it would list that run twice")
+    ap.add_argument("--hardware", default="", help="where it trained, for the card (default: the 2-core CPU line)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     ship(args.checkpoint, args.name, resolve_data_root(args.data_root), args.run_dir, args.skip_eval, args.note,
-         args.keep_history)
+         args.keep_history, args.hardware)
 
 
 if __name__ == "__main__":

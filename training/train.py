@@ -216,7 +216,8 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
     finished = stop_reason != "time_budget"
     train_minutes = sum(r["train_seconds"] for r in history) / 60
     summary: dict[str, Any] = {"best_val_macro_f1": best, "best_epoch": best_epoch, "stop_reason": stop_reason,
-                               "epochs_run": len(history), "train_minutes": train_minutes}
+                               "epochs_run": len(history), "train_minutes": train_minutes,
+                               "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"}
     if finished and swa_model is not None and swa_model.n_averaged.item() > 0:
         swa_net = swa_model.module
         update_bn(swa_net, train_ds, spec, device, max_batches=tcfg.get("max_batches_per_epoch"))

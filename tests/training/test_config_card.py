@@ -6,20 +6,22 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from services.common.labels import EMOTIONS
 from services.common.ml import TORCHVISION_CONVNEXTS, build_model
 from training.config import REPO_ROOT, load_config
 from training.metrics import classification_report
-from training.model_card import write_model_card
+from training.model_card import _table_rows, write_model_card
 from training.train import build_spec
 
 CONFIGS = REPO_ROOT / "training" / "configs"
 
 
-def test_default_preset_builds_and_runs() -> None:
-    cfg = load_config(CONFIGS / "default.yaml")
+@pytest.mark.parametrize("preset", ["default.yaml", "default-gpu.yaml", "default-gpu-ft.yaml", "gpu-w64.yaml"])
+def test_small_presets_build_and_run(preset: str) -> None:
+    cfg = load_config(CONFIGS / preset)
     spec = build_spec(cfg)
     model = build_model(spec).eval()
     assert model(torch.zeros(2, spec.in_chans, spec.image_size, spec.image_size)).shape == (2, 7)
@@ -51,3 +53,21 @@ def test_metrics_and_model_card(tmp_path: Path) -> None:
     assert card["metrics"]["fer2013_test"]["accuracy"] == 0.75
     md = (tmp_path / "MODEL_CARD.md").read_text()
     assert "75.00 %" in md and "Limitations" in md
+
+
+def test_long_history_table_keeps_every_tenth_first_best_last() -> None:
+    history = [{"phase": ph, "epoch": e, "val_macro_f1": 0.9 if (ph, e) == (1, 42) else 0.1}
+               for ph, n in ((1, 115), (2, 105)) for e in range(n)]
+    rows = {(r["phase"], r["epoch"]) for r in _table_rows(history)}
+    assert {(1, 0), (1, 42), (1, 114), (2, 0), (2, 104), (1, 9), (2, 99)} <= rows
+    assert (1, 41) not in rows and len(rows) < 40
+    assert _table_rows(history[:20]) == history[:20]
+
+
+def test_card_names_the_hardware(tmp_path: Path) -> None:
+    cfg = load_config(CONFIGS / "default-gpu.yaml")
+    info = {"sha256": "cd" * 32, "size_bytes": 1, "params": 1, "config": cfg, "hardware": "one NVIDIA H100 GPU",
+            "history": []}
+    write_model_card(tmp_path, build_spec(cfg), info, {})
+    assert "Hardware/time: one NVIDIA H100 GPU" in (tmp_path / "MODEL_CARD.md").read_text()
+    assert json.loads((tmp_path / "model_card.json").read_text())["hardware"] == "one NVIDIA H100 GPU"
