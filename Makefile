@@ -52,7 +52,7 @@ test-fast: venv  ## Python unit and integration tests only (no browser, not slow
 bench: venv  ## speed benchmarks (print figures)
 	$(PY) bench/bench_worker.py
 
-train: venv  ## train the default model (CONFIG=training/configs/default.yaml)
+train: venv  ## train (CONFIG=training/configs/default.yaml, the CPU preset; default-gpu.yaml made the shipped model)
 	$(PY) -m training.train --config $(or $(CONFIG),training/configs/default.yaml)
 
 evaluate: venv  ## evaluate the shipped model on FER2013 test

@@ -83,6 +83,8 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], ski
         if path.exists():
             reports[key] = json.loads(path.read_text())
     ck = load_checkpoint(checkpoint) if checkpoint.suffix == ".pt" else {}
+    last_config = run_dirs[-1] / "config.json" if run_dirs else None
+    config = ck.get("config") or (json.loads(last_config.read_text()) if last_config and last_config.exists() else None)
     history = _history(run_dirs, first_phase) or [{"phase": first_phase, **r} for r in ck.get("history") or []]
     many = len(run_dirs) > 1 or bool(prior_history)
     for phase, run_dir in enumerate(run_dirs, first_phase):
@@ -96,7 +98,7 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], ski
         plot_learning_curves([{**r, "epoch": i} for i, r in enumerate(history)], out / "learning_curves.png")
     info = {"sha256": sha256(weights), "size_bytes": weights.stat().st_size,
             "params": sum(p.numel() for p in loaded.module.parameters()),
-            "config": ck.get("config"), "checkpoint_epoch": ck.get("epoch"), "history": history,
+            "config": config, "checkpoint_epoch": ck.get("epoch"), "history": history,
             "summary": prior_summary + [json.loads((d / "summary.json").read_text()) for d in run_dirs
                                         if (d / "summary.json").exists()] or None, "note": note,
             "hardware": hardware}

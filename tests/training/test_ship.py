@@ -42,3 +42,23 @@ def test_keep_history_appends_the_new_phase_after_the_shipped_ones(tmp_path: Pat
     assert training["summary"] == [{"best_epoch": 1}, {"best_epoch": 0}, {"best_epoch": 1}]
     assert (out / "learning_curves.png").stat().st_size > 0
     assert "| 3 | 1 |" in (out / "MODEL_CARD.md").read_text()
+
+
+def test_weights_only_file_takes_the_recipe_from_the_last_run(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.config import load_config
+
+    monkeypatch.setattr(ship_module, "models_dir", lambda: tmp_path / "models")
+    spec = ModelSpec(arch="convnext_face", arch_kwargs={"dims": [8, 16], "depths": [1, 1], "head_hidden": 16},
+                     image_size=32, name="m", version="2")
+    weights = save_model(tmp_path / "w.pt", build_model(spec), spec)  # no config inside
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = load_config(Path(ship_module.__file__).parent / "configs" / "default-gpu-ft.yaml")
+    (run / "config.json").write_text(json.dumps(cfg))
+
+    out = ship_module.ship(weights, "m", tmp_path, [run], skip_eval=True, hardware="one test GPU")
+
+    md = (out / "MODEL_CARD.md").read_text()
+    assert "Recipe: AdamW lr 0.0006" in md and "Hardware/time: one test GPU" in md
+    assert json.loads((out / "model_card.json").read_text())["training"]["recipe"]["optim"]["lr"] == 0.0006
