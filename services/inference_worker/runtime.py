@@ -57,6 +57,7 @@ class Runtime:
                 device=s.inference_device,
                 precision=s.inference_precision,
                 max_batch=s.classifier_max_batch,
+                tta=s.inference_tta,
             )
         return self._classifier
 

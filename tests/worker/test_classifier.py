@@ -71,3 +71,15 @@ def test_model_missing_a_label_is_refused(tmp_path: Path) -> None:
 def test_auto_device_is_cuda_only_when_present() -> None:
     assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert pick_device("cpu").type == "cpu"
+
+
+def test_flip_tta_averages_each_crop_with_its_mirror(tiny_model_path: Path) -> None:
+    plain = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32")
+    flip = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32", tta="flip")
+    batch = crops(5, seed=6)
+    mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in batch]
+    expected = (plain.predict(batch) + plain.predict(mirrored)) / 2
+    got = flip.predict(batch)
+    assert flip.flip_tta and not plain.flip_tta
+    assert np.allclose(got, expected, atol=1e-5) and np.allclose(got.sum(axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(got, plain.predict(batch), atol=1e-4)  # the mirror view changes the answer
