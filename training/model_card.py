@@ -73,6 +73,7 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
     """Write both card files into `out` (the `models/<name>/` folder)."""
     cfg = info.get("config") or {}
     history = info.get("history") or []
+    hardware = info.get("hardware") or (_cpu_hardware(cfg) if cfg else None)
     card = {
         "name": spec.name, "version": spec.version, "file": "model.pt", "sha256": info["sha256"],
         "size_bytes": info["size_bytes"], "parameters": info["params"],
@@ -87,7 +88,7 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
                      "history": history},
         "metrics": {k: {m: v[m] for m in ("n", "accuracy", "macro_f1", "per_class", "confusion_matrix")}
                     for k, v in reports.items()},
-        "hardware": info.get("hardware") or (_cpu_hardware(cfg) if cfg else None),
+        "hardware": hardware,
         "limitations": LIMITATIONS, "note": info.get("note", ""),
     }
     (out / "model_card.json").write_text(json.dumps(card, indent=2))
@@ -125,7 +126,7 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
             f"flip, ±{cfg['augment']['rotation_deg']}° rotation, random resized crop {cfg['augment']['rrc_scale']}, "
             f"brightness/contrast ±{cfg['augment']['brightness']} (the last phase's recipe; earlier phases in the "
             "table below and in `training/README.md`).",
-            f"- Hardware/time: {info.get('hardware') or _cpu_hardware(cfg)}, {train_min:.0f} min of training "
+            f"- Hardware/time: {hardware}, {train_min:.0f} min of training "
             "over all phases.",
         ]
     if history:
