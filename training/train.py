@@ -75,15 +75,20 @@ def make_loader(ds: CombinedDataset, batch_size: int, gen: torch.Generator) -> D
 @torch.no_grad()
 def update_bn(model: nn.Module, ds: CombinedDataset, spec: ModelSpec, device: torch.device,
               batch_size: int = 256, max_batches: int | None = None) -> None:
-    """Recompute BatchNorm running statistics (cumulative average) after SWA, on unaugmented train images."""
+    """Recompute BatchNorm running statistics (cumulative average) after SWA, on unaugmented train images.
+
+    Only the BatchNorm layers run in training mode: stochastic depth and dropout stay off, so the statistics
+    match what the layers see at inference.
+    """
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:
         return
     momenta = {m: m.momentum for m in bns}
+    model.eval()
     for m in bns:
         m.reset_running_stats()
         m.momentum = None
-    model.train()
+        m.train()
     for i, (images, _) in enumerate(DataLoader(ds, batch_size=batch_size)):
         if max_batches and i >= max_batches:
             break
