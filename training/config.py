@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "mixup": {"alpha": 0.2, "prob": 1.0},
     "loss": {"class_weights": "sqrt_inverse", "label_smoothing": 0.1},
     "optim": {"name": "adamw", "lr": 2e-3, "weight_decay": 0.05, "backbone_lr_mult": 1.0,
-              "freeze_backbone_epochs": 0},
+              "freeze_backbone_epochs": 0, "frozen_modules": []},
     "sched": {"name": "cosine_restarts", "warmup_epochs": 1, "t0_epochs": 10, "t_mult": 1, "min_lr_ratio": 0.01},
     "swa": {"enabled": False, "start_epoch": None, "lr_ratio": 0.05},
     "train": {"epochs": 30, "batch_size": 64, "accum_steps": 1, "amp": "auto", "channels_last": False,

@@ -19,6 +19,7 @@ from services.common.ml.preprocess import normalize
 from services.common.ml.spec import ModelSpec
 from training.data.transforms import AugmentConfig, augment_batch, mixup, tta_views
 from training.metrics import classification_report
+from training.optim import set_train_mode
 
 
 def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
@@ -40,7 +41,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
                     spec: ModelSpec, cfg: dict[str, Any], epoch: int, gen: torch.Generator,
                     class_weights: torch.Tensor | None, device: torch.device) -> dict[str, float]:
     """Train for one epoch; returns mean loss, accuracy vs. hard labels, last LR, images/s."""
-    model.train()
+    set_train_mode(model, cfg["optim"].get("frozen_modules") or ())
     tcfg = cfg["train"]
     aug = AugmentConfig(**{k: (tuple(v) if isinstance(v, list) else v)
                            for k, v in cfg["augment"].items() if k != "enabled"})

@@ -62,9 +62,34 @@ def create_scheduler(optimizer: torch.optim.Optimizer, steps_per_epoch: int,
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps_per_epoch, cfg))
 
 
-def set_backbone_trainable(model: nn.Module, trainable: bool) -> None:
-    """Staged unfreezing: freeze/unfreeze everything but the head."""
+def frozen_submodules(model: nn.Module, prefixes: list[str] | tuple[str, ...]) -> list[nn.Module]:
+    """Submodules whose qualified name is one of `prefixes` or lies below one (e.g. `stages.0`)."""
+    wanted = tuple(prefixes)
+    if not wanted:
+        return []
+    found = [m for name, m in model.named_modules() if name and any(name == p or name.startswith(p + ".")
+                                                                    for p in wanted)]
+    names = {name for name, _ in model.named_modules()}
+    missing = [p for p in wanted if p not in names]
+    if missing:
+        raise ValueError(f"optim.frozen_modules names no module: {missing}")
+    return found
+
+
+def set_backbone_trainable(model: nn.Module, trainable: bool, frozen: list[str] | tuple[str, ...] = ()) -> None:
+    """Staged unfreezing: freeze/unfreeze everything but the head; modules under `frozen` stay frozen."""
     head_ids = {id(p) for p in head_parameters(model)}
     for p in model.parameters():
         if id(p) not in head_ids:
             p.requires_grad_(trainable)
+    for m in frozen_submodules(model, frozen):
+        for p in m.parameters(recurse=False):
+            p.requires_grad_(False)
+
+
+def set_train_mode(model: nn.Module, frozen: list[str] | tuple[str, ...] = ()) -> None:
+    """model.train(), except modules under `frozen`: they stay in eval mode (BatchNorm running statistics and
+    stochastic depth as at inference), so a frozen part computes exactly what the trained model computed."""
+    model.train()
+    for m in frozen_submodules(model, frozen):
+        m.eval()

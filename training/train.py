@@ -187,7 +187,8 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
     for epoch in range(start_epoch, int(tcfg["epochs"])):
         numpy_seed_all(seed * 1000 + epoch)
         gen.manual_seed(seed * 7919 + epoch)
-        set_backbone_trainable(model, epoch >= int(cfg["optim"]["freeze_backbone_epochs"]))
+        set_backbone_trainable(model, epoch >= int(cfg["optim"]["freeze_backbone_epochs"]),
+                               cfg["optim"].get("frozen_modules") or ())
         loader = make_loader(train_ds, batch_size, gen)
         row: dict[str, Any] = {"epoch": epoch}
         row.update(train_one_epoch(model, loader, optimizer, scheduler, scaler, spec, cfg, epoch, gen,

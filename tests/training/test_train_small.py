@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 
 from services.common.ml import load_model
@@ -74,3 +75,23 @@ def test_init_from_loads_weights(tmp_path: Path, data_root: Path) -> None:
     dst = load_model(tmp_path / "b" / "checkpoints" / "last.pt").module
     for (name, p), (_, q) in zip(src.named_parameters(), dst.named_parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=0, msg=name)
+
+
+def test_frozen_modules_keep_weights_and_batchnorm_statistics(tmp_path: Path, data_root: Path) -> None:
+    run(_cfg(tmp_path / "a", data_root, **{"train.epochs": 1, "swa.enabled": "false"}))
+    src = load_model(tmp_path / "a" / "model.pt").module.state_dict()
+    run(_cfg(tmp_path / "b", data_root, **{"train.epochs": 1, "swa.enabled": "false",
+                                          "optim.frozen_modules": "[stem, stages.0]",
+                                          "train.init_from": str(tmp_path / "a" / "model.pt")}))
+    dst = load_model(tmp_path / "b" / "checkpoints" / "last.pt").module.state_dict()
+    frozen = [k for k in src if k.startswith(("stem.", "stages.0."))]
+    assert any(k.endswith("running_mean") for k in frozen)  # BatchNorm statistics are part of what stays put
+    for key in frozen:
+        torch.testing.assert_close(src[key], dst[key], rtol=0, atol=0, msg=key)
+    trained = [k for k in src if k.startswith(("stages.1.", "head.")) and src[k].is_floating_point()]
+    assert any(not torch.equal(src[k], dst[k]) for k in trained)
+
+
+def test_frozen_modules_must_name_real_modules(tmp_path: Path, data_root: Path) -> None:
+    with pytest.raises(ValueError, match="stages.9"):
+        run(_cfg(tmp_path / "a", data_root, **{"train.epochs": 1, "optim.frozen_modules": "[stages.9]"}))
