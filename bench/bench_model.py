@@ -1,6 +1,9 @@
 """Speed of the expression classifier alone: preprocessing + forward, printed as faces/s.
 
-    .venv/bin/python bench/bench_model.py [--model PATH] [--batch-sizes 1 8 32] [--threads 1 2] [--seconds 3]
+    .venv/bin/python bench/bench_model.py [--model PATH] [--batch-sizes 1 8 32] [--threads 1 2] [--seconds 3] \
+        [--tta none flip five]
+
+With a test-time augmentation, every face is classified in all its views in one pass (as the worker does).
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import numpy as np
 import torch
 
 from services.common.ml import default_model_path, load_model, preprocess_faces
+from services.common.ml.tta import TestTimeAugmentation, tta_views
 
 
-def bench(model_path: Path, batch: int, threads: int, seconds: float, channels_last: bool) -> float:
-    """Faces per second for `batch`-sized calls on `threads` threads."""
+def bench(model_path: Path, batch: int, threads: int, seconds: float, channels_last: bool,
+          tta: TestTimeAugmentation = "none") -> float:
+    """Faces per second for `batch`-sized calls on `threads` threads (each face in all its `tta` views)."""
     torch.set_num_threads(threads)
     loaded = load_model(model_path, "cpu")
     module = loaded.module
@@ -29,7 +34,7 @@ def bench(model_path: Path, batch: int, threads: int, seconds: float, channels_l
             module(preprocess_faces(crops, loaded.spec))
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
-            x = preprocess_faces(crops, loaded.spec)
+            x = tta_views(preprocess_faces(crops, loaded.spec), tta).flatten(0, 1)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             module(x)
@@ -45,12 +50,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--no-channels-last", action="store_true")
+    ap.add_argument("--tta", nargs="+", default=["none"], choices=["none", "flip", "five"])
     args = ap.parse_args()
     print(f"model {args.model}")
-    for threads in args.threads:
-        for batch in args.batch_sizes:
-            fps = bench(args.model, batch, threads, args.seconds, not args.no_channels_last)
-            print(f"threads={threads} batch={batch:3d}: {fps:8.1f} faces/s", flush=True)
+    for tta in args.tta:
+        for threads in args.threads:
+            for batch in args.batch_sizes:
+                fps = bench(args.model, batch, threads, args.seconds, not args.no_channels_last, tta)
+                print(f"tta={tta:4s} threads={threads} batch={batch:3d}: {fps:8.1f} faces/s", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from tqdm import tqdm
 
 from services.common.ml.preprocess import normalize
 from services.common.ml.spec import ModelSpec
-from training.data.transforms import AugmentConfig, augment_batch, mixup, tta_views
+from services.common.ml.tta import tta_views
+from training.data.transforms import AugmentConfig, augment_batch, mixup
 from training.metrics import classification_report
 from training.optim import set_train_mode
 

@@ -18,8 +18,10 @@ class WorkerSettings(CommonSettings):
     model_path: Path | None = Field(default=None, description="checkpoint to load; default: the shipped model")
     inference_device: str = Field(default="auto", description="auto (CUDA if present, else CPU), cpu, cuda, cuda:1")
     inference_precision: Literal["auto", "fp32", "bf16"] = "auto"
-    inference_tta: Literal["none", "flip"] = Field(
-        default="flip", description="flip: average each face with its mirror image (+1 point accuracy, 2x compute)"
+    inference_tta: Literal["none", "flip", "five"] = Field(
+        default="flip",
+        description="flip: average each face with its mirror image (2x classifier compute); five: the 5-view TTA "
+        "of training.evaluate --tta (5x); none: one view",
     )
     classifier_max_batch: int = Field(default=256, ge=1, description="most crops in one forward pass")
     torch_num_threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = torch default")

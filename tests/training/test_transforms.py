@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from training.data.transforms import AugmentConfig, augment_batch, mixup, tta_views
+from services.common.ml.tta import tta_views
+from training.data.transforms import AugmentConfig, augment_batch, mixup
 
 
 def test_augment_keeps_shape_and_range() -> None:

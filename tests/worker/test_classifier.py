@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from services.common.labels import EMOTIONS
-from services.common.ml import load_model
+from services.common.ml import load_model, preprocess_faces
+from services.common.ml.tta import tta_views
 from services.inference_worker.classifier import EmotionClassifier, pick_device
 from tests.fixtures.worker import write_tiny_model
 
@@ -80,6 +81,22 @@ def test_flip_tta_averages_each_crop_with_its_mirror(tiny_model_path: Path) -> N
     mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in batch]
     expected = (plain.predict(batch) + plain.predict(mirrored)) / 2
     got = flip.predict(batch)
-    assert flip.flip_tta and not plain.flip_tta
+    assert flip.tta == "flip" and plain.tta == "none"
     assert np.allclose(got, expected, atol=1e-5) and np.allclose(got.sum(axis=1), 1.0, atol=1e-5)
     assert not np.allclose(got, plain.predict(batch), atol=1e-4)  # the mirror view changes the answer
+
+
+def test_five_view_tta_matches_the_evaluation_views(tiny_model_path: Path) -> None:
+    five = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32", tta="five")
+    batch = crops(4, seed=8)
+    x = preprocess_faces(batch, five.model.spec)
+    with torch.inference_mode():
+        expected = torch.stack([torch.softmax(five.model.module(v), 1) for v in tta_views(x, "five")]).mean(0)
+    got = five.predict(batch)
+    assert np.allclose(got, expected.numpy()[:, five._columns], atol=1e-5)
+    assert np.allclose(got.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_unknown_tta_is_refused(tiny_model_path: Path) -> None:
+    with pytest.raises(ValueError, match="test-time augmentation"):
+        EmotionClassifier.load(tiny_model_path, device="cpu", tta="ten")  # type: ignore[arg-type]

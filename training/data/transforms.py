@@ -1,4 +1,4 @@
-"""Batched augmentation (one affine warp per sample), normalisation, Mixup and 5-view TTA.
+"""Batched augmentation (one affine warp per sample) and Mixup; the TTA views live in `services.common.ml.tta`.
 
 Augmentation runs on whole uint8 batches in the training process: cheaper on a 2-core CPU than per-image
 PIL transforms in worker processes, and identical on GPU.
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from services.common.ml.tta import affine_warp
 
 
 @dataclass
@@ -27,11 +29,6 @@ class AugmentConfig:
     contrast: float = 0.3
     saturation: float = 0.0
     random_erasing: float = 0.0
-
-
-def _affine(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator | None = None) -> torch.Tensor:
@@ -55,7 +52,7 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator | No
     cos, sin = torch.cos(ang), torch.sin(ang)
     theta = torch.stack([torch.stack([sx * cos * flip, -sy * sin, tx], 1),
                          torch.stack([sx * sin * flip, sy * cos, ty], 1)], 1).to(x)
-    x = _affine(x, theta)
+    x = affine_warp(x, theta)
     if cfg.brightness > 0:
         x = x * u(1 - cfg.brightness, 1 + cfg.brightness).view(n, 1, 1, 1).to(x)
     if cfg.contrast > 0:
@@ -88,17 +85,3 @@ def mixup(x: torch.Tensor, y: torch.Tensor, num_classes: int, alpha: float,
     lam = float(np.random.default_rng(seed).beta(alpha, alpha))
     perm = torch.randperm(x.shape[0], generator=gen).to(x.device)
     return lam * x + (1 - lam) * x[perm], lam * target + (1 - lam) * target[perm]
-
-
-def tta_views(x: torch.Tensor) -> torch.Tensor:
-    """5 deterministic views of a batch (N,C,H,W): identity, h-flip, 90 % centre zoom, zoom+flip, ±shift.
-
-    Returns (5, N, C, H, W).
-    """
-    n = x.shape[0]
-
-    def warp(s: float, flip: float, tx: float) -> torch.Tensor:
-        theta = torch.tensor([[s * flip, 0.0, tx], [0.0, s, 0.0]], dtype=x.dtype).expand(n, 2, 3)
-        return _affine(x, theta)
-
-    return torch.stack([x, x.flip(3), warp(0.9, 1, 0), warp(0.9, -1, 0), warp(1.0, 1, 0.05)])
