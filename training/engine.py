@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from services.common.ml.preprocess import normalize
 from services.common.ml.spec import ModelSpec
-from services.common.ml.tta import tta_views
+from services.common.ml.tta import TestTimeAugmentation, tta_kind, tta_views
 from training.data.transforms import AugmentConfig, augment_batch, mixup
 from training.metrics import classification_report
 from training.optim import set_train_mode
@@ -85,15 +85,16 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, images: torch.Tensor, spec: ModelSpec, batch_size: int = 256,
-                   tta: bool = False, device: torch.device | str = "cpu", amp: str = "off",
+                   tta: bool | TestTimeAugmentation = False, device: torch.device | str = "cpu", amp: str = "off",
                    channels_last: bool = False, desc: str = "predict") -> torch.Tensor:
-    """Logits (N, K) for uint8 images (N, H, W, C); with `tta`, the mean softmax-logit over 5 views."""
+    """Logits (N, K) for uint8 images (N, H, W, C); with `tta` (True = "five", or "flip"), the log of the mean
+    softmax over the views."""
     device = torch.device(device)
     model.eval()
     out = []
     for i in _progress(range(0, len(images), batch_size), desc, None):
         x = normalize(images[i : i + batch_size].permute(0, 3, 1, 2).float() / 255.0, spec)
-        views = tta_views(x) if tta else x.unsqueeze(0)
+        views = tta_views(x, tta_kind(tta))
         logps = []
         for v in views:
             v = v.to(device)
@@ -101,7 +102,7 @@ def predict_logits(model: nn.Module, images: torch.Tensor, spec: ModelSpec, batc
                 v = v.contiguous(memory_format=torch.channels_last)
             with autocast(device, amp):
                 logps.append(torch.log_softmax(model(v).float(), 1))
-        out.append(torch.stack(logps).exp().mean(0).log().cpu() if tta else logps[0].cpu())
+        out.append(torch.stack(logps).exp().mean(0).log().cpu() if len(logps) > 1 else logps[0].cpu())
     return torch.cat(out) if out else torch.empty(0, spec.num_classes)
 
 

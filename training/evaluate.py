@@ -3,6 +3,9 @@
     python -m training.evaluate --model default --data-root ../shared/data/fer2013 --split test [--tta] \
         --out runs/eval/fer2013_test.json
 
+`--tta` averages 5 views (identity, flip, 90 % zoom, zoom + flip, 5 % shift); `--tta flip` averages each image
+with its mirror image (the worker's default, `INFERENCE_TTA=flip`).
+
 Writes the JSON report plus `<out>_confusion.png` and `<out>_per_class_f1.png` beside it.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 import torch
 
 from services.common.ml import LoadedModel, default_model_path, load_model
+from services.common.ml.tta import TestTimeAugmentation, tta_kind
 from training.config import resolve_path
 from training.data.dataset import load_images
 from training.data.readers import Sample, read_source
@@ -24,7 +28,8 @@ from training.engine import evaluate
 from training.plots import plot_confusion, plot_per_class_f1
 
 
-def evaluate_model(loaded: LoadedModel, samples: list[Sample], tta: bool = False, batch_size: int = 256,
+def evaluate_model(loaded: LoadedModel, samples: list[Sample], tta: bool | TestTimeAugmentation = False,
+                   batch_size: int = 256,
                    face_crop: bool = False) -> dict[str, Any]:
     """Report (accuracy, macro_f1, per_class, confusion_matrix, …) of `loaded` on `samples`."""
     spec = loaded.spec
@@ -34,7 +39,8 @@ def evaluate_model(loaded: LoadedModel, samples: list[Sample], tta: bool = False
     report = evaluate(loaded.module, images, labels, spec, batch_size=batch_size, tta=tta, desc="eval")
     report["seconds"] = time.time() - t0
     report["labels"] = list(spec.labels)
-    report["tta"] = tta
+    report["tta_views"] = tta_kind(tta)
+    report["tta"] = report["tta_views"] != "none"
     report["model"] = {"name": spec.name, "version": spec.version, "arch": spec.arch}
     return report
 
@@ -62,7 +68,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--csv", help="annotation CSV for rafdb/affectnet")
     ap.add_argument("--images", help="image folder for rafdb/affectnet")
     ap.add_argument("--face-crop", action="store_true", help="Haar face crop before resizing (wild images)")
-    ap.add_argument("--tta", action="store_true", help="average 5 views (identity, flip, zoom, zoom+flip, shift)")
+    ap.add_argument("--tta", nargs="?", const="five", default="none", choices=["none", "flip", "five"],
+                    help="'--tta' alone: average 5 views (identity, flip, zoom, zoom+flip, shift); '--tta flip': "
+                    "each image and its mirror")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", required=True, help="report JSON path")
@@ -75,9 +83,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     samples = read_source(src, args.split)
     report = evaluate_model(loaded, samples, args.tta, args.batch_size, args.face_crop)
     report["data"] = {"root": args.data_root, "split": args.split, "reader": args.reader, "model_path": str(path)}
-    title = f"{loaded.spec.name} on {Path(args.data_root).name}/{args.split}{' +TTA' if args.tta else ''}"
+    suffix = {"none": "", "flip": " +flip TTA", "five": " +TTA"}[args.tta]
+    title = f"{loaded.spec.name} on {Path(args.data_root).name}/{args.split}{suffix}"
     write_report(report, args.out, title)
-    print(json.dumps({k: report[k] for k in ("n", "accuracy", "macro_f1", "tta")}))
+    print(json.dumps({k: report[k] for k in ("n", "accuracy", "macro_f1", "tta_views")}))
     return report
 
 

@@ -18,18 +18,21 @@ import torch
 
 from services.common.ml import load_model, save_model
 from services.common.ml.paths import models_dir
+from services.common.ml.tta import TestTimeAugmentation
 from training.checkpoint import load_checkpoint
 from training.config import resolve_data_root
 from training.data.readers import read_folder
 from training.evaluate import evaluate_model, write_report
 from training.model_card import write_model_card
 
-EVALS = {  # report name -> (dataset folder under the data root, split, tta)
-    "fer2013_test": ("fer2013", "test", False),
-    "fer2013_test_tta": ("fer2013", "test", True),
-    "ckplus": ("ckplus48", "all", False),
-    "ckplus_tta": ("ckplus48", "all", True),
+EVALS: dict[str, tuple[str, str, TestTimeAugmentation]] = {  # report -> (folder under the data root, split, TTA)
+    "fer2013_test": ("fer2013", "test", "none"),
+    "fer2013_test_flip": ("fer2013", "test", "flip"),  # the worker's default INFERENCE_TTA
+    "fer2013_test_tta": ("fer2013", "test", "five"),
+    "ckplus": ("ckplus48", "all", "none"),
+    "ckplus_tta": ("ckplus48", "all", "five"),
 }
+TITLE_SUFFIX = {"none": "", "flip": " +flip TTA", "five": " +TTA"}
 
 
 def sha256(path: Path) -> str:
@@ -78,7 +81,7 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], ski
         if not skip_eval:
             rep = evaluate_model(load_model(weights), read_folder(data_root / folder, split), tta=tta)
             rep["data"] = {"dataset": folder, "split": split}
-            write_report(rep, path, f"{name} on {folder}/{split}{' +TTA' if tta else ''}")
+            write_report(rep, path, f"{name} on {folder}/{split}{TITLE_SUFFIX[tta]}")
             print(key, json.dumps({k: rep[k] for k in ("n", "accuracy", "macro_f1")}), flush=True)
         if path.exists():
             reports[key] = json.loads(path.read_text())

@@ -14,7 +14,7 @@ import torch
 
 from services.common.labels import EMOTIONS
 from services.common.ml import LoadedModel, load_model, preprocess_faces
-from services.common.ml.tta import VIEW_COUNT, TestTimeAugmentation, tta_views
+from services.common.ml.tta import TestTimeAugmentation, tta_kind, tta_views
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +90,8 @@ class EmotionClassifier:
         channels_last = use_bf16 and dev.type == "cpu" and not scripted
         if channels_last:
             loaded.module.to(memory_format=torch.channels_last)
-        if tta not in VIEW_COUNT:
-            raise ValueError(f"unknown test-time augmentation {tta!r}; expected one of {sorted(VIEW_COUNT)}")
-        clf = cls(loaded, dev, torch.bfloat16 if use_bf16 else None, channels_last, max_batch, columns, tta)
+        clf = cls(loaded, dev, torch.bfloat16 if use_bf16 else None, channels_last, max_batch, columns,
+                  tta_kind(tta))
         log.info(
             "emotion model %s %s loaded from %s on %s (%s%s%s)",
             loaded.spec.name, loaded.spec.version, path, dev,

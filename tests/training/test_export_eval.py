@@ -41,12 +41,12 @@ def test_evaluate_report_fields(tmp_path: Path, data_root: Path) -> None:
         for img in sorted(class_dir.iterdir())[:4]:
             (subset / "test" / class_dir.name / img.name).symlink_to(img)
     model = _tiny_model(tmp_path)
-    for tta in (False, True):
-        out = tmp_path / f"report{'_tta' if tta else ''}.json"
+    for flag, views in ((None, "none"), ("--tta", "five"), ("--tta=flip", "flip")):
+        out = tmp_path / f"report_{views}.json"
         evaluate_main(["--checkpoint", str(model), "--data-root", str(subset), "--split", "test",
-                       "--out", str(out), "--threads", "1"] + (["--tta"] if tta else []))
+                       "--out", str(out), "--threads", "1"] + ([flag] if flag else []))
         report = json.loads(out.read_text())
-        assert report["n"] == 28 and report["tta"] is tta
+        assert report["n"] == 28 and report["tta_views"] == views and report["tta"] is (views != "none")
         assert 0 <= report["accuracy"] <= 1 and 0 <= report["macro_f1"] <= 1
         assert set(report["per_class"]) == set(report["labels"])
         assert set(report["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}

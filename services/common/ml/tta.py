@@ -36,3 +36,14 @@ def tta_views(x: torch.Tensor, kind: TestTimeAugmentation = "five") -> torch.Ten
         return affine_warp(x, theta)
 
     return torch.stack([x, x.flip(3), warp(0.9, 1, 0), warp(0.9, -1, 0), warp(1.0, 1, 0.05)])
+
+
+def tta_kind(tta: bool | str) -> TestTimeAugmentation:
+    """Normalise a TTA switch: True → "five" (the paper's 5 views), False/None → "none", names pass through."""
+    if tta is True:
+        return "five"
+    if not tta:
+        return "none"
+    if tta not in VIEW_COUNT:
+        raise ValueError(f"unknown test-time augmentation {tta!r}; expected one of {sorted(VIEW_COUNT)}")
+    return tta  # type: ignore[return-value]
