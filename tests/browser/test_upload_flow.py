@@ -120,7 +120,8 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     shot(page, "16-report")
     page.set_viewport_size({"width": 390, "height": 844})
     expect(timeline.locator(".recharts-line")).to_have_count(7)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # charts re-measure through ResizeObserver after the viewport change: wait for the layout to settle
+    page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth + 1", timeout=10_000)
     shot(page, "16b-report-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
 
