@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from services.common.ml import default_model_path, load_model, preprocess_faces
-from services.common.ml.tta import TestTimeAugmentation, tta_views
+from services.common.ml.tta import TTA_KINDS, TestTimeAugmentation, tta_views
 
 
 def bench(model_path: Path, batch: int, threads: int, seconds: float, channels_last: bool,
@@ -50,7 +50,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--no-channels-last", action="store_true")
-    ap.add_argument("--tta", nargs="+", default=["none"], choices=["none", "flip", "five"])
+    ap.add_argument("--tta", nargs="+", default=["none"], choices=TTA_KINDS)
     args = ap.parse_args()
     print(f"model {args.model}")
     for tta in args.tta:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from services.common.ml import LoadedModel, default_model_path, load_model
-from services.common.ml.tta import TestTimeAugmentation, tta_kind
+from services.common.ml.tta import TTA_KINDS, TTA_TITLE_SUFFIX, TestTimeAugmentation, tta_kind
 from training.config import resolve_path
 from training.data.dataset import load_images
 from training.data.readers import Sample, read_source
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--csv", help="annotation CSV for rafdb/affectnet")
     ap.add_argument("--images", help="image folder for rafdb/affectnet")
     ap.add_argument("--face-crop", action="store_true", help="Haar face crop before resizing (wild images)")
-    ap.add_argument("--tta", nargs="?", const="five", default="none", choices=["none", "flip", "five"],
+    ap.add_argument("--tta", nargs="?", const="five", default="none", choices=TTA_KINDS,
                     help="'--tta' alone: average 5 views (identity, flip, zoom, zoom+flip, shift); '--tta flip': "
                     "each image and its mirror")
     ap.add_argument("--batch-size", type=int, default=256)
@@ -83,8 +83,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     samples = read_source(src, args.split)
     report = evaluate_model(loaded, samples, args.tta, args.batch_size, args.face_crop)
     report["data"] = {"root": args.data_root, "split": args.split, "reader": args.reader, "model_path": str(path)}
-    suffix = {"none": "", "flip": " +flip TTA", "five": " +TTA"}[args.tta]
-    title = f"{loaded.spec.name} on {Path(args.data_root).name}/{args.split}{suffix}"
+    title = f"{loaded.spec.name} on {Path(args.data_root).name}/{args.split}{TTA_TITLE_SUFFIX[args.tta]}"
     write_report(report, args.out, title)
     print(json.dumps({k: report[k] for k in ("n", "accuracy", "macro_f1", "tta_views")}))
     return report

@@ -62,18 +62,13 @@ def create_scheduler(optimizer: torch.optim.Optimizer, steps_per_epoch: int,
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps_per_epoch, cfg))
 
 
-def frozen_submodules(model: nn.Module, prefixes: list[str] | tuple[str, ...]) -> list[nn.Module]:
-    """Submodules whose qualified name is one of `prefixes` or lies below one (e.g. `stages.0`)."""
-    wanted = tuple(prefixes)
-    if not wanted:
-        return []
-    found = [m for name, m in model.named_modules() if name and any(name == p or name.startswith(p + ".")
-                                                                    for p in wanted)]
-    names = {name for name, _ in model.named_modules()}
-    missing = [p for p in wanted if p not in names]
+def frozen_submodules(model: nn.Module, names: list[str] | tuple[str, ...]) -> list[nn.Module]:
+    """The submodules with these qualified names (e.g. `stages.0`); unknown names are an error."""
+    modules = dict(model.named_modules()) if names else {}
+    missing = [name for name in names if name not in modules]
     if missing:
         raise ValueError(f"optim.frozen_modules names no module: {missing}")
-    return found
+    return [modules[name] for name in names]
 
 
 def set_backbone_trainable(model: nn.Module, trainable: bool, frozen: list[str] | tuple[str, ...] = ()) -> None:
@@ -83,8 +78,7 @@ def set_backbone_trainable(model: nn.Module, trainable: bool, frozen: list[str] 
         if id(p) not in head_ids:
             p.requires_grad_(trainable)
     for m in frozen_submodules(model, frozen):
-        for p in m.parameters(recurse=False):
-            p.requires_grad_(False)
+        m.requires_grad_(False)
 
 
 def set_train_mode(model: nn.Module, frozen: list[str] | tuple[str, ...] = ()) -> None:

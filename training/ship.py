@@ -18,7 +18,7 @@ import torch
 
 from services.common.ml import load_model, save_model
 from services.common.ml.paths import models_dir
-from services.common.ml.tta import TestTimeAugmentation
+from services.common.ml.tta import TTA_TITLE_SUFFIX, TestTimeAugmentation
 from training.checkpoint import load_checkpoint
 from training.config import resolve_data_root
 from training.data.readers import read_folder
@@ -32,7 +32,6 @@ EVALS: dict[str, tuple[str, str, TestTimeAugmentation]] = {  # report -> (folder
     "ckplus": ("ckplus48", "all", "none"),
     "ckplus_tta": ("ckplus48", "all", "five"),
 }
-TITLE_SUFFIX = {"none": "", "flip": " +flip TTA", "five": " +TTA"}
 
 
 def sha256(path: Path) -> str:
@@ -81,7 +80,7 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], ski
         if not skip_eval:
             rep = evaluate_model(load_model(weights), read_folder(data_root / folder, split), tta=tta)
             rep["data"] = {"dataset": folder, "split": split}
-            write_report(rep, path, f"{name} on {folder}/{split}{TITLE_SUFFIX[tta]}")
+            write_report(rep, path, f"{name} on {folder}/{split}{TTA_TITLE_SUFFIX[tta]}")
             print(key, json.dumps({k: rep[k] for k in ("n", "accuracy", "macro_f1")}), flush=True)
         if path.exists():
             reports[key] = json.loads(path.read_text())

@@ -96,7 +96,7 @@ class EmotionClassifier:
             "emotion model %s %s loaded from %s on %s (%s%s%s)",
             loaded.spec.name, loaded.spec.version, path, dev,
             "bf16 autocast" if use_bf16 else "fp32", ", channels_last" if channels_last else "",
-            f", {tta} TTA" if tta != "none" else "",
+            f", {clf.tta} TTA" if clf.tta != "none" else "",
         )
         return clf
 

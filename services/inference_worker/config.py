@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from services.common.ml import default_model_path
+from services.common.ml.tta import TestTimeAugmentation
 from services.common.settings import CommonSettings
 
 
@@ -18,7 +19,7 @@ class WorkerSettings(CommonSettings):
     model_path: Path | None = Field(default=None, description="checkpoint to load; default: the shipped model")
     inference_device: str = Field(default="auto", description="auto (CUDA if present, else CPU), cpu, cuda, cuda:1")
     inference_precision: Literal["auto", "fp32", "bf16"] = "auto"
-    inference_tta: Literal["none", "flip", "five"] = Field(
+    inference_tta: TestTimeAugmentation = Field(
         default="flip",
         description="flip: average each face with its mirror image (2x classifier compute); five: the 5-view TTA "
         "of training.evaluate --tta (5x); none: one view",

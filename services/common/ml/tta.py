@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 
 TestTimeAugmentation = Literal["none", "flip", "five"]
-VIEW_COUNT: dict[str, int] = {"none": 1, "flip": 2, "five": 5}
+TTA_KINDS: tuple[str, ...] = get_args(TestTimeAugmentation)
+TTA_TITLE_SUFFIX: dict[str, str] = {"none": "", "flip": " +flip TTA", "five": " +TTA"}  # for report titles
 
 
 def affine_warp(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
@@ -44,6 +45,6 @@ def tta_kind(tta: bool | str) -> TestTimeAugmentation:
         return "five"
     if not tta:
         return "none"
-    if tta not in VIEW_COUNT:
-        raise ValueError(f"unknown test-time augmentation {tta!r}; expected one of {sorted(VIEW_COUNT)}")
+    if tta not in TTA_KINDS:
+        raise ValueError(f"unknown test-time augmentation {tta!r}; expected one of {list(TTA_KINDS)}")
     return tta  # type: ignore[return-value]
