@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
         "root": None,  # None -> $BLOOMWELL_DATA_ROOT or ../shared/data (relative to the repo root)
         "train_sources": [{"type": "fer2013", "root": "{data_root}/fer2013", "weight": 1.0}],
         "val_fraction": 0.1,
+        "split_seed": None,  # seed of the train/val split (None = `seed`): keeps val fixed across model seeds
         "cache_dir": "runs/cache",
         "face_crop": False,
         "max_train_samples": None,
@@ -32,13 +33,17 @@ DEFAULTS: dict[str, Any] = {
                 "saturation": 0.0, "random_erasing": 0.0},
     "mixup": {"alpha": 0.2, "prob": 1.0},
     "loss": {"class_weights": "sqrt_inverse", "label_smoothing": 0.1},
+    # knowledge distillation from a trained model file (None = off); tta: none|flip views for the teacher
+    "distill": {"teacher": None, "alpha": 0.5, "temperature": 2.0, "tta": "none"},
     "optim": {"name": "adamw", "lr": 2e-3, "weight_decay": 0.05, "backbone_lr_mult": 1.0,
               "freeze_backbone_epochs": 0, "frozen_modules": []},
     "sched": {"name": "cosine_restarts", "warmup_epochs": 1, "t0_epochs": 10, "t_mult": 1, "min_lr_ratio": 0.01},
     "swa": {"enabled": False, "start_epoch": None, "lr_ratio": 0.05},
     "train": {"epochs": 30, "batch_size": 64, "accum_steps": 1, "amp": "auto", "channels_last": False,
               "early_stop_patience": 10, "checkpoint_every": 5, "num_threads": 2, "eval_batch_size": 256,
-              "max_batches_per_epoch": None, "max_minutes": None, "device": "auto", "init_from": None},
+              "max_batches_per_epoch": None, "max_minutes": None, "device": "auto", "init_from": None,
+              # shorten epochs (and SWA start) after 2 epochs so the run ends within max_minutes
+              "fit_to_budget": False},
 }
 
 

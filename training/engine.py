@@ -19,6 +19,7 @@ from services.common.ml.preprocess import normalize
 from services.common.ml.spec import ModelSpec
 from services.common.ml.tta import TestTimeAugmentation, tta_kind, tta_views
 from training.data.transforms import AugmentConfig, augment_batch, mixup
+from training.distill import Distiller
 from training.metrics import classification_report
 from training.optim import set_train_mode
 
@@ -40,8 +41,12 @@ def _progress(it: Any, desc: str, total: int | None) -> Iterator:
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, scaler: torch.amp.GradScaler,
                     spec: ModelSpec, cfg: dict[str, Any], epoch: int, gen: torch.Generator,
-                    class_weights: torch.Tensor | None, device: torch.device) -> dict[str, float]:
-    """Train for one epoch; returns mean loss, accuracy vs. hard labels, last LR, images/s."""
+                    class_weights: torch.Tensor | None, device: torch.device,
+                    distiller: Distiller | None = None) -> dict[str, float]:
+    """Train for one epoch; returns mean loss, accuracy vs. hard labels, last LR, images/s.
+
+    With a `distiller`, the loss mixes cross-entropy with KD towards the teacher's predictions on the same batch.
+    """
     set_train_mode(model, cfg["optim"].get("frozen_modules") or ())
     tcfg = cfg["train"]
     aug = AugmentConfig(**{k: (tuple(v) if isinstance(v, list) else v)
@@ -63,10 +68,13 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
         x, target = mixup(x, labels, spec.num_classes, cfg["mixup"]["alpha"] if use_mix else 0.0, gen)
         if tcfg["channels_last"]:
             x = x.contiguous(memory_format=torch.channels_last)
+        soft = distiller.soft_targets(x, autocast(device, tcfg["amp"])) if distiller else None
         with autocast(device, tcfg["amp"]):
             logits = model(x)
         loss = F.cross_entropy(logits.float(), target, weight=class_weights,
                                label_smoothing=cfg["loss"]["label_smoothing"])
+        if distiller is not None:
+            loss = distiller.combine(loss, logits, soft)
         scaler.scale(loss / accum).backward()
         if (i + 1) % accum == 0 or i + 1 == total:
             scaler.step(optimizer)

@@ -56,6 +56,19 @@ def lr_factor(step: int, steps_per_epoch: int, cfg: dict[str, Any]) -> float:
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * frac))
 
 
+def fit_epochs_to_budget(done: int, elapsed_s: float, epoch_s: float, budget_s: float, epochs: int,
+                         swa_start: int | None) -> tuple[int, int | None]:
+    """Shortened (epochs, SWA start epoch) so that a run which has finished `done` epochs in `elapsed_s`, at
+    `epoch_s` per epoch, ends within `budget_s` with one epoch's time to spare (for SWA's BatchNorm pass and
+    the final save). Never lengthens the run; SWA keeps its share of the epochs (at least one)."""
+    fit = done + int((budget_s - elapsed_s - epoch_s) // max(epoch_s, 1e-9))
+    new = max(done + 1, min(epochs, fit))
+    if swa_start is None or new == epochs:
+        return new, swa_start
+    swa_epochs = max(1, round((epochs - swa_start) * new / epochs))
+    return new, max(done, new - swa_epochs)
+
+
 def create_scheduler(optimizer: torch.optim.Optimizer, steps_per_epoch: int,
                      cfg: dict[str, Any]) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step LambdaLR over `lr_factor` (its state is just the step count, so it resumes exactly)."""

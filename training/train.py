@@ -27,8 +27,9 @@ from training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from training.config import load_config, resolve_path
 from training.data.dataset import CombinedDataset, ImageDataset, stratified_split
 from training.data.readers import Sample, read_source, relabel_ferplus
+from training.distill import create_distiller
 from training.engine import class_weight_vector, evaluate, numpy_seed_all, train_one_epoch
-from training.optim import create_optimizer, create_scheduler, set_backbone_trainable
+from training.optim import create_optimizer, create_scheduler, fit_epochs_to_budget, set_backbone_trainable
 
 
 def build_spec(cfg: dict[str, Any]) -> ModelSpec:
@@ -49,6 +50,8 @@ def _subsample(samples: list[Sample], n: int | None, seed: int) -> list[Sample]:
 def build_data(cfg: dict[str, Any], spec: ModelSpec) -> tuple[CombinedDataset, ImageDataset]:
     """Training mix (validation split off each source's train split, stratified and seeded) and val set."""
     d, seed = cfg["data"], cfg["seed"]
+    if d.get("split_seed") is not None:
+        seed = int(d["split_seed"])
     cache = resolve_path(d["cache_dir"]) if d.get("cache_dir") else None
     kw = {"size": spec.image_size, "grayscale": spec.grayscale, "in_chans": spec.in_chans,
           "face_crop": d["face_crop"], "cache_dir": cache}
@@ -158,6 +161,12 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
     class_w = class_weight_vector(train_ds.labels, spec.num_classes, cfg["loss"]["class_weights"])
     if class_w is not None:
         class_w = class_w.to(device)
+    distiller = create_distiller(cfg["distill"], spec, device, bool(tcfg["channels_last"]))
+
+    def set_schedule(epochs: int, swa_start: int | None) -> None:  # the LR lambda reads sched_cfg live
+        tcfg["epochs"], sched_cfg["epochs"] = epochs, epochs
+        if cfg["swa"]["enabled"]:
+            cfg["swa"]["start_epoch"] = sched_cfg["swa_start_epoch"] = swa_start
 
     start_epoch, best, best_epoch, bad_epochs, history = 0, -1.0, -1, 0, []
     if resume:
@@ -171,6 +180,8 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
             swa_model.load_state_dict(ck["swa_model"])
         start_epoch, best, best_epoch = ck["epoch"] + 1, ck["best_metric"], ck["best_epoch"]
         bad_epochs, history = ck["bad_epochs"], ck["history"]
+        if ck.get("schedule"):  # a budget-fitted schedule
+            set_schedule(ck["schedule"]["epochs"], ck["schedule"]["swa_start"])
         set_rng_state(ck["rng"])
         print(f"resumed from {path} at epoch {start_epoch}", flush=True)
 
@@ -178,13 +189,16 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
         return {"spec": spec.to_dict(), "config": cfg, "epoch": epoch, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict(), "swa_model": swa_model.state_dict() if swa_model else None,
-                "best_metric": best, "best_epoch": best_epoch, "bad_epochs": bad_epochs, "history": history}
+                "best_metric": best, "best_epoch": best_epoch, "bad_epochs": bad_epochs, "history": history,
+                "schedule": {"epochs": int(tcfg["epochs"]), "swa_start": cfg["swa"]["start_epoch"]}}
 
     t_start, gen = time.time(), torch.Generator()
     eval_kw = {"batch_size": int(tcfg["eval_batch_size"]), "device": device, "amp": tcfg["amp"],
                "channels_last": bool(tcfg["channels_last"])}
     stop_reason = "epochs"
-    for epoch in range(start_epoch, int(tcfg["epochs"])):
+    epoch = start_epoch - 1
+    while epoch + 1 < int(tcfg["epochs"]):
+        epoch += 1
         numpy_seed_all(seed * 1000 + epoch)
         gen.manual_seed(seed * 7919 + epoch)
         set_backbone_trainable(model, epoch >= int(cfg["optim"]["freeze_backbone_epochs"]),
@@ -192,13 +206,21 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
         loader = make_loader(train_ds, batch_size, gen)
         row: dict[str, Any] = {"epoch": epoch}
         row.update(train_one_epoch(model, loader, optimizer, scheduler, scaler, spec, cfg, epoch, gen,
-                                   class_w, device))
+                                   class_w, device, distiller))
         if swa_model is not None and epoch >= int(cfg["swa"]["start_epoch"]):
             swa_model.update_parameters(model)
         rep = evaluate(model, val_ds.images, val_ds.labels, spec, desc="val", **eval_kw) if len(val_ds) else None
         row.update({"val_loss": rep["loss"] if rep else float("nan"), "val_acc": rep["accuracy"] if rep else 0.0,
                     "val_macro_f1": rep["macro_f1"] if rep else 0.0, "elapsed_min": (time.time() - t_start) / 60})
         history.append(row)
+        if tcfg.get("fit_to_budget") and tcfg.get("max_minutes") and epoch == 1 and start_epoch <= 1:
+            epoch_s = (history[1]["elapsed_min"] - history[0]["elapsed_min"]) * 60
+            planned = (int(tcfg["epochs"]), cfg["swa"]["start_epoch"])
+            set_schedule(*fit_epochs_to_budget(2, history[1]["elapsed_min"] * 60, epoch_s,
+                                               float(tcfg["max_minutes"]) * 60, *planned))
+            (out_dir / "config.json").write_text(json.dumps(cfg, indent=2))
+            print(f"fit to the {tcfg['max_minutes']}-minute budget at {epoch_s:.1f} s/epoch: epochs {planned[0]} → "
+                  f"{tcfg['epochs']}, SWA from {planned[1]} → {cfg['swa']['start_epoch']}", flush=True)
         improved = row["val_macro_f1"] > best
         if improved:
             best, best_epoch, bad_epochs = row["val_macro_f1"], epoch, 0
@@ -215,7 +237,8 @@ def run(cfg: dict[str, Any], resume: str | None = None) -> dict[str, Any]:
         if tcfg["early_stop_patience"] and bad_epochs >= int(tcfg["early_stop_patience"]):
             stop_reason = "early_stop"
             break
-        if tcfg.get("max_minutes") is not None and (time.time() - t_start) / 60 >= float(tcfg["max_minutes"]):
+        over_budget = tcfg.get("max_minutes") is not None and (time.time() - t_start) / 60 >= float(tcfg["max_minutes"])
+        if over_budget and epoch + 1 < int(tcfg["epochs"]):  # the last epoch finishes the run either way
             stop_reason = "time_budget"
             break
 
