@@ -7,7 +7,9 @@
 #            (carry [".gpu"]; a warm restart adds --set train.init_from=.gpu/init_model.pt)
 #   here:    cat <files_at>/pack.tar.part-* | tar xf - -C runs/<name>   # model.pt, metrics.csv, config.json, log
 #   several runs side by side on one GPU: give each a TAG (its folders and parts are named after it), e.g.
-#            (TAG=a bash scripts/device_train.sh run default-gpu-kd 150 128 &); TAG=b bash ... ; wait
+#            TAG=a bash scripts/device_train.sh run default-gpu-kd 150 128 & TAG=b bash ... ; wait
+#            (the small net already keeps an H200 ~95 % busy: two runs share its ~8,300 images/s)
+#   PACK_SWA=1 also brings back swa_model.pt (keep all parts of one call under ~60 MB)
 #
 # `run` unpacks the data, trains with a hard wall limit (LIMIT seconds; train.max_minutes a minute under it), and
 # packs the result into $OUT in 15 MB parts (the tool returns at most 16 MB per file). This is how the shipped
@@ -39,7 +41,8 @@ run)
   grep -ao "epoch=[0-9]* .*" "/tmp/gr/$C.log" | awk 'NR%10==0' | cut -c1-230
   grep -a "Error" "/tmp/gr/$C.log" | tail -3; cat "/tmp/gr/$C/summary.json"
   cp "/tmp/gr/$C/metrics.csv" "/tmp/gr/$C/config.json" "/tmp/gr/$C/summary.json" "/tmp/gr/$C.log" "$PACK"/ 2>/dev/null
-  cp "/tmp/gr/$C/swa_model.pt" "$PACK"/ 2>/dev/null
+  # the tool returns ~64 MB per call in all: side by side, two runs' model.pt + swa_model.pt lost a part
+  [ -n "${PACK_SWA:-}" ] && cp "/tmp/gr/$C/swa_model.pt" "$PACK"/ 2>/dev/null
   if [ -f "/tmp/gr/$C/model.pt" ]; then cp "/tmp/gr/$C/model.pt" "$PACK"/; else  # stopped early: best weights
     python3 -c "
 import torch

@@ -63,16 +63,19 @@ def _prior_training(card: Path) -> tuple[list[dict[str, Any]], list[dict[str, An
 
 
 def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], skip_eval: bool = False,
-         note: str = "", keep_history: bool = False, hardware: str = "") -> Path:
+         note: str = "", keep_history: bool = False, hardware: str = "", version: str | None = None) -> Path:
     """Write weights, eval reports and the card into `models/<name>/`; returns that folder.
 
     With `keep_history`, the replaced card's phases stay in the new card and `run_dirs` are numbered after them
-    (a model trained in several sessions, each resuming from the weights shipped before)."""
+    (a model trained in several sessions, each resuming from the weights shipped before). `version` replaces the
+    version recorded by the training run."""
     out = models_dir() / name
     prior_history, prior_summary = _prior_training(out / "model_card.json") if keep_history else ([], [])
     first_phase = 1 + max((int(r.get("phase", 1)) for r in prior_history), default=0)
     (out / "eval").mkdir(parents=True, exist_ok=True)
     loaded = load_model(checkpoint, "cpu")
+    if version:
+        loaded.spec.version = version
     weights = save_model(out / "model.pt", loaded.module, loaded.spec)
     reports: dict[str, Any] = {}
     for key, (folder, split, tta) in EVALS.items():
@@ -122,11 +125,12 @@ def main(argv: list[str] | None = None) -> None:
                     help="keep the replaced card's training phases (the run dirs continue its numbering); "
                     "use once per new phase: shipping the same run again with it would list that run twice")
     ap.add_argument("--hardware", default="", help="where it trained, for the card (default: the 2-core CPU line)")
+    ap.add_argument("--version", help="model version for the card and spec (default: the run's model.version)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     ship(args.checkpoint, args.name, resolve_data_root(args.data_root), args.run_dir, args.skip_eval, args.note,
-         args.keep_history, args.hardware)
+         args.keep_history, args.hardware, args.version)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.ml import ModelSpec, build_model, save_model
+from services.common.ml import ModelSpec, build_model, load_model, save_model
 from training import ship as ship_module
 
 ROW = {"epoch": 0, "train_loss": 1.5, "train_acc": 0.3, "lr": 1e-3, "train_images_per_s": 50.0,
@@ -57,8 +57,10 @@ def test_weights_only_file_takes_the_recipe_from_the_last_run(tmp_path: Path,
     cfg = load_config(Path(ship_module.__file__).parent / "configs" / "default-gpu-ft.yaml")
     (run / "config.json").write_text(json.dumps(cfg))
 
-    out = ship_module.ship(weights, "m", tmp_path, [run], skip_eval=True, hardware="one test GPU")
+    out = ship_module.ship(weights, "m", tmp_path, [run], skip_eval=True, hardware="one test GPU", version="2.2.0")
 
     md = (out / "MODEL_CARD.md").read_text()
     assert "Recipe: AdamW lr 0.0006" in md and "Hardware/time: one test GPU" in md
-    assert json.loads((out / "model_card.json").read_text())["training"]["recipe"]["optim"]["lr"] == 0.0006
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["training"]["recipe"]["optim"]["lr"] == 0.0006
+    assert card["version"] == "2.2.0" and load_model(out / "model.pt").spec.version == "2.2.0"
