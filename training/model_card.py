@@ -26,6 +26,9 @@ LIMITATIONS = [
 MAX_TABLE_ROWS = 40
 
 
+RECIPE_KEYS = ("augment", "mixup", "loss", "optim", "sched", "swa", "train", "distill")
+
+
 def _cpu_hardware(cfg: dict[str, Any]) -> str:
     return (f"CPU only (2 shared cores, fp32, channels_last, {cfg['train']['num_threads']} thread(s) in the last "
             "phase)")
@@ -82,8 +85,7 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
                   "mean": list(spec.mean), "std": list(spec.std), "channel_order": "gray replicated to 3 channels"
                   if spec.grayscale else "RGB", "preprocessing": "services.common.ml.preprocess_faces"},
         "labels": list(spec.labels),
-        "training": {"data": cfg.get("data"), "recipe": {k: cfg.get(k) for k in
-                                                        ("augment", "mixup", "loss", "optim", "sched", "swa", "train")},
+        "training": {"data": cfg.get("data"), "recipe": {k: cfg.get(k) for k in RECIPE_KEYS},
                      "checkpoint_epoch": info.get("checkpoint_epoch"), "summary": info.get("summary"),
                      "history": history},
         "metrics": {k: {m: v[m] for m in ("n", "accuracy", "macro_f1", "per_class", "confusion_matrix")}
@@ -116,13 +118,18 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
         "choices (epochs, checkpoint). FER2013 test was used only for the figures below.",
     ]
     if cfg:
+        kd = cfg.get("distill") or {}
+        distill = (f", knowledge distillation from `{kd['teacher']}` (alpha {kd['alpha']}, T {kd['temperature']}, "
+                   f"teacher TTA {kd.get('tta') or 'none'})" if kd.get("teacher") else "")
+        warmup = cfg["sched"].get("warmup_epochs", 0)
         lines += [
             f"- Recipe: AdamW lr {cfg['optim']['lr']}, weight decay {cfg['optim']['weight_decay']}, "
-            f"{cfg['sched']['name']} schedule ({cfg['sched'].get('warmup_epochs', 0)} warm-up epoch), "
+            f"{cfg['sched']['name']} schedule ({warmup} warm-up epoch{'' if warmup == 1 else 's'}), "
             f"batch {cfg['train']['batch_size']}, {cfg['train']['epochs']} epochs, class weights "
             f"{cfg['loss']['class_weights']}, label smoothing {cfg['loss']['label_smoothing']}, Mixup α "
             f"{cfg['mixup']['alpha']} (p={cfg['mixup']['prob']}), SWA "
-            f"{'from epoch ' + str(cfg['swa']['start_epoch']) if cfg['swa']['enabled'] else 'off'}; augmentation "
+            f"{'from epoch ' + str(cfg['swa']['start_epoch']) if cfg['swa']['enabled'] else 'off'}{distill}; "
+            "augmentation "
             f"flip, ±{cfg['augment']['rotation_deg']}° rotation, random resized crop {cfg['augment']['rrc_scale']}, "
             f"brightness/contrast ±{cfg['augment']['brightness']} (the last phase's recipe; earlier phases in the "
             "table below and in `training/README.md`).",

@@ -19,7 +19,8 @@ from training.train import build_spec
 CONFIGS = REPO_ROOT / "training" / "configs"
 
 
-@pytest.mark.parametrize("preset", ["default.yaml", "default-gpu.yaml", "default-gpu-ft.yaml", "gpu-w64.yaml"])
+@pytest.mark.parametrize("preset", ["default.yaml", "default-gpu.yaml", "default-gpu-ft.yaml", "gpu-w64.yaml",
+                                    "default-gpu-kd.yaml", "default-gpu-kd-ft.yaml", "default-gpu-seed.yaml"])
 def test_small_presets_build_and_run(preset: str) -> None:
     cfg = load_config(CONFIGS / preset)
     spec = build_spec(cfg)
@@ -71,3 +72,14 @@ def test_card_names_the_hardware(tmp_path: Path) -> None:
     write_model_card(tmp_path, build_spec(cfg), info, {})
     assert "Hardware/time: one NVIDIA H100 GPU" in (tmp_path / "MODEL_CARD.md").read_text()
     assert json.loads((tmp_path / "model_card.json").read_text())["hardware"] == "one NVIDIA H100 GPU"
+
+
+def test_card_states_distillation(tmp_path: Path) -> None:
+    cfg = load_config(CONFIGS / "default-gpu-kd-ft.yaml")
+    assert cfg["data"]["split_seed"] == 42 and cfg["seed"] != 42  # new model seed, the teacher's validation split
+    info = {"sha256": "cd" * 32, "size_bytes": 1, "params": 1, "config": cfg, "history": []}
+    write_model_card(tmp_path, build_spec(cfg), info, {})
+    md = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "knowledge distillation from `models/convnext-face48/model.pt` (alpha 0.5, T 2.0, teacher TTA flip)" in md
+    assert "(2 warm-up epochs)" in md
+    assert json.loads((tmp_path / "model_card.json").read_text())["training"]["recipe"]["distill"]["alpha"] == 0.5
