@@ -30,9 +30,11 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.common.ml import ModelSpec, create_model, default_model_path, save_model  # noqa: E402
+from services.common.ml.tta import TTA_KINDS, TestTimeAugmentation  # noqa: E402
 from services.common.settings import REPO_ROOT  # noqa: E402
 from services.common.video import decode_frames  # noqa: E402
 from services.inference_worker.classifier import EmotionClassifier, cpu_supports_bf16  # noqa: E402
+from services.inference_worker.config import WorkerSettings  # noqa: E402
 from services.inference_worker.faces import create_detector, crop_face  # noqa: E402
 from services.inference_worker.frames import SampleClock  # noqa: E402
 from services.inference_worker.pipeline import PipelineOptions, analyze_video  # noqa: E402
@@ -163,10 +165,10 @@ def bench_classifier(model_path: Path, crops: list[np.ndarray], repeats: int, th
 
 
 def bench_end_to_end(videos: list[Path], model_path: Path, detector_name: str, sample_fps: float,
-                     repeats: int) -> None:
-    print(f"\n## 4. End to end per video (pipeline: decode → {detector_name} → batched classify → aggregate → "
-          f"crops), {sample_fps:g} frames/s, {repeats} runs each")
-    clf = EmotionClassifier.load(model_path)
+                     repeats: int, tta: TestTimeAugmentation = "flip") -> None:
+    print(f"\n## 4. End to end per video (pipeline: decode → {detector_name} → batched classify, {tta} TTA → "
+          f"aggregate → crops), {sample_fps:g} frames/s, {repeats} runs each")
+    clf = EmotionClassifier.load(model_path, tta=tta)
     detector = create_detector(detector_name)
     options = PipelineOptions(sample_fps=sample_fps)
     print(f"{'video':48s} {'frames':>6s} {'faces':>6s} {'p50 s':>7s} {'p95 s':>7s} {'decode':>7s} {'detect':>7s} "
@@ -292,6 +294,8 @@ def main() -> None:
     parser.add_argument("--detectors", nargs="+", default=["haar", "mtcnn:1", "mtcnn:2"],
                         help="NAME[:TORCH_THREADS] (threads apply to MTCNN)")
     parser.add_argument("--e2e-detectors", nargs="+", default=["mtcnn", "haar"])
+    parser.add_argument("--e2e-tta", nargs="+", default=[WorkerSettings.model_fields["inference_tta"].default],
+                        choices=TTA_KINDS, help="test-time augmentation(s) for section 4 (default: the worker's)")
     parser.add_argument("--sample-fps", type=float, default=5.0)
     parser.add_argument("--frames-per-video", type=int, default=40, help="sampled frames per video for section 2")
     parser.add_argument("--repeats", type=int, default=3)
@@ -331,7 +335,8 @@ def main() -> None:
             bench_classifier(model_path, crops[:256], args.repeats, sorted({1, torch.get_num_threads()}))
         if "e2e" in args.sections:
             for name in args.e2e_detectors:
-                bench_end_to_end(videos, model_path, name, args.sample_fps, args.repeats)
+                for tta in args.e2e_tta:
+                    bench_end_to_end(videos, model_path, name, args.sample_fps, args.repeats, tta)
         if "queue" in args.sections:
             bench_queue(videos, model_path, args.e2e_detectors[0], args.sample_fps, args.repeats, args.redis_url)
         print(f"\nload average at end: {os.getloadavg()[0]:.1f}")

@@ -4,7 +4,7 @@
         --out runs/eval/fer2013_test.json
 
 `--tta` averages 5 views (identity, flip, 90 % zoom, zoom + flip, 5 % shift); `--tta flip` averages each image
-with its mirror image (the worker's default, `INFERENCE_TTA=flip`).
+with its mirror image (the worker's `INFERENCE_TTA=flip`; its default is `five`, the 5 views).
 
 Writes the JSON report plus `<out>_confusion.png` and `<out>_per_class_f1.png` beside it.
 """

@@ -154,8 +154,8 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
             lines += ["", f"### {key} (no TTA): per class", ""] + _per_class(reports[key])
             lines += ["", f"Confusion matrix (rows = true, columns = predicted); figure `eval/{key}_confusion.png`:",
                       ""] + _confusion(reports[key])
-    lines += ["", "TTA = mean softmax over 5 views (identity, horizontal flip, 90 % zoom, zoom + flip, 5 % shift); "
-              "flip = each face and its mirror image (the worker's default, `INFERENCE_TTA=flip`).",
+    lines += ["", "TTA = mean softmax over 5 views (identity, horizontal flip, 90 % zoom, zoom + flip, 5 % shift; the "
+              "worker's default, `INFERENCE_TTA=five`); flip = each face and its mirror image (`INFERENCE_TTA=flip`).",
               "CK+ macro-F1 is over the 6 classes present (no neutral; contempt dropped).",
               "", "## Limitations and bias", ""] + [f"- {x}" for x in LIMITATIONS]
     (out / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")

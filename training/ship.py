@@ -27,8 +27,8 @@ from training.model_card import write_model_card
 
 EVALS: dict[str, tuple[str, str, TestTimeAugmentation]] = {  # report -> (folder under the data root, split, TTA)
     "fer2013_test": ("fer2013", "test", "none"),
-    "fer2013_test_flip": ("fer2013", "test", "flip"),  # the worker's default INFERENCE_TTA
-    "fer2013_test_tta": ("fer2013", "test", "five"),
+    "fer2013_test_flip": ("fer2013", "test", "flip"),  # the worker's INFERENCE_TTA=flip
+    "fer2013_test_tta": ("fer2013", "test", "five"),  # the worker's default, INFERENCE_TTA=five
     "ckplus": ("ckplus48", "all", "none"),
     "ckplus_tta": ("ckplus48", "all", "five"),
 }
