@@ -165,7 +165,7 @@ def bench_classifier(model_path: Path, crops: list[np.ndarray], repeats: int, th
 
 
 def bench_end_to_end(videos: list[Path], model_path: Path, detector_name: str, sample_fps: float,
-                     repeats: int, tta: TestTimeAugmentation = "flip") -> None:
+                     repeats: int, tta: TestTimeAugmentation) -> None:
     print(f"\n## 4. End to end per video (pipeline: decode → {detector_name} → batched classify, {tta} TTA → "
           f"aggregate → crops), {sample_fps:g} frames/s, {repeats} runs each")
     clf = EmotionClassifier.load(model_path, tta=tta)

@@ -33,18 +33,20 @@ class Distiller:
     temperature: float
     tta: TestTimeAugmentation = "none"
 
+    def __post_init__(self) -> None:
+        self.teacher.eval()  # BatchNorm statistics and dropout as at inference, for the whole run
+
     @torch.no_grad()
     def soft_targets(self, x: torch.Tensor, autocast: contextlib.AbstractContextManager | None = None
                      ) -> torch.Tensor:
         """Teacher probabilities at temperature T for normalised input x (N,C,H,W), averaged over TTA views."""
-        self.teacher.eval()
-        probs = []
+        views = tta_views(x, self.tta)  # (V, N, C, H, W): one forward pass of V·N images, as in the worker
+        batch = views.flatten(0, 1)
+        if x.is_contiguous(memory_format=torch.channels_last):
+            batch = batch.contiguous(memory_format=torch.channels_last)
         with autocast or contextlib.nullcontext():
-            for view in tta_views(x, self.tta):
-                if x.is_contiguous(memory_format=torch.channels_last):
-                    view = view.contiguous(memory_format=torch.channels_last)
-                probs.append(torch.softmax(self.teacher(view).float() / self.temperature, dim=1))
-        return torch.stack(probs).mean(0)
+            logits = self.teacher(batch).float()
+        return torch.softmax(logits / self.temperature, dim=1).view(len(views), len(x), -1).mean(0)
 
     def kd_loss(self, student_logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
         """T² · KL(teacher ‖ student), batch mean (the T² keeps gradient scale independent of T)."""
@@ -59,10 +61,7 @@ class Distiller:
 
 def check_compatible(teacher: ModelSpec, student: ModelSpec) -> None:
     """Raise ValueError unless the teacher reads the same input and predicts the same labels as the student."""
-    def norm(v: Any) -> Any:
-        return tuple(v) if isinstance(v, (list, tuple)) else v
-
-    diff = [f for f in _INPUT_FIELDS if norm(getattr(teacher, f)) != norm(getattr(student, f))]
+    diff = [f for f in _INPUT_FIELDS if getattr(teacher, f) != getattr(student, f)]  # spec sequences are tuples
     if diff:
         raise ValueError(f"distill.teacher does not match the student's input/labels: {sorted(diff)}")
 
@@ -75,12 +74,13 @@ def create_distiller(cfg: dict[str, Any], spec: ModelSpec, device: torch.device,
     alpha, temperature = float(cfg["alpha"]), float(cfg["temperature"])
     if not 0.0 <= alpha <= 1.0 or temperature <= 0:
         raise ValueError(f"distill.alpha must be in [0, 1] and temperature > 0 (got {alpha}, {temperature})")
+    tta = tta_kind(cfg.get("tta") or "none")
     loaded = load_model(resolve_path(cfg["teacher"]), device)
     check_compatible(loaded.spec, spec)
     teacher = loaded.module
-    if channels_last and isinstance(teacher, nn.Module) and not isinstance(teacher, torch.jit.ScriptModule):
+    if channels_last and not isinstance(teacher, torch.jit.ScriptModule):
         teacher = teacher.to(memory_format=torch.channels_last)
     teacher.requires_grad_(False)
     print(f"distilling from {cfg['teacher']} ({loaded.spec.name} {loaded.spec.version}), alpha {alpha}, "
-          f"T {temperature}, teacher TTA {tta_kind(cfg.get('tta') or 'none')}", flush=True)
-    return Distiller(teacher, alpha, temperature, tta_kind(cfg.get("tta") or "none"))
+          f"T {temperature}, teacher TTA {tta}", flush=True)
+    return Distiller(teacher, alpha, temperature, tta)
