@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from services.common.ml import default_model_path, load_model, preprocess_faces
-from services.common.ml.tta import TTA_KINDS, TestTimeAugmentation, tta_views
+from bloomwell_ml.io import load_model
+from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.preprocess import preprocess_faces
+from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation, tta_views
 
 
 def bench(model_path: Path, batch: int, threads: int, seconds: float, channels_last: bool,

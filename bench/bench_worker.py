@@ -29,13 +29,17 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.common.ml import ModelSpec, create_model, default_model_path, save_model  # noqa: E402
-from services.common.ml.tta import TTA_KINDS, TestTimeAugmentation  # noqa: E402
+from bloomwell_ml.arch import create_model  # noqa: E402
+from bloomwell_ml.crop import crop_square  # noqa: E402
+from bloomwell_ml.faces import create_detector  # noqa: E402
+from bloomwell_ml.io import save_model  # noqa: E402
+from bloomwell_ml.paths import default_model_path  # noqa: E402
+from bloomwell_ml.spec import ModelSpec  # noqa: E402
+from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation  # noqa: E402
 from services.common.settings import REPO_ROOT  # noqa: E402
 from services.common.video import decode_frames  # noqa: E402
 from services.inference_worker.classifier import EmotionClassifier, cpu_supports_bf16  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
-from services.inference_worker.faces import create_detector, crop_face  # noqa: E402
 from services.inference_worker.frames import SampleClock  # noqa: E402
 from services.inference_worker.pipeline import PipelineOptions, analyze_video  # noqa: E402
 
@@ -328,7 +332,7 @@ def main() -> None:
             bench_detectors(frames, args.detectors, batch=16)
         if "classify" in args.sections and frames:
             detector = create_detector("haar")
-            crops = [crop_face(image, box) for images in frames.values() for image in images
+            crops = [crop_square(image, box) for images in frames.values() for image in images
                      for box in detector.detect([image])[0]]
             while len(crops) < 128:
                 crops += crops[: 128 - len(crops)]

@@ -1,5 +1,5 @@
 """Training checkpoints that hold everything needed to resume exactly (weights, optimiser, scheduler,
-scaler, SWA state, epoch, RNG states, metric history). Loadable by `services.common.ml.load_model`."""
+scaler, SWA state, epoch, RNG states, metric history). Loadable by `bloomwell_ml.io.load_model`."""
 
 from __future__ import annotations
 

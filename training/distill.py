@@ -15,9 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from services.common.ml import load_model
-from services.common.ml.spec import ModelSpec
-from services.common.ml.tta import TestTimeAugmentation, tta_kind, tta_views
+from bloomwell_ml.inference import predict_probs
+from bloomwell_ml.io import load_model
+from bloomwell_ml.spec import ModelSpec
+from bloomwell_ml.tta import TestTimeAugmentation, tta_kind
 from training.config import resolve_path
 
 # Spec fields that must agree for the teacher to read the student's (normalised) input and share its labels.
@@ -39,14 +40,10 @@ class Distiller:
     @torch.no_grad()
     def soft_targets(self, x: torch.Tensor, autocast: contextlib.AbstractContextManager | None = None
                      ) -> torch.Tensor:
-        """Teacher probabilities at temperature T for normalised input x (N,C,H,W), averaged over TTA views."""
-        views = tta_views(x, self.tta)  # (V, N, C, H, W): one forward pass of V·N images, as in the worker
-        batch = views.flatten(0, 1)
-        if x.is_contiguous(memory_format=torch.channels_last):
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with autocast or contextlib.nullcontext():
-            logits = self.teacher(batch).float()
-        return torch.softmax(logits / self.temperature, dim=1).view(len(views), len(x), -1).mean(0)
+        """Teacher probabilities at temperature T for normalised input x (N,C,H,W), averaged over TTA views
+        (one forward pass of V·N images, as in the worker)."""
+        return predict_probs(self.teacher, x, self.tta, autocast, self.temperature,
+                             x.is_contiguous(memory_format=torch.channels_last))
 
     def kd_loss(self, student_logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
         """T² · KL(teacher ‖ student), batch mean (the T² keeps gradient scale independent of T)."""

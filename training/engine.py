@@ -15,9 +15,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from services.common.ml.preprocess import normalize
-from services.common.ml.spec import ModelSpec
-from services.common.ml.tta import TestTimeAugmentation, tta_kind, tta_views
+from bloomwell_ml.inference import predict_probs
+from bloomwell_ml.preprocess import normalize
+from bloomwell_ml.spec import ModelSpec
+from bloomwell_ml.tta import TestTimeAugmentation, tta_kind
 from training.data.transforms import AugmentConfig, augment_batch, mixup
 from training.distill import Distiller
 from training.metrics import classification_report
@@ -95,22 +96,16 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
 def predict_logits(model: nn.Module, images: torch.Tensor, spec: ModelSpec, batch_size: int = 256,
                    tta: bool | TestTimeAugmentation = False, device: torch.device | str = "cpu", amp: str = "off",
                    channels_last: bool = False, desc: str = "predict") -> torch.Tensor:
-    """Logits (N, K) for uint8 images (N, H, W, C); with `tta` (True = "five", or "flip"), the log of the mean
-    softmax over the views."""
+    """Log-probabilities (N, K) for uint8 images (N, H, W, C) from :func:`bloomwell_ml.inference.predict_probs`
+    (the spec's temperature applied; with `tta` (True = "five", or "flip") the log of the mean over the views)."""
     device = torch.device(device)
     model.eval()
+    kind = tta_kind(tta)
     out = []
     for i in _progress(range(0, len(images), batch_size), desc, None):
-        x = normalize(images[i : i + batch_size].permute(0, 3, 1, 2).float() / 255.0, spec)
-        views = tta_views(x, tta_kind(tta))
-        logps = []
-        for v in views:
-            v = v.to(device)
-            if channels_last:
-                v = v.contiguous(memory_format=torch.channels_last)
-            with autocast(device, amp):
-                logps.append(torch.log_softmax(model(v).float(), 1))
-        out.append(torch.stack(logps).exp().mean(0).log().cpu() if len(logps) > 1 else logps[0].cpu())
+        x = normalize(images[i : i + batch_size].permute(0, 3, 1, 2).float() / 255.0, spec).to(device)
+        probs = predict_probs(model, x, kind, autocast(device, amp), spec.temperature, channels_last)
+        out.append(probs.clamp_min(1e-12).log().cpu())
     return torch.cat(out) if out else torch.empty(0, spec.num_classes)
 
 

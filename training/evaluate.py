@@ -19,8 +19,9 @@ from typing import Any
 
 import torch
 
-from services.common.ml import LoadedModel, default_model_path, load_model
-from services.common.ml.tta import TTA_KINDS, TTA_TITLE_SUFFIX, TestTimeAugmentation, tta_kind
+from bloomwell_ml.io import LoadedModel, load_model
+from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.tta import TTA_KINDS, TTA_TITLE_SUFFIX, TestTimeAugmentation, tta_kind
 from training.config import resolve_path
 from training.data.dataset import load_images
 from training.data.readers import Sample, read_source

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from services.common.ml import default_model_path, load_model
-from services.common.ml.io import SPEC_EXTRA_FILE
+from bloomwell_ml.io import SPEC_EXTRA_FILE, load_model
+from bloomwell_ml.paths import default_model_path
 
 
 def export(model_path: str | Path, out_dir: str | Path, tol: float = 1e-4, batch: int = 8,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from services.common.ml.spec import ModelSpec
+from bloomwell_ml.spec import ModelSpec
 
 LIMITATIONS = [
     "Trained only on FER2013: 48x48 grayscale, mostly frontal web images of posed and spontaneous expressions. "
@@ -83,7 +83,7 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
         "architecture": {"arch": spec.arch, "kwargs": spec.arch_kwargs},
         "input": {"image_size": spec.image_size, "in_chans": spec.in_chans, "grayscale": spec.grayscale,
                   "mean": list(spec.mean), "std": list(spec.std), "channel_order": "gray replicated to 3 channels"
-                  if spec.grayscale else "RGB", "preprocessing": "services.common.ml.preprocess_faces"},
+                  if spec.grayscale else "RGB", "preprocessing": "bloomwell_ml.preprocess.preprocess_faces"},
         "labels": list(spec.labels),
         "training": {"data": cfg.get("data"), "recipe": {k: cfg.get(k) for k in RECIPE_KEYS},
                      "checkpoint_epoch": info.get("checkpoint_epoch"), "summary": info.get("summary"),
@@ -102,7 +102,7 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
         lines += [f"> {info['note']}", ""]
     lines += [
         "Facial-expression classifier shipped as Bloomwell's default model "
-        "(`services.common.ml.default_model_path()`).", "",
+        "(`bloomwell_ml.paths.default_model_path()`).", "",
         "## Model", "",
         f"- Architecture: `{spec.arch}` {json.dumps(spec.arch_kwargs)} — ConvNeXt blocks (depthwise 7x7 conv → norm →"
         " 1x1 expand ×4 → GELU → 1x1 project, layer scale, residual) with the paper's head "
@@ -111,7 +111,7 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
         f"SHA-256 `{info['sha256']}`.",
         f"- Input: {spec.image_size}x{spec.image_size}, {colour}"
         f", scaled to [0,1] then normalised with ImageNet mean {list(spec.mean)} / std {list(spec.std)}. "
-        "Use `services.common.ml.preprocess_faces` (BGR uint8 crops of any size).",
+        "Use `bloomwell_ml.preprocess.preprocess_faces` (BGR uint8 crops of any size).",
         f"- Output: 7 logits in the order {', '.join(spec.labels)}.", "",
         "## Training", "",
         "- Data: FER2013 train (original labels), minus a stratified, seeded 10 % validation split used for all "

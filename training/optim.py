@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from services.common.ml.arch import head_parameters
+from bloomwell_ml.arch import head_parameters
 
 
 def create_optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:

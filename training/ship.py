@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from services.common.ml import load_model, save_model
-from services.common.ml.paths import models_dir
-from services.common.ml.tta import TTA_TITLE_SUFFIX, TestTimeAugmentation
+from bloomwell_ml.io import load_model, save_model
+from bloomwell_ml.paths import models_dir
+from bloomwell_ml.tta import TTA_TITLE_SUFFIX, TestTimeAugmentation
 from training.checkpoint import load_checkpoint
 from training.config import resolve_data_root
 from training.data.readers import read_folder

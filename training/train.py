@@ -20,9 +20,9 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 
-from services.common.ml import ModelSpec, build_model, save_model
-from services.common.ml.io import clean_state_dict
-from services.common.ml.preprocess import normalize
+from bloomwell_ml.io import build_model, clean_state_dict, save_model
+from bloomwell_ml.preprocess import normalize
+from bloomwell_ml.spec import ModelSpec
 from training.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from training.config import load_config, resolve_path
 from training.data.dataset import CombinedDataset, ImageDataset, stratified_split

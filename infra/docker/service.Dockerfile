@@ -19,6 +19,7 @@ RUN pip install -r requirements.txt -c constraints.txt \
 
 COPY pyproject.toml alembic.ini ./
 COPY services ./services
+COPY bloomwell_ml ./bloomwell_ml
 COPY migrations ./migrations
 COPY training ./training
 COPY models ./models

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 Probabilities = dict[str, float]
-"""Label → probability, keys in :data:`services.common.labels.EMOTIONS` order."""
+"""Label → probability, keys in :data:`bloomwell_ml.labels.EMOTIONS` order."""
 
 
 class FaceResult(BaseModel):

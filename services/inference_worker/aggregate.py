@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.common.labels import EMOTIONS, NEGATIVE_EMOTIONS
+from bloomwell_ml.labels import EMOTIONS, NEGATIVE_EMOTIONS
 
 _NEGATIVE_INDEX = np.array([label in NEGATIVE_EMOTIONS for label in EMOTIONS])
 

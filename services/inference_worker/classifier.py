@@ -12,9 +12,11 @@ from typing import Literal
 import numpy as np
 import torch
 
-from services.common.labels import EMOTIONS
-from services.common.ml import LoadedModel, load_model, preprocess_faces
-from services.common.ml.tta import TestTimeAugmentation, tta_kind, tta_views
+from bloomwell_ml.inference import predict_probs
+from bloomwell_ml.io import LoadedModel, load_model
+from bloomwell_ml.labels import EMOTIONS
+from bloomwell_ml.preprocess import preprocess_faces
+from bloomwell_ml.tta import TestTimeAugmentation, tta_kind
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +128,8 @@ class EmotionClassifier:
         with torch.inference_mode():
             for start in range(0, len(crops), self.max_batch):
                 x = preprocess_faces(list(crops[start : start + self.max_batch]), self.model.spec)
-                x = x.to(self.device, non_blocking=True)
-                views = tta_views(x, self.tta)  # (V, n, C, H, W): one forward pass of V·n images
-                x = views.flatten(0, 1)
-                if self.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with self._autocast():
-                    logits = self.model.module(x)
-                p = torch.softmax(logits.float(), dim=1).view(views.shape[0], -1, logits.shape[1]).mean(0)
+                p = predict_probs(self.model.module, x.to(self.device, non_blocking=True), self.tta, self._autocast(),
+                                  self.model.spec.temperature, self.channels_last)
                 out.append(p.cpu().numpy())
         probs = np.concatenate(out)[:, self._columns]
         return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.common.ml import default_model_path
-from services.common.ml.tta import TestTimeAugmentation
+from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.tta import TestTimeAugmentation
 from services.common.settings import CommonSettings
 
 

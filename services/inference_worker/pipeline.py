@@ -13,10 +13,11 @@ from typing import Any
 
 import cv2
 
+from bloomwell_ml.crop import crop_square
+from bloomwell_ml.faces import FaceDetector
 from services.common.video import DecodedFrame
 from services.inference_worker.aggregate import FaceObservation, FrameObservation, build_summary, frames_document
 from services.inference_worker.classifier import EmotionClassifier
-from services.inference_worker.faces import FaceDetector, crop_face
 from services.inference_worker.frames import expected_samples, sample_frames
 
 
@@ -128,7 +129,7 @@ def analyze_video(
         if on_progress is not None:
             on_progress("classifying", len(observations) + len(batch) // 2, max(expected, len(observations)))
         t1 = time.perf_counter()
-        crops = [crop_face(f.image, box, options.crop_margin) for f, boxes in zip(batch, boxes_per_frame, strict=True)
+        crops = [crop_square(f.image, box, options.crop_margin) for f, boxes in zip(batch, boxes_per_frame, strict=True)
                  for box in boxes]
         probs = classifier.predict(crops)
         t2 = time.perf_counter()
@@ -142,7 +143,7 @@ def analyze_video(
             for face_index, box in enumerate(boxes):
                 name = None
                 if keeper.wants(ordinal):
-                    saved = crop_face(frame.image, box, options.saved_crop_margin)
+                    saved = crop_square(frame.image, box, options.saved_crop_margin)
                     name = keeper.maybe_keep(ordinal, face_index, saved)
                 faces.append(FaceObservation(box=box.as_list(), probabilities=probs[row], crop=name))
                 row += 1

@@ -19,11 +19,11 @@ import redis
 import torch
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bloomwell_ml.faces import FaceDetector, create_detector
 from services.common.db import create_engine, create_sessionmaker
 from services.common.storage import Storage
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.config import WorkerSettings, get_settings
-from services.inference_worker.faces import FaceDetector, create_detector
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

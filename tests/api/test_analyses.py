@@ -10,8 +10,8 @@ import pytest
 import redis as redis_sync
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bloomwell_ml.labels import EMOTIONS
 from services.common.celery_app import INFERENCE_QUEUE
-from services.common.labels import EMOTIONS
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus
 from tests.conftest import SHARED_DATA, auth_header, signup_and_login
 

@@ -92,7 +92,7 @@ def _ensure_frontend_built() -> None:
 
 def _model_env(tmp: Path) -> dict[str, str]:
     """The shipped model when it exists; otherwise a tiny random checkpoint so the UI flows can run."""
-    from services.common.ml import default_model_path
+    from bloomwell_ml.paths import default_model_path
 
     if os.environ.get("MODEL_PATH") or default_model_path().is_file():
         return {}

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.common.labels import EMOTIONS
+from bloomwell_ml.labels import EMOTIONS
 from tests.conftest import VIDEOS, auth_header, signup_and_login
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from services.common.labels import EMOTIONS
-from services.common.ml import TORCHVISION_CONVNEXTS, build_model
+from bloomwell_ml.arch import TORCHVISION_CONVNEXTS
+from bloomwell_ml.io import build_model
+from bloomwell_ml.labels import EMOTIONS
 from training.config import REPO_ROOT, load_config
 from training.metrics import classification_report
 from training.model_card import _table_rows, write_model_card

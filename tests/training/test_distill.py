@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from services.common.ml import ModelSpec, build_model, save_model
+from bloomwell_ml.io import build_model, save_model
+from bloomwell_ml.spec import ModelSpec
 from tests.training.conftest import TINY_ARCH
 from tests.training.test_train_small import _cfg
 from training.checkpoint import load_checkpoint

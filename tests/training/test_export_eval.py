@@ -7,7 +7,9 @@ from pathlib import Path
 
 import torch
 
-from services.common.ml import ModelSpec, create_model, load_model, save_model
+from bloomwell_ml.arch import create_model
+from bloomwell_ml.io import load_model, save_model
+from bloomwell_ml.spec import ModelSpec
 from tests.training.conftest import TINY_ARCH
 from training.evaluate import main as evaluate_main
 from training.export import export

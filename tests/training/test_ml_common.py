@@ -1,4 +1,4 @@
-"""Unit tests of services.common.ml: factory, spec, save/load round trips, preprocessing."""
+"""Unit tests of bloomwell_ml: factory, spec, save/load round trips, preprocessing."""
 
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from services.common.labels import EMOTIONS
-from services.common.ml import (
-    ModelSpec,
-    create_model,
-    default_model_path,
-    load_model,
-    preprocess_faces,
-    save_model,
-)
-from services.common.ml.io import SPEC_EXTRA_FILE
+from bloomwell_ml.arch import create_model
+from bloomwell_ml.io import SPEC_EXTRA_FILE, load_model, save_model
+from bloomwell_ml.labels import EMOTIONS
+from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.preprocess import preprocess_faces
+from bloomwell_ml.spec import ModelSpec
 
 TINY = {"dims": [8, 16], "depths": [1, 1], "head_hidden": 16}
 
@@ -94,3 +90,43 @@ def test_preprocess_faces_shape_and_grayscale() -> None:
 def test_default_model_path_layout() -> None:
     path = default_model_path()
     assert path.name == "model.pt" and path.parent.parent.name == "models"
+
+
+def test_predict_probs_applies_temperature_and_averages_views() -> None:
+    """One forward pass of all views; logits divided by T before the softmax; mean over the views."""
+    from bloomwell_ml.inference import predict_probs
+    from bloomwell_ml.tta import tta_views
+
+    torch.manual_seed(0)
+    model = create_model("convnext_face", in_chans=1, **TINY).eval()
+    x = torch.randn(3, 1, 48, 48)
+    with torch.no_grad():
+        plain = predict_probs(model, x)
+        assert torch.allclose(plain, torch.softmax(model(x), 1), atol=1e-6)
+        hot = predict_probs(model, x, temperature=4.0)
+        assert torch.allclose(hot, torch.softmax(model(x) / 4.0, 1), atol=1e-6)
+        assert hot.max() < plain.max()  # a higher temperature flattens the distribution
+        views = tta_views(x, "flip")
+        expected = torch.stack([torch.softmax(model(v) / 2.0, 1) for v in views]).mean(0)
+        assert torch.allclose(predict_probs(model, x, "flip", temperature=2.0), expected, atol=1e-6)
+    with pytest.raises(ValueError):
+        predict_probs(model, x, temperature=0.0)
+
+
+def test_old_model_files_load_with_temperature_one(tmp_path) -> None:
+    spec = ModelSpec(arch="convnext_face", arch_kwargs=TINY, in_chans=1)
+    path = save_model(tmp_path / "m.pt", create_model("convnext_face", in_chans=1, **TINY), spec)
+    blob = torch.load(path, weights_only=True)
+    del blob["spec"]["temperature"]
+    torch.save(blob, path)
+    assert load_model(path).spec.temperature == 1.0
+
+
+def test_gateway_imports_no_ml_stack() -> None:
+    """bloomwell_ml's __init__ and labels are torch-free, so the gateway and auth never load torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, services.api.main, services.auth.main; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -6,7 +6,7 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-from services.common.labels import EMOTIONS
+from bloomwell_ml.labels import EMOTIONS
 from training.data.dataset import CombinedDataset, ImageDataset, stratified_split
 from training.data.labels import name_to_index
 from training.data.readers import Sample, read_affectnet, read_fer2013, read_folder, read_rafdb, relabel_ferplus

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.common.ml import ModelSpec, build_model, load_model, save_model
+from bloomwell_ml.io import build_model, load_model, save_model
+from bloomwell_ml.spec import ModelSpec
 from training import ship as ship_module
 
 ROW = {"epoch": 0, "train_loss": 1.5, "train_acc": 0.3, "lr": 1e-3, "train_images_per_s": 50.0,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from services.common.ml import load_model
+from bloomwell_ml.io import load_model
 from tests.training.conftest import TINY_ARCH
 from training.checkpoint import load_checkpoint
 from training.config import load_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from services.common.ml.tta import tta_views
+from bloomwell_ml.tta import tta_views
 from training.data.transforms import AugmentConfig, augment_batch, mixup
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from services.common.ml.arch import DropPath
-from services.common.ml.spec import ModelSpec
+from bloomwell_ml.arch import DropPath
+from bloomwell_ml.spec import ModelSpec
 from training.data.dataset import CombinedDataset, ImageDataset
 from training.train import update_bn
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.common.labels import EMOTIONS
+from bloomwell_ml.labels import EMOTIONS
 from services.common.schemas import AnalysisResultOut
 from services.inference_worker.aggregate import (
     FaceObservation,

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from services.common.labels import EMOTIONS
-from services.common.ml import load_model, preprocess_faces
-from services.common.ml.tta import tta_views
+from bloomwell_ml.io import load_model
+from bloomwell_ml.labels import EMOTIONS
+from bloomwell_ml.preprocess import preprocess_faces
+from bloomwell_ml.tta import tta_views
 from services.inference_worker.classifier import EmotionClassifier, pick_device
 from tests.fixtures.worker import write_tiny_model
 

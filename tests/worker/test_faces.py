@@ -8,15 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from services.inference_worker.faces import (
-    Box,
-    HaarDetector,
-    clip_box,
-    create_detector,
-    crop_face,
-    crop_region,
-    largest_first,
-)
+from bloomwell_ml.crop import crop_region, crop_square
+from bloomwell_ml.faces import Box, HaarDetector, clip_box, create_detector, largest_first
 from tests.worker.conftest import SHARED_DATA
 
 
@@ -41,7 +34,7 @@ def test_crop_region_is_clipped_at_the_frame_edges() -> None:
 
 def test_crop_face_returns_the_region_pixels() -> None:
     frame = np.arange(200 * 300 * 3, dtype=np.uint32).reshape(200, 300, 3).astype(np.uint8)
-    crop = crop_face(frame, Box(100, 50, 40, 40), margin=0.5)
+    crop = crop_square(frame, Box(100, 50, 40, 40), margin=0.5)
     assert crop.shape == (80, 80, 3)
     assert np.array_equal(crop, frame[30:110, 80:160])
 
@@ -49,7 +42,7 @@ def test_crop_face_returns_the_region_pixels() -> None:
 def test_crop_at_the_frame_edge_stays_square_by_repeating_edge_pixels() -> None:
     frame = np.zeros((100, 100, 3), np.uint8)
     frame[:, :5] = 255  # a white stripe on the left edge
-    crop = crop_face(frame, Box(0, 30, 20, 40), margin=0.0)  # square of 40 centred at x=10 leaves the frame
+    crop = crop_square(frame, Box(0, 30, 20, 40), margin=0.0)  # square of 40 centred at x=10 leaves the frame
     assert crop.shape == (40, 40, 3)
     assert (crop[:, :15] == 255).all() and (crop[:, 15:] == 0).all()  # 10 repeated + 5 real white columns
 

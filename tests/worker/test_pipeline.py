@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from services.common.labels import EMOTIONS
+from bloomwell_ml.faces import HaarDetector
+from bloomwell_ml.labels import EMOTIONS
 from services.common.schemas import AnalysisResultOut
 from services.common.video import VideoError
 from services.inference_worker.classifier import EmotionClassifier
-from services.inference_worker.faces import HaarDetector
 from services.inference_worker.pipeline import CropKeeper, PipelineOptions, analyze_video
 from tests.worker.conftest import shared_video, write_video
 

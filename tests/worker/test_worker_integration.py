@@ -13,9 +13,9 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bloomwell_ml.labels import EMOTIONS
 from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE
 from services.common.events import channel_for
-from services.common.labels import EMOTIONS
 from services.common.schemas import AnalysisResultOut
 from services.common.storage import Storage
 from tests.fixtures.worker import WorkerHandle

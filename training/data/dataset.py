@@ -11,24 +11,23 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from services.common.ml.preprocess import to_model_image
+from bloomwell_ml.crop import crop_square
+from bloomwell_ml.faces import FaceDetector, create_detector
+from bloomwell_ml.preprocess import to_model_image
 from training.data.readers import Sample
 
-_FACE_CASCADE: cv2.CascadeClassifier | None = None
+_DETECTOR: FaceDetector | None = None
 
 
-def crop_face(img: np.ndarray, margin: float = 0.2) -> np.ndarray:
-    """Crop the largest Haar-detected face (with margin); the whole image when none is found."""
-    global _FACE_CASCADE
-    if _FACE_CASCADE is None:
-        _FACE_CASCADE = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    faces = _FACE_CASCADE.detectMultiScale(gray, 1.1, 5, minSize=(24, 24))
-    if len(faces) == 0:
-        return img
-    x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
-    m = int(margin * max(w, h))
-    return img[max(0, y - m) : y + h + m, max(0, x - m) : x + w + m]
+def crop_face(img: np.ndarray) -> np.ndarray:
+    """The largest detected face, cut with the worker's crop geometry (:func:`bloomwell_ml.crop.crop_square`,
+    no margin); the whole image when no face is found."""
+    global _DETECTOR
+    if _DETECTOR is None:
+        _DETECTOR = create_detector("haar", max_faces=1)
+    bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img[:, :, :3]
+    faces = _DETECTOR.detect([bgr])[0]
+    return crop_square(img, faces[0]) if faces else img
 
 
 def load_images(samples: Sequence[Sample], size: int, grayscale: bool, in_chans: int = 3,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.labels import EMOTIONS
+from bloomwell_ml.labels import EMOTIONS
 
 LABEL_TO_INDEX: dict[str, int] = {name: i for i, name in enumerate(EMOTIONS)}
 

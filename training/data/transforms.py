@@ -1,4 +1,4 @@
-"""Batched augmentation (one affine warp per sample) and Mixup; the TTA views live in `services.common.ml.tta`.
+"""Batched augmentation (one affine warp per sample) and Mixup; the TTA views live in `bloomwell_ml.tta`.
 
 Augmentation runs on whole uint8 batches in the training process: cheaper on a 2-core CPU than per-image
 PIL transforms in worker processes, and identical on GPU.
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from services.common.ml.tta import affine_warp
+from bloomwell_ml.tta import affine_warp
 
 
 @dataclass

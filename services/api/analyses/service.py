@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.labels import EMOTIONS
+from bloomwell_ml.labels import EMOTIONS
 from services.common.models import Analysis, AnalysisResult, User
 
 

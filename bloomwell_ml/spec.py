@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from services.common.labels import EMOTIONS
+from bloomwell_ml.labels import EMOTIONS
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
@@ -25,6 +25,8 @@ class ModelSpec:
     labels: tuple[str, ...] = EMOTIONS
     name: str = "untrained"
     version: str = "0"
+    temperature: float = 1.0
+    """Calibration: logits are divided by it before the softmax (fitted on validation data; 1 = uncalibrated)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable form (tuples become lists)."""

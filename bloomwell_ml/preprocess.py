@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import torch
 
-from services.common.ml.spec import ModelSpec
+from bloomwell_ml.spec import ModelSpec
 
 
 def to_model_image(img: np.ndarray, size: int, grayscale: bool, in_chans: int = 3) -> np.ndarray:

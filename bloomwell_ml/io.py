@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from services.common.ml.arch import create_model
-from services.common.ml.preprocess import preprocess_faces
-from services.common.ml.spec import ModelSpec
+from bloomwell_ml.arch import create_model
+from bloomwell_ml.inference import predict_probs
+from bloomwell_ml.preprocess import preprocess_faces
+from bloomwell_ml.spec import ModelSpec
 
 FORMAT = "bloomwell-model/1"
 SPEC_EXTRA_FILE = "spec.json"
@@ -35,14 +36,14 @@ class LoadedModel:
 
     @torch.inference_mode()
     def predict_proba(self, crops: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-        """Softmax probabilities (N, num_classes) for BGR uint8 face crops."""
+        """Calibrated probabilities (N, num_classes) for BGR uint8 face crops, in the spec's label order."""
         if not crops:
             return np.zeros((0, self.spec.num_classes), dtype=np.float32)
         device = next((p.device for p in self.module.parameters()), torch.device("cpu"))
         out = []
         for i in range(0, len(crops), batch_size):
             x = preprocess_faces(crops[i : i + batch_size], self.spec).to(device)
-            out.append(torch.softmax(self.module(x).float(), dim=1).cpu())
+            out.append(predict_probs(self.module, x, temperature=self.spec.temperature).cpu())
         return torch.cat(out).numpy()
 
 
