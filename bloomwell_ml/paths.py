@@ -7,7 +7,7 @@ from pathlib import Path
 DEFAULT_MODEL_NAME = "convnext-face48"
 """Folder name under `models/` of the model the worker ships with."""
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def models_dir() -> Path:

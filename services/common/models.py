@@ -146,14 +146,18 @@ class Analysis(Base):
 
 
 class AnalysisResult(Base):
-    """The finished result of an analysis: summary and per-frame timeline as JSON documents."""
+    """The finished result of an analysis: summary, people and per-frame timeline as JSON documents."""
 
     __tablename__ = "analysis_results"
 
     analysis_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("analyses.id", ondelete="CASCADE"), primary_key=True
     )
+    schema_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Version of the result document (1: before per-person results; upgraded on read)."""
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    people: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """Version 2 on: one entry per person (``services.common.schemas.Person``)."""
     frames: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     model_name: Mapped[str] = mapped_column(String(100))
     model_version: Mapped[str] = mapped_column(String(100))

@@ -1,20 +1,52 @@
-"""Pydantic shapes shared by the worker (which writes results) and the gateway (which serves them)."""
+"""Pydantic shapes of the result document, shared by the worker (which writes it) and the gateway (which serves it).
+
+Version 2 (``schema_version: 2``) describes each *person* (a face track) separately: ``people`` holds one entry
+per person with a smoothed expression timeline and its own indicators, ``summary`` describes the primary person
+(seen longest, then largest) and says how many people were seen, and every face of ``frames`` carries its
+``track_id``, a ``quality`` record and whether it was ``assessable``. Results stored in version 1 are upgraded on
+read (:mod:`services.common.result_upgrade`).
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+from services.common.analysis import SCHEMA_VERSION, UnassessableReason
 
 Probabilities = dict[str, float]
 """Label → probability, keys in :data:`bloomwell_ml.labels.EMOTIONS` order."""
 
 
+class FaceQuality(BaseModel):
+    """How readable one face was (measured on the face itself, before classification)."""
+
+    face_px: int = Field(description="the face box's shorter side in source-frame pixels")
+    sharpness: float = Field(description="variance of the Laplacian of the 48 px face crop (higher = sharper)")
+    brightness: float = Field(description="mean grey level of the face crop, 0-255")
+    contrast: float = Field(description="standard deviation of the grey levels of the face crop")
+    yaw_deg: float | None = Field(
+        default=None, description="head turn estimated from the landmarks (0 = frontal); null without landmarks"
+    )
+    roll_deg: float | None = Field(
+        default=None, description="tilt of the eye line (0 = level); null without landmarks"
+    )
+
+
 class FaceResult(BaseModel):
     """One detected face in one sampled frame."""
 
+    track_id: int | None = Field(
+        description="the person this face belongs to (see `people`); null for a face seen too briefly to follow"
+    )
     box: tuple[int, int, int, int] = Field(description="x, y, width, height in source-frame pixels")
-    emotion: str
-    probabilities: Probabilities
+    emotion: str = Field(description="top label of this frame's (raw, unsmoothed) probabilities")
+    probabilities: Probabilities = Field(description="the classifier's calibrated probabilities for this frame")
     crop: str | None = Field(default=None, description="file name under /v1/analyses/{id}/crops/")
+    quality: FaceQuality | None = Field(default=None, description="null in results upgraded from version 1")
+    assessable: bool = Field(description="false: too small, blurred, dark, turned or brief to read; not summarised")
+    unassessable_reason: UnassessableReason | None = Field(default=None, description="why, when not assessable")
 
 
 class FrameResult(BaseModel):
@@ -29,38 +61,96 @@ class ModelInfo(BaseModel):
 
     name: str
     version: str
+    temperature: float = Field(default=1.0, description="calibration temperature applied to the logits")
+    detector: str | None = Field(default=None, description="the face detector (null in upgraded v1 results)")
 
 
 class Indicators(BaseModel):
-    """Simple wellbeing observations derived from the timeline (observations, not a diagnosis)."""
+    """Simple wellbeing observations of one person from the smoothed timeline (observations, not a diagnosis)."""
 
+    observed_s: float = Field(description="seconds of video in which this person's face was assessable")
     negative_share: float = Field(
-        description="share of face-frames whose emotion is angry, disgust, fear or sad"
+        description="share of the assessable time whose smoothed expression is angry, disgust, fear or sad"
     )
     sustained_negative_affect: bool = Field(
-        description="true when negative emotions dominate for a continuous stretch of the video"
+        description="true when a negative expression lasts without a break for at least `sustained_negative_s`"
     )
-    longest_negative_run_s: float
-    expression_variability: float = Field(description="normalised entropy of the distribution, 0..1")
-    emotion_changes_per_min: float
+    sustained_negative_s: float = Field(description="the threshold for `sustained_negative_affect`, seconds")
+    longest_negative_run_s: float = Field(description="the longest continuous negative stretch, seconds")
+    expression_changes: int = Field(description="how often the smoothed expression changed")
+    expression_variability: float = Field(
+        description="normalised entropy of the distribution, 0 (one expression throughout) to 1 (all seven equally)"
+    )
+    emotion_changes_per_min: float | None = Field(
+        default=None, description="changes per minute, only when at least 60 s were assessable (else null)"
+    )
+
+
+class Segment(BaseModel):
+    """A stretch of one person's smoothed timeline with one expression, or a gap with its reason."""
+
+    start_t: float = Field(description="seconds from the start of the video")
+    end_t: float
+    emotion: str | None = Field(description="the smoothed expression; null for a gap")
+    gap_reason: UnassessableReason | Literal["not_visible"] | None = Field(
+        default=None, description="for a gap: why this stretch could not be read (not_visible: no face of this person)"
+    )
+
+
+class TimelinePoint(BaseModel):
+    """One sampled frame of one person's smoothed series (assessable frames only)."""
+
+    t: float
+    emotion: str = Field(description="the smoothed expression at this frame")
+    probabilities: Probabilities = Field(description="the smoothed probabilities at this frame")
+
+
+class Person(BaseModel):
+    """One person (a face track) over the video."""
+
+    track_id: int
+    label: str = Field(description='"Person 1", "Person 2", … in order of time seen, then face size')
+    first_t: float
+    last_t: float
+    frames_with_face: int
+    assessable_frames: int
+    mean_face_px: float = Field(description="mean shorter side of this person's face boxes, pixels")
+    dominant_emotion: str | None = Field(description="most frequent smoothed expression; null if never assessable")
+    distribution: Probabilities = Field(description="share of the assessable frames per smoothed expression")
+    mean_probabilities: Probabilities = Field(description="mean raw probabilities over the assessable frames")
+    indicators: Indicators | None = Field(description="null when the person was never assessable")
+    unassessable: dict[str, int] = Field(description="count of this person's unassessable frames per reason")
+    crop: str | None = Field(description="a representative face crop (the clearest one kept)")
+    timeline: list[TimelinePoint]
+    segments: list[Segment] = Field(description="the smoothed expression band, with gaps, from first_t to last_t")
 
 
 class Summary(BaseModel):
-    """Whole-video figures."""
+    """Whole-video figures; the emotion figures describe the primary person."""
 
     dominant_emotion: str | None
-    distribution: Probabilities = Field(description="majority vote: share of face-frames per label")
+    distribution: Probabilities = Field(description="the primary person's share of assessable frames per expression")
     mean_probabilities: Probabilities
     frames_analyzed: int
-    frames_with_face: int
+    frames_with_face: int = Field(description="sampled frames with at least one face")
+    assessable_frames: int = Field(description="sampled frames in which the primary person was assessable")
+    people_count: int = Field(description="how many people were seen (tracks kept in `people`)")
+    primary_track_id: int | None
     duration_s: float
     sample_fps: float
+    smoothing: str = Field(description="how the per-person timeline was smoothed")
     model: ModelInfo
-    indicators: Indicators
+    indicators: Indicators | None = Field(description="the primary person's indicators")
 
 
 class AnalysisResultOut(BaseModel):
-    """``GET /v1/analyses/{id}/result``."""
+    """``GET /v1/analyses/{id}/result``: the version-2 result document."""
 
+    schema_version: Literal[2] = SCHEMA_VERSION
+    upgraded_from: int | None = Field(
+        default=None, description="1 when this result was stored in version 1 and converted on read"
+    )
     summary: Summary
+    people: list[Person]
+    primary_track_id: int | None
     frames: list[FrameResult]

@@ -180,23 +180,32 @@ async def _finish(db_session: AsyncSession, analysis_id: str) -> None:
     await db_session.commit()
 
 
-async def test_result_json_and_csv(
+async def test_version_1_result_is_served_as_version_2_and_csv(
     client: httpx.AsyncClient, user: dict[str, str], face_video: Path, db_session: AsyncSession
 ) -> None:
+    """A row stored before per-person results (no schema_version, no people) is upgraded on read."""
     analysis_id = (await upload(client, user, face_video)).json()["id"]
     await _finish(db_session, analysis_id)
 
     result = (await client.get(f"/v1/analyses/{analysis_id}/result", headers=auth_header(user))).json()
+    assert result["schema_version"] == 2 and result["upgraded_from"] == 1
     assert result["summary"]["dominant_emotion"] == "happy"
     assert list(result["summary"]["mean_probabilities"]) == list(EMOTIONS)
-    assert result["frames"][0]["faces"][0]["box"] == [1, 2, 30, 40]
+    assert result["summary"]["people_count"] == 1 and result["primary_track_id"] == 1
+    face = result["frames"][0]["faces"][0]
+    assert face["box"] == [1, 2, 30, 40] and face["track_id"] == 1 and face["assessable"] is True
+    (person,) = result["people"]
+    assert person["label"] == "Person 1" and person["frames_with_face"] == 1 and person["crop"] == "0_0.jpg"
+    assert person["segments"] == [{"start_t": 0.0, "end_t": 0.2, "emotion": "happy", "gap_reason": None}]
+    assert person["indicators"]["expression_changes"] == 0
+    assert person["indicators"]["emotion_changes_per_min"] is None  # never a rate from a clip under a minute
 
     for url in (f"/v1/analyses/{analysis_id}/result.csv", f"/v1/analyses/{analysis_id}/result?format=csv"):
         response = await client.get(url, headers=auth_header(user))
         assert response.headers["content-type"].startswith("text/csv")
         lines = response.text.strip().splitlines()
-        assert lines[0] == "t,face,x,y,w,h,emotion," + ",".join(EMOTIONS)
-        assert lines[1].startswith("0.000,0,1,2,30,40,happy,0.01000,")
+        assert lines[0] == "t,track_id,face,x,y,w,h,assessable,unassessable_reason,emotion," + ",".join(EMOTIONS)
+        assert lines[1].startswith("0.000,1,0,1,2,30,40,1,,happy,0.01000,")
         assert lines[2].startswith("0.200,,")
 
 

@@ -130,15 +130,16 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
         page.get_by_role("button", name="Download JSON").click()
     exported = json.loads(Path(dl.value.path()).read_text())
     assert dl.value.suggested_filename == f"bloomwell-{analysis_id}.json"
-    assert set(exported) == {"summary", "frames"}
+    assert exported["schema_version"] == 2
+    assert {"summary", "people", "primary_track_id", "frames"} <= set(exported)
     assert exported["summary"]["frames_analyzed"] >= exported["summary"]["frames_with_face"] > 0
     assert list(exported["summary"]["distribution"]) == EMOTIONS
     with page.expect_download() as dl:
         page.get_by_role("button", name="Download CSV").click()
     assert dl.value.suggested_filename == f"bloomwell-{analysis_id}.csv"
     rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text())))
-    assert rows[0][:7] == ["t", "face", "x", "y", "w", "h", "emotion"]
-    assert rows[0][7:] == EMOTIONS
+    assert rows[0][:10] == ["t", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason", "emotion"]
+    assert rows[0][10:] == EMOTIONS
     assert len(rows) > 1
 
     # A reload keeps the session (the refresh token in sessionStorage buys a new access token).

@@ -90,6 +90,7 @@ def test_preprocess_faces_shape_and_grayscale() -> None:
 def test_default_model_path_layout() -> None:
     path = default_model_path()
     assert path.name == "model.pt" and path.parent.parent.name == "models"
+    assert path.is_file(), "the shipped model must be found where the worker looks for it"
 
 
 def test_predict_probs_applies_temperature_and_averages_views() -> None:

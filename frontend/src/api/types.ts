@@ -71,11 +71,15 @@ export interface FrameResult {
 }
 
 export interface Indicators {
+  observed_s: number;
   negative_share: number;
   sustained_negative_affect: boolean;
+  sustained_negative_s: number;
   longest_negative_run_s: number;
+  expression_changes: number;
   expression_variability: number;
-  emotion_changes_per_min: number;
+  /** Only for at least 60 s of assessable video; null otherwise. */
+  emotion_changes_per_min: number | null;
 }
 
 export interface Summary {
@@ -87,7 +91,7 @@ export interface Summary {
   duration_s: number;
   sample_fps: number;
   model: { name: string; version: string };
-  indicators: Indicators;
+  indicators: Indicators | null;
 }
 
 export interface AnalysisResult {

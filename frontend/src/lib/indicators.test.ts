@@ -7,7 +7,10 @@ describe("describeIndicators", () => {
     sustained_negative_affect: false,
     longest_negative_run_s: 0.8,
     expression_variability: 0.41,
-    emotion_changes_per_min: 6.2,
+    emotion_changes_per_min: null,
+    expression_changes: 2,
+    observed_s: 15,
+    sustained_negative_s: 3,
   };
 
   it("words every indicator as an observation about the video", () => {
@@ -17,13 +20,13 @@ describe("describeIndicators", () => {
       "sustained_negative_affect",
       "longest_negative_run_s",
       "expression_variability",
-      "emotion_changes_per_min",
+      "expression_changes",
     ]);
     expect(obs[0].text).toContain("12%");
     expect(obs[1].value).toBe("Not observed");
     expect(obs[2].text).toContain("0.8 s");
     expect(obs[3].text).toContain("some variety");
-    expect(obs[4].text).toContain("6.2 times per minute");
+    expect(obs[4].text).toContain("changed 2 times in 15 s");
     expect(obs[4].text).toContain("most often happy");
     // Observations, never diagnoses.
     for (const o of obs) expect(o.text).not.toMatch(/depress|disorder|diagnos/i);

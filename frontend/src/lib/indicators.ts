@@ -19,8 +19,9 @@ function variabilityWord(v: number): string {
  * Turns the numeric indicators into plain observations about the video.
  * They describe what the model saw; they are not judgements about the person.
  */
-export function describeIndicators(ind: Indicators, summary: Pick<Summary, "dominant_emotion" | "duration_s">): Observation[] {
+export function describeIndicators(ind: Indicators | null, summary: Pick<Summary, "dominant_emotion" | "duration_s">): Observation[] {
   const out: Observation[] = [];
+  if (ind == null) return out;
   out.push({
     key: "negative_share",
     title: "Negative expressions",
@@ -50,11 +51,13 @@ export function describeIndicators(ind: Indicators, summary: Pick<Summary, "domi
     value: ind.expression_variability.toFixed(2),
     text: `The face showed ${variabilityWord(ind.expression_variability)} variety in expressions (${ind.expression_variability.toFixed(2)} on a scale from 0, always the same, to 1, evenly spread).`,
   });
+  const perMinute = ind.emotion_changes_per_min;
+  const changes = `${ind.expression_changes} ${ind.expression_changes === 1 ? "time" : "times"}`;
   out.push({
-    key: "emotion_changes_per_min",
+    key: "expression_changes",
     title: "Changes of expression",
-    value: `${ind.emotion_changes_per_min.toFixed(1)} / min`,
-    text: `The most likely expression changed about ${ind.emotion_changes_per_min.toFixed(1)} times per minute${
+    value: perMinute == null ? String(ind.expression_changes) : `${perMinute.toFixed(1)} / min`,
+    text: `The most likely expression changed ${changes} in ${formatSeconds(ind.observed_s)} of readable video${
       summary.dominant_emotion ? `; overall it was most often ${emotionLabel(summary.dominant_emotion).toLowerCase()}` : ""
     }.`,
   });

@@ -17,7 +17,10 @@ export const RESULT: AnalysisResult = {
       sustained_negative_affect: false,
       longest_negative_run_s: 0.2,
       expression_variability: 0.3,
-      emotion_changes_per_min: 12,
+      emotion_changes_per_min: null,
+      expression_changes: 2,
+      observed_s: 0.6,
+      sustained_negative_s: 3,
     },
   },
   frames: [

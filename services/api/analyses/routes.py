@@ -17,6 +17,7 @@ from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPE
 from services.api.analyses.webhooks import check_webhook_url
 from services.api.deps import CurrentUserId, SessionDep, SettingsDep, StorageDep
 from services.common.models import Analysis, AnalysisStatus
+from services.common.result_upgrade import result_document
 from services.common.schemas import AnalysisResultOut
 
 logger = logging.getLogger("bloomwell.api")
@@ -164,13 +165,16 @@ async def _succeeded_result(session: SessionDep, user_id: uuid.UUID, analysis_id
     result = await service.get_result(session, analysis_id)
     if result is None:  # pragma: no cover - the worker writes both in one transaction
         raise HTTPException(status.HTTP_409_CONFLICT, detail="The result is not available.")
-    return AnalysisResultOut.model_validate({"summary": result.summary, "frames": result.frames})
+    return AnalysisResultOut.model_validate(
+        result_document(result.summary, result.frames, result.people, result.schema_version)
+    )
 
 
 @router.get(
     "/analyses/{analysis_id}/result",
     response_model=None,
-    responses={200: {"content": {"text/csv": {}}}, 409: {"description": "Not succeeded (yet)"}},
+    responses={200: {"model": AnalysisResultOut, "content": {"text/csv": {}}},
+               409: {"description": "Not succeeded (yet)"}},
 )
 async def get_result(
     analysis_id: uuid.UUID,
@@ -178,7 +182,9 @@ async def get_result(
     session: SessionDep,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> AnalysisResultOut | PlainTextResponse:
-    """The emotion timeline and summary (JSON, or CSV with ``?format=csv``)."""
+    """The result document, version 2: summary, people and per-frame timeline (JSON, or CSV with ``?format=csv``).
+
+    Results stored in version 1 are converted on read (``upgraded_from: 1``)."""
     result = await _succeeded_result(session, user_id, analysis_id)
     if format == "csv":
         return _csv_response(analysis_id, result)
@@ -196,7 +202,7 @@ def _csv_response(analysis_id: uuid.UUID, result: AnalysisResultOut) -> PlainTex
 
 @router.get("/analyses/{analysis_id}/result.csv", response_class=PlainTextResponse)
 async def get_result_csv(analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep) -> PlainTextResponse:
-    """The per-frame timeline as CSV (one row per face)."""
+    """The per-frame timeline as CSV (one row per face, with its ``track_id``)."""
     return _csv_response(analysis_id, await _succeeded_result(session, user_id, analysis_id))
 
 

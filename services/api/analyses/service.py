@@ -106,20 +106,27 @@ async def get_result(session: AsyncSession, analysis_id: uuid.UUID) -> AnalysisR
     return await session.get(AnalysisResult, analysis_id)
 
 
-CSV_COLUMNS = ["t", "face", "x", "y", "w", "h", "emotion", *EMOTIONS]
+CSV_COLUMNS = ["t", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason", "emotion", *EMOTIONS]
 
 
 def result_to_csv(frames: list[dict]) -> str:
-    """The per-frame timeline as CSV: one row per face, or one empty-face row for a frame without faces."""
+    """The per-frame timeline as CSV: one row per face, or one empty-face row for a frame without faces.
+
+    ``track_id`` is the person (empty for a face not followed as a person); ``emotion`` and the probabilities are
+    the frame's raw classifier output, also for faces that were not assessable (``assessable`` 0).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for frame in frames:
         faces = frame.get("faces") or []
         if not faces:
-            writer.writerow([f"{frame['t']:.3f}", "", "", "", "", "", "", *([""] * len(EMOTIONS))])
+            writer.writerow([f"{frame['t']:.3f}", *([""] * (len(CSV_COLUMNS) - 1))])
         for index, face in enumerate(faces):
             x, y, w, h = face["box"]
             probabilities = [f"{face['probabilities'].get(label, 0.0):.5f}" for label in EMOTIONS]
-            writer.writerow([f"{frame['t']:.3f}", index, x, y, w, h, face["emotion"], *probabilities])
+            track = face.get("track_id")
+            writer.writerow([f"{frame['t']:.3f}", "" if track is None else track, index, x, y, w, h,
+                             int(bool(face.get("assessable", True))), face.get("unassessable_reason") or "",
+                             face["emotion"], *probabilities])
     return buffer.getvalue()

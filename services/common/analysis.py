@@ -1,0 +1,95 @@
+"""The analysis contract shared by the gateway, the worker and the web app: stages, error codes, the reasons a face
+is not assessable, the result schema version, the sample-rate range and the sentences shown to people.
+
+One definition of each: the gateway validates against these, the worker reports them, the OpenAPI schema (and the
+web app's generated types) carry them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final, Literal
+
+SCHEMA_VERSION: Final[Literal[2]] = 2
+"""Version of the result document the worker writes (see :mod:`services.common.schemas`)."""
+
+MIN_SAMPLE_FPS: Final[float] = 0.5
+MAX_SAMPLE_FPS: Final[float] = 30.0
+DEFAULT_SAMPLE_FPS: Final[float] = 5.0
+"""Frames analysed per second of video: the accepted range and the default."""
+
+
+def clamp_sample_fps(value: float | None, default: float = DEFAULT_SAMPLE_FPS) -> float:
+    """The sampling rate to use: ``value`` (or ``default`` when unset) kept within the accepted range."""
+    fps = value if value and value > 0 else default
+    return float(min(MAX_SAMPLE_FPS, max(MIN_SAMPLE_FPS, fps)))
+
+
+class Stage(StrEnum):
+    """Where a job is, as reported in ``stage`` while it runs and after it ends."""
+
+    queued = "queued"
+    probing = "probing"
+    analyzing = "analyzing"
+    summarizing = "summarizing"
+    saving = "saving"
+    done = "done"
+    failed = "failed"
+
+
+class ErrorCode(StrEnum):
+    """``error_code`` of a failed analysis."""
+
+    unreadable_video = "unreadable_video"
+    no_frames = "no_frames"
+    no_face = "no_face"
+    no_assessable_face = "no_assessable_face"
+    timeout = "timeout"
+    internal = "internal"
+
+
+class UnassessableReason(StrEnum):
+    """Why a face was not read (it stays in the timeline, marked, and feeds no summary or indicator)."""
+
+    too_small = "too_small"
+    blurred = "blurred"
+    too_dark = "too_dark"
+    overexposed = "overexposed"
+    low_contrast = "low_contrast"
+    turned_away = "turned_away"
+    brief = "brief"
+
+
+REASON_PHRASES: Final[dict[UnassessableReason, str]] = {
+    UnassessableReason.too_small: "the face was too small in the picture",
+    UnassessableReason.blurred: "the face was blurred",
+    UnassessableReason.too_dark: "the face was too dark",
+    UnassessableReason.overexposed: "the face was over-exposed",
+    UnassessableReason.low_contrast: "the picture of the face had too little contrast",
+    UnassessableReason.turned_away: "the face was turned away from the camera",
+    UnassessableReason.brief: "the face was visible only for a moment",
+}
+"""Plain words for each reason, used in the failure message of a video without any assessable face."""
+
+MESSAGES: Final[dict[str, str]] = {
+    "unreadable_video": "We could not read this video. The file may be damaged or use an unsupported codec.",
+    "missing_video": "The uploaded video is no longer available, so it could not be analysed. Please upload it again.",
+    "no_frames": "The video contains no frames that could be decoded.",
+    "no_face": "No face was found in this video. Please record with your face clearly visible and well lit.",
+    "timeout": "The analysis took too long and was stopped. Please try a shorter video.",
+    "attempts": "The analysis failed repeatedly on our side and was stopped. Please try again later.",
+    "internal": "Something went wrong on our side while analysing this video. Please try again later.",
+    "model": "The emotion model is not available on the server. Please try again later.",
+}
+"""User-facing sentences of the worker's failures (``error``), keyed by cause."""
+
+
+def no_assessable_face_message(reason_counts: dict[str, int]) -> str:
+    """The sentence for a video where faces were found but none could be read, naming the commonest reason."""
+    ordered = sorted(reason_counts.items(), key=lambda kv: -kv[1])
+    phrases = [REASON_PHRASES[UnassessableReason(reason)] for reason, _ in ordered[:2]]
+    why = " and ".join(phrases) if phrases else "the face could not be read"
+    return (
+        f"We found a face but could not read its expression: {why}. "
+        "Please record again facing the camera, closer, in even light, and hold still for a moment."
+    )
