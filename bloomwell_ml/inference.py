@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from bloomwell_ml.tta import TestTimeAugmentation, tta_views
 
 
 def predict_probs(
-    module: nn.Module,
+    module: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     tta: TestTimeAugmentation = "none",
     autocast: contextlib.AbstractContextManager[object] | None = None,
@@ -20,6 +20,9 @@ def predict_probs(
     channels_last: bool = False,
 ) -> torch.Tensor:
     """Class probabilities ``(N, K)`` (float32) for a normalised batch ``x`` ``(N, C, H, W)``.
+
+    ``module`` is anything that maps a batch to logits: a torch module, a TorchScript module or an
+    :class:`bloomwell_ml.onnx_runtime.OnnxModule`.
 
     The TTA views go through in one forward pass of ``V·N`` images; each view's logits are divided by
     ``temperature`` (the model's calibration) before the softmax, and the views' probabilities are averaged.

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.analysis import DEFAULT_SAMPLE_FPS, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, clamp_sample_fps
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root (where ``models/``, ``frontend/`` and ``.data/`` live)."""
@@ -33,7 +35,9 @@ class CommonSettings(BaseSettings):
     file storage under ``BLOOMWELL_DATA_DIR`` (default ``.data/`` in the repo).
     """
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_nested_delimiter="__"
+    )
 
     environment: Environment = "local"
     bloomwell_data_dir: Path = REPO_ROOT / ".data"
@@ -66,3 +70,21 @@ class CommonSettings(BaseSettings):
         """Refuse to run outside local/test when a secret is missing or left at its default."""
         if not self.is_local and not value:
             raise ValueError(f"{name.upper()} must be configured when ENVIRONMENT={self.environment}")
+
+
+class AnalysisLimits(BaseSettings):
+    """Limits on what is analysed, inherited by the gateway (which checks uploads) and the worker (which obeys
+    them), so each variable has one default."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_nested_delimiter="__"
+    )
+
+    max_duration_s: float = Field(default=60.0, gt=0, description="longer videos are refused; the worker stops there")
+    default_sample_fps: float = Field(
+        default=DEFAULT_SAMPLE_FPS, ge=MIN_SAMPLE_FPS, le=MAX_SAMPLE_FPS, description="frames analysed per second"
+    )
+
+    def clamp_sample_fps(self, value: float | None) -> float:
+        """The sampling rate to use for an analysis (its own, or the default, kept within the accepted range)."""
+        return clamp_sample_fps(value, self.default_sample_fps)

@@ -1,43 +1,56 @@
-"""Turning per-face probabilities into the result document: timeline, summary and wellbeing indicators.
+"""From classified, tracked faces to the version-2 result document: people, their smoothed timelines, indicators.
 
-Pure functions over plain data, no I/O. Definitions (documented for the result's readers):
+Pure functions over plain data, no I/O. Definitions (documented for the result's readers in docs/CONTRACTS.md):
 
-* A *face-frame* is a sampled frame with at least one face; its *subject* is its largest face (face 0).
-  Summary and indicators describe the subject; every face stays in the timeline.
-* ``mean_probabilities``: mean of the subject's probabilities over face-frames;
-  ``dominant_emotion`` is its argmax (None without any face).
-* ``distribution``: majority vote, the share of face-frames whose top emotion is each label.
-* ``negative_share``: share of face-frames whose top emotion is angry, disgust, fear or sad.
-* ``longest_negative_run_s``: the longest stretch of consecutive face-frames with a negative top
-  emotion, in seconds (each frame counts for one sampling interval; a frame without a face ends a run).
-* ``sustained_negative_affect``: that stretch lasts at least ``sustained_negative_s`` (default 3 s).
-* ``expression_variability``: normalised Shannon entropy of ``distribution`` (0: one emotion
-  throughout, 1: all seven equally often).
-* ``emotion_changes_per_min``: changes of the subject's top emotion between consecutive face-frames,
-  per minute of face-frame time, after a 3-frame majority filter (a one-frame flicker of the classifier is
-  not a change of expression).
+* A *person* is a face track (``tracking.FaceTracker``) seen in at least ``max(2, ceil(min_track_s / interval))``
+  sampled frames (0.5 s: 3 frames at 5 frames/s); shorter tracks are noise — in the shared videos they are
+  mostly false boxes and faces crossing the picture — and their faces stay in ``frames`` with ``track_id`` null,
+  marked ``brief``. People are ordered by readable frames, then frames seen, then face size: Person 1 is the
+  primary person, the one the summary describes.
+* Only *assessable* faces (``quality.assess``) feed a person's figures. Their calibrated probabilities are
+  smoothed over time (``smoothing``); ``timeline`` holds the smoothed series, ``segments`` the smoothed expression
+  band from the person's first to last frame with gaps (unreadable, or not visible) and their reasons.
+* ``dominant_emotion``: the most frequent smoothed expression (ties: the higher mean probability);
+  ``distribution``: share of readable frames per smoothed expression; ``mean_probabilities``: mean raw
+  probabilities over readable frames; indicators as in :func:`services.common.timeline.indicators`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from bloomwell_ml.labels import EMOTIONS, NEGATIVE_EMOTIONS
+from bloomwell_ml.faces import Box
+from bloomwell_ml.labels import EMOTIONS
+from services.common.analysis import SCHEMA_VERSION, UnassessableReason
+from services.common.timeline import NOT_VISIBLE, FrameState, indicators, segments
+from services.inference_worker.quality import FaceQuality
+from services.inference_worker.smoothing import SmoothingOptions, smooth
 
-_NEGATIVE_INDEX = np.array([label in NEGATIVE_EMOTIONS for label in EMOTIONS])
+DIGITS = 4
+"""Probabilities are stored rounded to this many digits."""
 
 
 @dataclass(slots=True)
 class FaceObservation:
-    """One classified face: box ``[x, y, w, h]``, probabilities in :data:`EMOTIONS` order, crop name."""
+    """One detected, classified face: box, raw tracker id, probabilities (:data:`EMOTIONS` order), quality."""
 
-    box: list[int]
+    box: Box
+    track: int | None
     probabilities: np.ndarray
+    quality: FaceQuality | None = None
+    reason: UnassessableReason | None = None
     crop: str | None = None
+
+    @property
+    def assessable(self) -> bool:
+        """Whether the face is read (no quality reason, and it belongs to a kept track)."""
+        return self.reason is None
 
 
 @dataclass(slots=True)
@@ -48,8 +61,14 @@ class FrameObservation:
     faces: list[FaceObservation] = field(default_factory=list)
 
 
-DIGITS = 4
-"""Probabilities are stored rounded to this many digits."""
+@dataclass(frozen=True, slots=True)
+class AggregateOptions:
+    """How observations become people."""
+
+    sample_fps: float = 5.0
+    sustained_negative_s: float = 3.0
+    min_track_s: float = 0.5
+    smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
 
 
 def top_index(p: np.ndarray) -> int:
@@ -63,80 +82,6 @@ def probabilities_dict(p: np.ndarray, digits: int = DIGITS) -> dict[str, float]:
     return {label: round(float(v), digits) for label, v in zip(EMOTIONS, p, strict=True)}
 
 
-def frames_document(frames: Sequence[FrameObservation]) -> list[dict]:
-    """The ``frames`` list of the result (``FrameResult`` shape)."""
-    return [
-        {
-            "t": round(f.t, 3),
-            "faces": [
-                {
-                    "box": list(face.box),
-                    "emotion": EMOTIONS[top_index(face.probabilities)],
-                    "probabilities": probabilities_dict(face.probabilities),
-                    "crop": face.crop,
-                }
-                for face in f.faces
-            ],
-        }
-        for f in frames
-    ]
-
-
-def _runs(flags: Sequence[bool]) -> int:
-    """Length of the longest run of True values."""
-    best = current = 0
-    for flag in flags:
-        current = current + 1 if flag else 0
-        best = max(best, current)
-    return best
-
-
-def majority_filter(labels: np.ndarray, window: int = 3) -> np.ndarray:
-    """Each label replaced by the most frequent one in the centred window (the label itself on a tie)."""
-    if len(labels) < window:
-        return labels
-    half = window // 2
-    out = labels.copy()
-    for i in range(len(labels)):
-        values, counts = np.unique(labels[max(0, i - half) : i + half + 1], return_counts=True)
-        if counts.max() > 1:
-            out[i] = values[int(np.argmax(counts))]
-    return out
-
-
-def compute_indicators(
-    frames: Sequence[FrameObservation], sample_interval_s: float, sustained_negative_s: float = 3.0
-) -> dict:
-    """The ``indicators`` block (``Indicators`` shape); see the module docstring for definitions."""
-    subject = [f.faces[0].probabilities for f in frames if f.faces]
-    if not subject:
-        return {
-            "negative_share": 0.0,
-            "sustained_negative_affect": False,
-            "longest_negative_run_s": 0.0,
-            "expression_variability": 0.0,
-            "emotion_changes_per_min": 0.0,
-        }
-    top = np.array([top_index(p) for p in subject], dtype=np.int64)
-    negative = _NEGATIVE_INDEX[top]
-    # A run is broken by a frame without a face: build the flag sequence over all sampled frames.
-    flags = [bool(_NEGATIVE_INDEX[top_index(f.faces[0].probabilities)]) if f.faces else False for f in frames]
-    longest_s = _runs(flags) * sample_interval_s
-    votes = np.bincount(top, minlength=len(EMOTIONS)) / len(top)
-    nonzero = votes[votes > 0]
-    entropy = float(-(nonzero * np.log(nonzero)).sum() / math.log(len(EMOTIONS)))
-    steady = majority_filter(top)
-    changes = int(np.count_nonzero(steady[1:] != steady[:-1]))
-    minutes = len(top) * sample_interval_s / 60.0
-    return {
-        "negative_share": round(float(negative.mean()), 4),
-        "sustained_negative_affect": bool(longest_s >= sustained_negative_s - 1e-9),
-        "longest_negative_run_s": round(longest_s, 3),
-        "expression_variability": round(max(0.0, min(1.0, entropy)), 4),
-        "emotion_changes_per_min": round(changes / minutes, 3) if minutes > 0 else 0.0,
-    }
-
-
 def sample_interval(frames: Sequence[FrameObservation], sample_fps: float) -> float:
     """Seconds one sampled frame stands for: the median gap between frames, never below ``1 / sample_fps``
     (a video with fewer frames per second than requested is sampled at its own rate)."""
@@ -147,33 +92,158 @@ def sample_interval(frames: Sequence[FrameObservation], sample_fps: float) -> fl
     return max(nominal, float(np.median(gaps)))
 
 
-def build_summary(
-    frames: Sequence[FrameObservation],
-    *,
-    duration_s: float,
-    sample_fps: float,
-    model_name: str,
-    model_version: str,
-    sustained_negative_s: float = 3.0,
-) -> dict:
-    """The ``summary`` block (``Summary`` shape) of the result."""
-    subject = np.array([f.faces[0].probabilities for f in frames if f.faces], dtype=np.float64)
-    if len(subject):
-        mean = subject.mean(axis=0)
-        votes = np.bincount([top_index(p) for p in subject], minlength=len(EMOTIONS)) / len(subject)
-        dominant: str | None = EMOTIONS[top_index(mean)]
-    else:
-        mean = np.zeros(len(EMOTIONS))
-        votes = np.zeros(len(EMOTIONS))
-        dominant = None
+def min_track_frames(interval_s: float, min_track_s: float, total_frames: int) -> int:
+    """Frames a track needs to count as a person (never more than the video has)."""
+    return max(1, min(total_frames, max(2, math.ceil(min_track_s / interval_s - 1e-9))))
+
+
+@dataclass
+class _Track:
+    raw: int
+    faces: list[tuple[int, FaceObservation]] = field(default_factory=list)  # (frame index, face)
+
+    @property
+    def readable(self) -> list[tuple[int, FaceObservation]]:
+        return [(i, f) for i, f in self.faces if f.assessable]
+
+    @property
+    def mean_px(self) -> float:
+        return float(np.mean([f.box.short_side for _, f in self.faces]))
+
+
+def _order(tracks: list[_Track]) -> list[_Track]:
+    return sorted(tracks, key=lambda tr: (-len(tr.readable), -len(tr.faces), -tr.mean_px, tr.faces[0][0]))
+
+
+def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], interval: float,
+            options: AggregateOptions, crop: str | None) -> dict[str, Any]:
+    readable = track.readable
+    first_i, last_i = track.faces[0][0], track.faces[-1][0]
+    probs = np.array([f.probabilities for _, f in readable], dtype=np.float64).reshape(-1, len(EMOTIONS))
+    times = [frames[i].t for i, _ in readable]
+    smoothed_p, smoothed_i = smooth(probs, times, options.smoothing)
+    label_at = {i: EMOTIONS[int(k)] for (i, _), k in zip(readable, smoothed_i, strict=True)}
+    face_at = dict(track.faces)
+    states = []
+    for i in range(first_i, last_i + 1):
+        face = face_at.get(i)
+        if face is None:
+            states.append(FrameState(frames[i].t, None, NOT_VISIBLE))
+        elif i in label_at:
+            states.append(FrameState(frames[i].t, label_at[i]))
+        else:
+            states.append(FrameState(frames[i].t, None, str(face.reason)))
+    labels = [label_at[i] for i, _ in readable]
+    mean = probs.mean(axis=0) if len(probs) else np.zeros(len(EMOTIONS))
+    counts = Counter(labels)
+    dominant = max(counts, key=lambda e: (counts[e], mean[EMOTIONS.index(e)])) if counts else None
+    shares = np.array([counts.get(e, 0) for e in EMOTIONS], dtype=np.float64) / max(1, len(labels))
     return {
+        "track_id": track_id,
+        "label": f"Person {track_id}",
+        "first_t": round(frames[first_i].t, 3),
+        "last_t": round(frames[last_i].t, 3),
+        "frames_with_face": len(track.faces),
+        "assessable_frames": len(readable),
+        "mean_face_px": round(track.mean_px, 1),
         "dominant_emotion": dominant,
-        "distribution": probabilities_dict(votes),
+        "distribution": probabilities_dict(shares),
         "mean_probabilities": probabilities_dict(mean),
-        "frames_analyzed": len(frames),
-        "frames_with_face": int(len(subject)),
-        "duration_s": round(float(duration_s), 3),
-        "sample_fps": float(sample_fps),
-        "model": {"name": model_name, "version": model_version},
-        "indicators": compute_indicators(frames, sample_interval(frames, sample_fps), sustained_negative_s),
+        "indicators": indicators(states, interval, options.sustained_negative_s),
+        "unassessable": dict(Counter(str(f.reason) for _, f in track.faces if f.reason is not None)),
+        "crop": crop,
+        "timeline": [{"t": round(t, 3), "emotion": EMOTIONS[int(k)], "probabilities": probabilities_dict(p)}
+                     for t, p, k in zip(times, smoothed_p, smoothed_i, strict=True)],
+        "segments": segments(states, interval),
     }
+
+
+def _best_crop(track: _Track) -> str | None:
+    """The kept crop of the clearest face of the track (readable first, then sharpest × largest)."""
+    candidates = [f for _, f in track.faces if f.crop]
+    if not candidates:
+        return None
+
+    def clarity(f: FaceObservation) -> tuple[bool, float]:
+        q = f.quality
+        return (f.assessable, (q.sharpness * q.face_px) if q else 0.0)
+
+    return max(candidates, key=clarity).crop
+
+
+def build_document(frames: Sequence[FrameObservation], *, duration_s: float, options: AggregateOptions,
+                   model: dict[str, Any], person_crop: Callable[[int], str | None] | None = None) -> dict[str, Any]:
+    """The version-2 result document (``AnalysisResultOut`` shape, without ``upgraded_from``).
+
+    Faces of tracks too short to be a person lose their track and are marked ``brief`` (in place).
+    ``person_crop(raw tracker id)`` is asked, for each person kept, for a crop picturing them (preferred over
+    the frame crops).
+    """
+    interval = sample_interval(frames, options.sample_fps)
+    by_raw: dict[int, _Track] = defaultdict(lambda: _Track(-1))
+    for i, frame in enumerate(frames):
+        for face in frame.faces:
+            if face.track is not None:
+                track = by_raw[face.track]
+                track.raw = face.track
+                track.faces.append((i, face))
+    needed = min_track_frames(interval, options.min_track_s, len(frames))
+    kept: list[_Track] = []
+    for track in by_raw.values():
+        if len(track.faces) >= needed:
+            kept.append(track)
+            continue
+        for _, face in track.faces:
+            face.track = None
+    for frame in frames:
+        for face in frame.faces:
+            if face.track is None and face.reason is None:
+                face.reason = UnassessableReason.brief
+    ordered = _order(kept)
+    final_id = {track.raw: rank for rank, track in enumerate(ordered, start=1)}
+    people = [_person(rank, track, frames, interval, options,
+                      (person_crop(track.raw) if person_crop else None) or _best_crop(track))
+              for rank, track in enumerate(ordered, start=1)]
+    primary = people[0] if people else None
+    frames_doc = [
+        {
+            "t": round(frame.t, 3),
+            "faces": [
+                {
+                    "track_id": final_id.get(face.track) if face.track is not None else None,
+                    "box": face.box.as_list(),
+                    "emotion": EMOTIONS[top_index(face.probabilities)],
+                    "probabilities": probabilities_dict(face.probabilities),
+                    "crop": face.crop,
+                    "quality": face.quality.as_dict() if face.quality else None,
+                    "assessable": face.assessable,
+                    "unassessable_reason": None if face.reason is None else str(face.reason),
+                }
+                for face in frame.faces
+            ],
+        }
+        for frame in frames
+    ]
+    zero = probabilities_dict(np.zeros(len(EMOTIONS)))
+    summary = {
+        "dominant_emotion": primary["dominant_emotion"] if primary else None,
+        "distribution": primary["distribution"] if primary else zero,
+        "mean_probabilities": primary["mean_probabilities"] if primary else zero,
+        "frames_analyzed": len(frames),
+        "frames_with_face": sum(1 for f in frames if f.faces),
+        "assessable_frames": primary["assessable_frames"] if primary else 0,
+        "people_count": len(people),
+        "primary_track_id": primary["track_id"] if primary else None,
+        "duration_s": round(float(duration_s), 3),
+        "sample_fps": float(options.sample_fps),
+        "smoothing": options.smoothing.describe(),
+        "model": model,
+        "indicators": primary["indicators"] if primary else None,
+    }
+    return {"schema_version": SCHEMA_VERSION, "summary": summary, "people": people,
+            "primary_track_id": summary["primary_track_id"], "frames": frames_doc}
+
+
+def unassessable_counts(frames: Sequence[FrameObservation]) -> dict[str, int]:
+    """Count of unreadable faces per reason over the whole video (for the no-assessable-face message)."""
+    return dict(Counter(str(f.reason) for frame in frames for f in frame.faces if f.reason is not None))

@@ -10,10 +10,13 @@ from pydantic import Field
 
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TestTimeAugmentation
-from services.common.settings import CommonSettings
+from services.common.settings import AnalysisLimits, CommonSettings
+from services.inference_worker.pipeline import PipelineOptions
+from services.inference_worker.quality import QualityThresholds
+from services.inference_worker.smoothing import Smoother, SmoothingOptions
 
 
-class WorkerSettings(CommonSettings):
+class WorkerSettings(CommonSettings, AnalysisLimits):
     """Configuration of the inference worker; shared fields (database, Redis, storage) come from the base."""
 
     model_path: Path | None = Field(default=None, description="checkpoint to load; default: the shipped model")
@@ -27,31 +30,62 @@ class WorkerSettings(CommonSettings):
     classifier_max_batch: int = Field(default=256, ge=1, description="most crops in one forward pass")
     torch_num_threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = torch default")
 
-    face_detector: Literal["haar", "mtcnn"] = Field(
-        default="mtcnn",
-        description="mtcnn (facenet-pytorch, installed with --no-deps; falls back to haar when absent) or haar",
+    inference_backend: Literal["auto", "torch", "onnxruntime"] = Field(
+        default="auto", description="auto: ONNX Runtime on CPU (faster for this model here), PyTorch on CUDA"
+    )
+    worker_jobs: int = Field(
+        default=1, ge=1, le=64,
+        description="videos one worker process analyses at once (threads sharing one model and one forward-pass "
+        "thread; more than 1 keeps a GPU busy, see bench/README.md); the Celery concurrency of a threads pool",
+    )
+
+    face_detector: Literal["yunet", "mtcnn", "haar"] = Field(
+        default="yunet",
+        description="yunet (OpenCV FaceDetectorYN, models/face_detector/, landmarks), mtcnn (facenet-pytorch, "
+        "installed with --no-deps; falls back to haar when absent) or haar (OpenCV cascade)",
+    )
+    detector_max_side: int | None = Field(
+        default=None, ge=64, description="frames are scaled to this long side for detection (default: yunet 320, "
+        "mtcnn/haar 640)"
+    )
+    detector_score_threshold: float | None = Field(
+        default=None, gt=0, lt=1, description="least detector confidence (default: yunet 0.7, mtcnn 0.9)"
     )
     detector_num_threads: int = Field(default=1, ge=0, description="torch threads for MTCNN on CPU; 0 = as torch")
     max_faces_per_frame: int = Field(default=5, ge=1)
-    min_face_frac: float = Field(default=0.1, gt=0, le=1, description="smallest face, share of the short side")
+    min_face_frac: float = Field(
+        default=0.1, gt=0, le=1, description="mtcnn/haar: smallest face looked for, share of the short side"
+    )
+    min_face_px: int = Field(default=12, ge=4, description="yunet: smallest face box kept (the gate judges size)")
     crop_margin: float = Field(
         default=0.0, ge=-0.2, le=1.0,
         description="share of the face size added per side of the square crop the classifier sees; 0 matches "
-        "FER2013's framing for both detectors (measured: MTCNN -0.03, Haar +0.01, on 300 FER2013 test faces)",
+        "FER2013's framing (measured in bench/README.md: YuNet +0.02, MTCNN -0.03, Haar +0.01)",
+    )
+    align_faces: bool = Field(
+        default=True, description="rotate each crop so the eye line is level (detectors with landmarks)"
     )
     saved_crop_margin: float = Field(default=0.25, ge=0.0, le=1.0, description="margin of the stored JPEG crops")
     max_crops_kept: int = Field(default=48, ge=0, description="JPEG face crops kept per analysis")
     crop_jpeg_quality: int = Field(default=88, ge=10, le=100)
 
     frame_batch_size: int = Field(default=16, ge=1, description="sampled frames detected + classified together")
-    max_duration_s: float = Field(default=60.0, gt=0, description="video time analysed at most")
-    default_sample_fps: float = Field(default=5.0, gt=0)
-    min_sample_fps: float = 0.5
-    max_sample_fps: float = 30.0
     sustained_negative_s: float = Field(default=3.0, gt=0)
-    fail_on_no_face: bool = Field(
-        default=True, description="a video without any face fails with error_code no_face (else succeeds empty)"
+    min_track_s: float = Field(default=0.5, ge=0, description="shorter face tracks are not counted as a person")
+    track_lost_s: float = Field(default=1.0, gt=0, description="a track survives this long without its face")
+    smoothing: Smoother = Field(default="hmm", description="hmm (sticky HMM), gaussian, or none")
+    smoothing_tau_s: float = Field(default=2.0, gt=0, description="hmm: mean time an expression lasts")
+    smoothing_sigma_s: float = Field(default=0.6, gt=0, description="gaussian: kernel width in seconds")
+    smoothing_max_gap_s: float = Field(default=1.0, gt=0, description="a longer unreadable gap restarts smoothing")
+    quality: QualityThresholds = Field(
+        default_factory=QualityThresholds,
+        description="quality gate thresholds, e.g. QUALITY__MIN_FACE_PX=24 (defaults measured in bench/README.md)",
     )
+    fail_on_no_face: bool = Field(
+        default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"
+    )
+    task_soft_time_limit_s: int = Field(default=300, ge=1, description="a job is stopped after this long")
+    task_time_limit_s: int = Field(default=360, ge=1, description="hard limit (prefork pool: the child is killed)")
 
     progress_db_interval_s: float = Field(default=2.0, ge=0, description="least time between DB progress writes")
     task_max_retries: int = Field(default=8, ge=0, description="retries of transient (DB/Redis) failures (~4 min)")
@@ -72,10 +106,25 @@ class WorkerSettings(CommonSettings):
         """``MODEL_PATH`` if set, else the shipped default model."""
         return self.model_path or default_model_path()
 
-    def clamp_sample_fps(self, value: float | None) -> float:
-        """The sampling rate to use for an analysis (its own, kept within the allowed range)."""
-        fps = value if value and value > 0 else self.default_sample_fps
-        return float(min(self.max_sample_fps, max(self.min_sample_fps, fps)))
+    def pipeline_options(self, sample_fps: float | None) -> PipelineOptions:
+        """How to analyse a video asking for ``sample_fps`` (kept within the accepted range)."""
+        return PipelineOptions(
+            sample_fps=self.clamp_sample_fps(sample_fps),
+            max_duration_s=self.max_duration_s,
+            frame_batch_size=self.frame_batch_size,
+            crop_margin=self.crop_margin,
+            align_faces=self.align_faces,
+            saved_crop_margin=self.saved_crop_margin,
+            max_crops=self.max_crops_kept,
+            jpeg_quality=self.crop_jpeg_quality,
+            sustained_negative_s=self.sustained_negative_s,
+            min_track_s=self.min_track_s,
+            track_lost_s=self.track_lost_s,
+            smoothing=SmoothingOptions(method=self.smoothing, tau_s=self.smoothing_tau_s,
+                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s),
+            quality=self.quality,
+            detector_name=self.face_detector,
+        )
 
 
 @lru_cache(maxsize=1)

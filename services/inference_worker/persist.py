@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common.analysis import Stage
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus, utcnow
 
 
@@ -59,7 +60,7 @@ async def claim(factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUI
             analysis.attempts = (analysis.attempts or 0) + 1
             analysis.started_at = analysis.started_at or utcnow()
             analysis.progress = 0.0
-            analysis.stage = "probing"
+            analysis.stage = Stage.probing.value
             analysis.error = None
             analysis.error_code = None
         return Job(
@@ -75,7 +76,7 @@ async def claim(factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUI
 
 
 async def set_progress(
-    factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUID, progress: float, stage: str
+    factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUID, progress: float, stage: Stage
 ) -> bool:
     """Store progress and stage of a processing job; False if the analysis was deleted meanwhile."""
     async with factory() as session, session.begin():
@@ -84,7 +85,7 @@ async def set_progress(
             return False
         if analysis.status == AnalysisStatus.processing:
             analysis.progress = round(min(1.0, max(0.0, progress)), 4)
-            analysis.stage = stage
+            analysis.stage = str(stage)
         return True
 
 
@@ -92,14 +93,14 @@ async def save_success(
     factory: async_sessionmaker[AsyncSession],
     analysis_id: uuid.UUID,
     *,
-    summary: dict[str, Any],
-    frames: list[dict[str, Any]],
+    document: dict[str, Any],
     duration_s: float,
 ) -> Ended | None:
-    """Write the result and mark the analysis ``succeeded`` in one transaction (status last).
+    """Write the result document (version 2) and mark the analysis ``succeeded`` in one transaction (status last).
 
     Returns None if the analysis was deleted meanwhile. A result from an earlier attempt is replaced.
     """
+    summary = document["summary"]
     async with factory() as session, session.begin():
         analysis = await _locked(session, analysis_id)
         if analysis is None:
@@ -108,8 +109,10 @@ async def save_success(
         session.add(
             AnalysisResult(
                 analysis_id=analysis_id,
+                schema_version=document["schema_version"],
                 summary=summary,
-                frames=frames,
+                people=document["people"],
+                frames=document["frames"],
                 model_name=summary["model"]["name"],
                 model_version=summary["model"]["version"],
             )
@@ -119,7 +122,7 @@ async def save_success(
         analysis.dominant_emotion = summary.get("dominant_emotion")
         analysis.duration_s = duration_s
         analysis.progress = 1.0
-        analysis.stage = "done"
+        analysis.stage = Stage.done.value
         analysis.error = None
         analysis.error_code = None
         analysis.finished_at = utcnow()
@@ -140,7 +143,7 @@ async def save_failure(
         video = _release_video(analysis)
         analysis.error = error
         analysis.error_code = error_code
-        analysis.stage = "failed"
+        analysis.stage = Stage.failed.value
         analysis.finished_at = utcnow()
         await session.flush()
         analysis.status = AnalysisStatus.failed

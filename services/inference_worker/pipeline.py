@@ -1,4 +1,12 @@
-"""The analysis pipeline without I/O to DB or queue: decode → sample → detect → batched classify → aggregate."""
+"""The analysis pipeline, without I/O to DB or queue, as stages:
+
+decode + sample → detect (faces with landmarks) → track (a person per face track) → crop (eye-aligned) + quality →
+classify (batched, on the shared forward-pass thread) → aggregate (people, smoothed timelines, indicators).
+
+Frames flow in batches of ``frame_batch_size``: each batch is detected, tracked and cropped in the job's thread,
+and its faces are handed to the classifier as one request, so the next batch is decoded and detected while the
+previous one is classified.
+"""
 
 from __future__ import annotations
 
@@ -7,70 +15,128 @@ import math
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
+import numpy as np
 
 from bloomwell_ml.crop import crop_square
-from bloomwell_ml.faces import FaceDetector
+from bloomwell_ml.faces import Box, FaceDetector
+from services.common.analysis import Stage
 from services.common.video import DecodedFrame
-from services.inference_worker.aggregate import FaceObservation, FrameObservation, build_summary, frames_document
-from services.inference_worker.classifier import EmotionClassifier
+from services.inference_worker.aggregate import (
+    AggregateOptions,
+    FaceObservation,
+    FrameObservation,
+    build_document,
+    unassessable_counts,
+)
 from services.inference_worker.frames import expected_samples, sample_frames
+from services.inference_worker.quality import FaceQuality, QualityThresholds, assess, measure
+from services.inference_worker.smoothing import SmoothingOptions
+from services.inference_worker.tracking import FaceTracker
 
 
 class NoFrames(Exception):
     """The video opened but not one frame could be decoded from it."""
 
 
-ProgressCallback = Callable[[str, int, int], None]
-"""Called with (stage, frames done, frames expected): ``classifying`` once a batch's faces are found,
-``detecting`` once they are classified and the next batch is being decoded."""
+class Classifier(Protocol):
+    """What the pipeline needs of the emotion model (an ``EmotionClassifier`` or the shared batching thread)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def temperature(self) -> float: ...
+
+    def model_image(self, crop: np.ndarray) -> np.ndarray: ...
+
+    def submit(self, images: np.ndarray) -> Future[np.ndarray]: ...
+
+
+ProgressCallback = Callable[[Stage, int, int], None]
+"""Called with (stage, frames done, frames expected) after each batch of frames."""
 
 
 @dataclass
 class Timings:
-    """Seconds spent per stage (decode includes sampling); for logs and the benchmark."""
+    """Seconds spent per stage in the job's thread (``classify``: waiting for the classifier at the end)."""
 
     decode: float = 0.0
     detect: float = 0.0
+    track: float = 0.0
+    crop: float = 0.0
     classify: float = 0.0
+    aggregate: float = 0.0
     frames: int = 0
     faces: int = 0
     batches: int = 0
 
+    @property
+    def total(self) -> float:
+        """All stages together."""
+        return self.decode + self.detect + self.track + self.crop + self.classify + self.aggregate
+
 
 @dataclass
 class AnalysisOutput:
-    """The result document's two parts plus what was measured on the way."""
+    """The result document plus what was measured on the way."""
 
-    summary: dict[str, Any]
-    frames: list[dict[str, Any]]
+    document: dict[str, Any]
     duration_s: float
+    unassessable: dict[str, int]
     timings: Timings = field(default_factory=Timings)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The document's summary."""
+        return self.document["summary"]
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineOptions:
-    """How to analyse one video."""
+    """How to analyse one video (``WorkerSettings.pipeline_options()`` builds it from the settings)."""
 
     sample_fps: float = 5.0
     max_duration_s: float | None = 60.0
     frame_batch_size: int = 16
     crop_margin: float = 0.0
+    align_faces: bool = True
     saved_crop_margin: float = 0.25
     max_crops: int = 48
     jpeg_quality: int = 88
     sustained_negative_s: float = 3.0
+    min_track_s: float = 0.5
+    track_lost_s: float = 1.0
+    smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
+    detector_name: str = ""
+
+    def aggregate_options(self) -> AggregateOptions:
+        """The aggregation part of these options."""
+        return AggregateOptions(sample_fps=self.sample_fps, sustained_negative_s=self.sustained_negative_s,
+                                min_track_s=self.min_track_s, smoothing=self.smoothing)
+
+
+def encode_jpeg(image: np.ndarray, quality: int) -> bytes | None:
+    """JPEG bytes of a BGR image, or None if OpenCV cannot encode it."""
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return data.tobytes() if ok else None
 
 
 class CropKeeper:
-    """Writes a bounded, evenly spread selection of face crops as JPEG files.
+    """Writes a bounded, evenly spread selection of face crops as JPEG files, plus one per person.
 
-    Every face of every ``stride``-th sampled frame is kept until ``max_crops`` files exist, with the
-    stride chosen from the expected frame count so the kept crops span the whole video.
+    Every face of every ``stride``-th sampled frame is kept until ``max_crops`` files exist, with the stride chosen
+    from the expected frame count so the kept crops span the whole video (``<frame>_<face>.jpg``). For each track
+    the clearest readable face seen is held in memory and written at the end (``track_<id>.jpg``).
     """
 
     def __init__(self, directory: Path | None, max_crops: int, expected_frames: int, quality: int = 88) -> None:
@@ -79,79 +145,123 @@ class CropKeeper:
         self.stride = max(1, math.ceil(expected_frames / max(1, self.max_crops)))
         self.quality = quality
         self.written = 0
+        self._best: dict[int, tuple[float, np.ndarray]] = {}
 
     def wants(self, frame_ordinal: int) -> bool:
         """Whether crops of this sampled frame are kept."""
         return self.directory is not None and self.written < self.max_crops and frame_ordinal % self.stride == 0
 
-    def maybe_keep(self, frame_ordinal: int, face_index: int, crop: Any) -> str | None:
-        """Write the crop if selected; returns its file name (``<frame>_<face>.jpg``) or None."""
-        if not self.wants(frame_ordinal) or self.directory is None:
+    def _write(self, name: str, crop: np.ndarray) -> str | None:
+        if self.directory is None:
             return None
-        name = f"{frame_ordinal}_{face_index}.jpg"
+        data = encode_jpeg(crop, self.quality)
+        if data is None:
+            return None
         self.directory.mkdir(parents=True, exist_ok=True)
-        ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
-        if not ok:
-            return None
-        (self.directory / name).write_bytes(data.tobytes())
-        self.written += 1
+        (self.directory / name).write_bytes(data)
         return name
+
+    def maybe_keep(self, frame_ordinal: int, face_index: int, crop: np.ndarray) -> str | None:
+        """Write the crop if selected; returns its file name or None."""
+        if not self.wants(frame_ordinal):
+            return None
+        name = self._write(f"{frame_ordinal}_{face_index}.jpg", crop)
+        if name is not None:
+            self.written += 1
+        return name
+
+    def offer_person(self, track: int, clarity: float, crop_factory: Callable[[], np.ndarray]) -> None:
+        """Keep this face as the track's picture if it is the clearest so far (the crop is made only then)."""
+        if self.directory is None:
+            return
+        best = self._best.get(track)
+        if best is None or clarity > best[0]:
+            self._best[track] = (clarity, crop_factory())
+
+    def write_person(self, track: int) -> str | None:
+        """Write the held picture of ``track``; returns its file name (None if there is none)."""
+        held = self._best.pop(track, None)
+        return self._write(f"track_{track}.jpg", held[1]) if held is not None else None
+
+
+@dataclass
+class _PendingFrame:
+    t: float
+    boxes: list[Box]
+    ids: list[int | None]  # completed in place by the tracker's back-fill
+    qualities: list[FaceQuality]
+    reasons: list[Any]
+    crops: list[str | None]
+    future: Future[np.ndarray] | None
+    row: int  # first row of this frame's faces in its batch's result
 
 
 def analyze_video(
     path: str | os.PathLike[str],
     *,
-    classifier: EmotionClassifier,
+    classifier: Classifier,
     detector: FaceDetector,
     options: PipelineOptions,
     duration_hint_s: float | None = None,
     crops_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> AnalysisOutput:
-    """Analyse one video file and return the result document.
+    """Analyse one video file and return the version-2 result document.
 
-    Frames are decoded straight through and sampled at ``options.sample_fps``; every
-    ``frame_batch_size`` sampled frames, faces are detected and *all* their crops are classified in one
-    forward pass. Raises :class:`services.common.video.VideoError` for unreadable files and
-    :class:`NoFrames` when nothing could be decoded.
+    Raises :class:`services.common.video.VideoError` for unreadable files and :class:`NoFrames` when nothing could
+    be decoded. The classifier's result for the last batch is awaited before aggregation.
     """
     timings = Timings()
     duration_guess = min(duration_hint_s or options.max_duration_s or 60.0, options.max_duration_s or math.inf)
     expected = expected_samples(duration_guess, options.sample_fps)
     keeper = CropKeeper(crops_dir, options.max_crops, expected, options.jpeg_quality)
-    observations: list[FrameObservation] = []
+    tracker = FaceTracker(options.sample_fps, lost_s=options.track_lost_s)
+    pending: list[_PendingFrame] = []
     batch: list[DecodedFrame] = []
 
     def flush() -> None:
         t0 = time.perf_counter()
         boxes_per_frame = detector.detect([f.image for f in batch])
-        t_detected = time.perf_counter()
-        if on_progress is not None:
-            on_progress("classifying", len(observations) + len(batch) // 2, max(expected, len(observations)))
         t1 = time.perf_counter()
-        crops = [crop_square(f.image, box, options.crop_margin) for f, boxes in zip(batch, boxes_per_frame, strict=True)
-                 for box in boxes]
-        probs = classifier.predict(crops)
+        ids_per_frame = [tracker.update(f.t, boxes, f.image) for f, boxes in zip(batch, boxes_per_frame, strict=True)]
         t2 = time.perf_counter()
-        timings.detect += t_detected - t0
-        timings.classify += t2 - t1
-        timings.batches += 1
-        row = 0
-        for frame, boxes in zip(batch, boxes_per_frame, strict=True):
-            ordinal = len(observations)
-            faces = []
+        images: list[np.ndarray] = []
+        staged: list[_PendingFrame] = []
+        for frame, boxes, ids in zip(batch, boxes_per_frame, ids_per_frame, strict=True):
+            ordinal = len(pending) + len(staged)
+            entry = _PendingFrame(frame.t, boxes, ids, [], [], [], None, len(images))
             for face_index, box in enumerate(boxes):
-                name = None
+                crop = crop_square(frame.image, box, options.crop_margin, align=options.align_faces,
+                                   max_side=192)
+                model_image = classifier.model_image(crop)
+                quality = measure(model_image, box)
+                reason = assess(quality, options.quality)
+                images.append(model_image)
+                entry.qualities.append(quality)
+                entry.reasons.append(reason)
+                saved = None
                 if keeper.wants(ordinal):
-                    saved = crop_square(frame.image, box, options.saved_crop_margin)
-                    name = keeper.maybe_keep(ordinal, face_index, saved)
-                faces.append(FaceObservation(box=box.as_list(), probabilities=probs[row], crop=name))
-                row += 1
-            observations.append(FrameObservation(t=frame.t, faces=faces))
-        timings.faces += len(crops)
+                    saved = keeper.maybe_keep(ordinal, face_index,
+                                              crop_square(frame.image, box, options.saved_crop_margin, max_side=256))
+                entry.crops.append(saved)
+                if reason is None and ids[face_index] is not None:
+                    keeper.offer_person(ids[face_index], quality.sharpness * quality.face_px,  # type: ignore[arg-type]
+                                        lambda b=box, im=frame.image: crop_square(im, b, options.saved_crop_margin,
+                                                                                  max_side=256))
+            staged.append(entry)
+        future = classifier.submit(np.stack(images)) if images else None
+        for entry in staged:
+            entry.future = future
+        pending.extend(staged)
+        t3 = time.perf_counter()
+        timings.detect += t1 - t0
+        timings.track += t2 - t1
+        timings.crop += t3 - t2
+        timings.faces += len(images)
+        timings.batches += 1
         batch.clear()
         if on_progress is not None:
-            on_progress("detecting", len(observations), max(expected, len(observations)))
+            on_progress(Stage.analyzing, len(pending), max(expected, len(pending)))
 
     # closing(): the capture is released at once even when a callback aborts the job mid-video.
     with contextlib.closing(sample_frames(path, options.sample_fps, max_duration_s=options.max_duration_s)) as frames:
@@ -166,20 +276,37 @@ def analyze_video(
                 flush()
         if batch:
             flush()
-    timings.frames = len(observations)
-    if not observations:
+    timings.frames = len(pending)
+    if not pending:
         raise NoFrames("No video frame could be decoded from this file.")
+
+    t0 = time.perf_counter()
+    results: dict[int, np.ndarray] = {}
+    for entry in pending:
+        if entry.future is not None and id(entry.future) not in results:
+            results[id(entry.future)] = entry.future.result()
+    timings.classify = time.perf_counter() - t0
+    if on_progress is not None:
+        on_progress(Stage.summarizing, len(pending), len(pending))
+
+    t0 = time.perf_counter()
+    observations = []
+    for entry in pending:
+        probs = results.get(id(entry.future)) if entry.future is not None else None
+        faces = [
+            FaceObservation(box=box, track=entry.ids[j], probabilities=probs[entry.row + j],  # type: ignore[index]
+                            quality=entry.qualities[j], reason=entry.reasons[j], crop=entry.crops[j])
+            for j, box in enumerate(entry.boxes)
+        ]
+        observations.append(FrameObservation(t=entry.t, faces=faces))
     last_t = observations[-1].t
-    interval = 1.0 / options.sample_fps
-    duration = duration_hint_s if duration_hint_s else last_t + interval
+    duration = duration_hint_s if duration_hint_s else last_t + 1.0 / options.sample_fps
     if options.max_duration_s:
         duration = min(duration, options.max_duration_s)
-    summary = build_summary(
-        observations,
-        duration_s=duration,
-        sample_fps=options.sample_fps,
-        model_name=classifier.name,
-        model_version=classifier.version,
-        sustained_negative_s=options.sustained_negative_s,
-    )
-    return AnalysisOutput(summary=summary, frames=frames_document(observations), duration_s=duration, timings=timings)
+    model = {"name": classifier.name, "version": classifier.version, "temperature": classifier.temperature,
+             "detector": options.detector_name or getattr(detector, "name", None)}
+    document = build_document(observations, duration_s=duration, options=options.aggregate_options(), model=model,
+                              person_crop=keeper.write_person)
+    timings.aggregate = time.perf_counter() - t0
+    return AnalysisOutput(document=document, duration_s=duration, unassessable=unassessable_counts(observations),
+                          timings=timings)

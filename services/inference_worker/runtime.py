@@ -1,8 +1,11 @@
-"""Per-process state of a worker: one event loop, DB engine, Redis client, face detector and model.
+"""Per-process state of a worker: an event-loop thread, DB engine, Redis client, one model, one forward-pass
+thread, and a face detector per job thread.
 
-Celery tasks are synchronous while the shared DB layer is async; each worker process owns one event
-loop (made when the process starts, after any fork) and runs the async session code on it, so the
-engine and its connection pool live on one loop for the process's life.
+Celery tasks are synchronous while the shared DB layer is async: each worker process owns one event loop running
+in a thread of its own (made when the process starts, after any fork), and jobs hand their coroutines to it, so
+the engine and its pool live on one loop for the process's life whatever thread a job runs in. The model is
+loaded once per process and used only by the forward-pass thread (``batching.BatchingClassifier``); detectors
+keep per-call state, so each job thread gets its own.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bloomwell_ml.faces import FaceDetector, create_detector
 from services.common.db import create_engine, create_sessionmaker
 from services.common.storage import Storage
+from services.inference_worker.batching import BatchingClassifier
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.config import WorkerSettings, get_settings
 
@@ -41,50 +45,72 @@ class Runtime:
     redis: redis.Redis
     pid: int = field(default_factory=os.getpid)
     _classifier: EmotionClassifier | None = None
-    _detector: FaceDetector | None = None
+    _batching: BatchingClassifier | None = None
+    _detectors: threading.local = field(default_factory=threading.local)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine to completion on this process's event loop."""
-        return self.loop.run_until_complete(coro)
+        """Run a coroutine to completion on this process's event loop (from any thread)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     @property
     def classifier(self) -> EmotionClassifier:
         """The emotion model, loaded on first use."""
-        if self._classifier is None:
-            s = self.settings
-            self._classifier = EmotionClassifier.load(
-                s.resolved_model_path,
-                device=s.inference_device,
-                precision=s.inference_precision,
-                max_batch=s.classifier_max_batch,
-                tta=s.inference_tta,
-            )
-        return self._classifier
+        with self._lock:
+            if self._classifier is None:
+                s = self.settings
+                self._classifier = EmotionClassifier.load(
+                    s.resolved_model_path,
+                    device=s.inference_device,
+                    precision=s.inference_precision,
+                    max_batch=s.classifier_max_batch,
+                    tta=s.inference_tta,
+                    backend=s.inference_backend,
+                    threads=s.torch_num_threads,
+                )
+            return self._classifier
+
+    @property
+    def batching_classifier(self) -> BatchingClassifier:
+        """The process's forward-pass thread over :attr:`classifier`, started on first use."""
+        classifier = self.classifier
+        with self._lock:
+            if self._batching is None:
+                self._batching = BatchingClassifier(classifier, max_batch=self.settings.classifier_max_batch)
+            return self._batching
 
     @property
     def detector(self) -> FaceDetector:
-        """The face detector chosen by ``FACE_DETECTOR``, made on first use."""
-        if self._detector is None:
+        """This thread's face detector (``FACE_DETECTOR``), made on first use."""
+        detector: FaceDetector | None = getattr(self._detectors, "detector", None)
+        if detector is None:
+            s = self.settings
             device = "cuda" if self.classifier.device.type == "cuda" else "cpu"
-            self._detector = create_detector(
-                self.settings.face_detector,
-                max_faces=self.settings.max_faces_per_frame,
-                min_face_frac=self.settings.min_face_frac,
+            detector = create_detector(
+                s.face_detector,
+                max_faces=s.max_faces_per_frame,
+                min_face_frac=s.min_face_frac,
+                min_face_px=s.min_face_px,
+                max_side=s.detector_max_side,
+                score_threshold=s.detector_score_threshold,
                 device=device,
-                num_threads=self.settings.detector_num_threads,
+                num_threads=s.detector_num_threads,
             )
-        return self._detector
+            self._detectors.detector = detector
+        return detector
 
     def warm_up(self) -> None:
-        """Load the model and detector now rather than on the first job."""
-        _ = self.classifier, self.detector
+        """Load the model and a detector now rather than on the first job."""
+        _ = self.batching_classifier, self.detector
 
     def close(self) -> None:
-        """Dispose of the engine and close the loop and Redis client."""
+        """Stop the forward-pass thread, dispose of the engine, stop the loop, close Redis."""
         try:
+            if self._batching is not None:
+                self._batching.close()
             self.run(self.engine.dispose())
         finally:
-            self.loop.close()
+            self.loop.call_soon_threadsafe(self.loop.stop)
             self.redis.close()
 
 
@@ -101,11 +127,26 @@ def get_runtime() -> Runtime:
         return _runtime
 
 
+def _start_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        loop.run_forever()
+        loop.close()
+
+    threading.Thread(target=serve, name="bloomwell-db-loop", daemon=True).start()
+    ready.wait()
+    return loop
+
+
 def build_runtime(settings: WorkerSettings) -> Runtime:
-    """A new runtime for ``settings`` (its own event loop and engine); the model loads on first use."""
+    """A new runtime for ``settings`` (its own event-loop thread and engine); the model loads on first use."""
     if settings.torch_num_threads:
         torch.set_num_threads(settings.torch_num_threads)
-    loop = asyncio.new_event_loop()
+    loop = _start_loop()
     engine = create_engine(settings.database_url)
     storage = Storage(settings.storage_root)
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)

@@ -1,4 +1,5 @@
-"""The Celery task ``bloomwell.analyze_video``: one analysis from queued to succeeded or failed.
+"""The Celery task ``bloomwell.analyze_video``: one analysis from queued to succeeded or failed, as
+claim → run → finish.
 
 Reliability (with the app-wide ``acks_late``, ``reject_on_worker_lost``, ``prefetch_multiplier=1``):
 
@@ -6,7 +7,9 @@ Reliability (with the app-wide ``acks_late``, ``reject_on_worker_lost``, ``prefe
 * permanent ones end in ``failed`` with a sentence for the user and an ``error_code``;
 * a job whose deliveries keep killing workers fails after ``TASK_MAX_ATTEMPTS``;
 * the result and the final status are written in one transaction (status last);
-* an analysis deleted meanwhile ends the job quietly and its files are removed.
+* an analysis deleted meanwhile ends the job quietly and its files are removed;
+* the job's crops folder is owned by one :class:`JobScope`: emptied before a run, removed on every way out but
+  success.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import random
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import redis
@@ -23,12 +29,13 @@ import sqlalchemy.exc
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from services.common.analysis import MESSAGES, ErrorCode, Stage, no_assessable_face_message
 from services.common.celery_app import ANALYZE_TASK, celery_app
 from services.common.events import ProgressEvent, publish_progress
 from services.common.models import AnalysisStatus
 from services.common.video import VideoError, probe_video
 from services.inference_worker import persist
-from services.inference_worker.pipeline import NoFrames, PipelineOptions, analyze_video
+from services.inference_worker.pipeline import AnalysisOutput, NoFrames, analyze_video
 from services.inference_worker.runtime import Runtime, get_runtime
 from services.inference_worker.webhook import send_webhook
 
@@ -46,17 +53,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Errors worth retrying: the job itself is fine, a service it needs was briefly unavailable."""
 
-MESSAGES = {
-    "unreadable_video": "We could not read this video. The file may be damaged or use an unsupported codec.",
-    "missing_video": "The uploaded video is no longer available, so it could not be analysed. Please upload it again.",
-    "no_frames": "The video contains no frames that could be decoded.",
-    "no_face": "No face was found in this video. Please record with your face clearly visible and well lit.",
-    "timeout": "The analysis took too long and was stopped. Please try a shorter video.",
-    "attempts": "The analysis failed repeatedly on our side and was stopped. Please try again later.",
-    "internal": "Something went wrong on our side while analysing this video. Please try again later.",
-    "model": "The emotion model is not available on the server. Please try again later.",
-}
-
 
 class AnalysisGone(Exception):
     """The analysis row was deleted while the job ran."""
@@ -65,13 +61,13 @@ class AnalysisGone(Exception):
 class PermanentFailure(Exception):
     """The job cannot succeed; ``code`` goes to ``error_code``, the message to ``error``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
 
 
-def _publish(rt: Runtime, analysis_id: uuid.UUID, status: AnalysisStatus, progress: float, stage: str | None,
+def _publish(rt: Runtime, analysis_id: uuid.UUID, status: AnalysisStatus, progress: float, stage: Stage | None,
              error: str | None = None, error_code: str | None = None) -> None:
     """Publish a progress event; a Redis hiccup never fails the job (events are a convenience)."""
     try:
@@ -88,7 +84,7 @@ class _Progress:
     """Maps pipeline progress to 0..1, publishes events per batch and writes the DB column sparingly.
 
     It is also the job's cooperative deadline: past ``time_limit_s`` the pipeline's next per-batch report raises
-    ``SoftTimeLimitExceeded``, so the solo pool (which has no Celery time limits) stops long jobs too.
+    ``SoftTimeLimitExceeded``, so pools without Celery time limits (solo, threads) stop long jobs too.
     """
 
     START, END = 0.05, 0.9
@@ -99,17 +95,40 @@ class _Progress:
         self.last_db = time.monotonic()
         self.deadline = self.last_db + time_limit_s if time_limit_s else None
 
-    def stage(self, stage: str, progress: float, *, write_db: bool = False) -> None:
+    def stage(self, stage: Stage, progress: float, *, write_db: bool = False) -> None:
         _publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage)
         if write_db or time.monotonic() - self.last_db >= self.rt.settings.progress_db_interval_s:
             self.last_db = time.monotonic()
             if not self.rt.run(persist.set_progress(self.rt.sessions, self.analysis_id, progress, stage)):
                 raise AnalysisGone
 
-    def __call__(self, stage: str, done: int, expected: int) -> None:
+    def __call__(self, stage: Stage, done: int, expected: int) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise SoftTimeLimitExceeded
-        self.stage(stage, self.START + (self.END - self.START) * min(1.0, done / max(1, expected)))
+        share = min(1.0, done / max(1, expected))
+        self.stage(stage, self.END if stage == Stage.summarizing else self.START + (self.END - self.START) * share)
+
+
+@dataclass
+class JobScope:
+    """The files of one run of one job: the crops folder is emptied on entry and removed on any exit but a
+    successful one (:meth:`keep`), so no failure path can leave crops behind."""
+
+    crops_dir: Path
+    kept: bool = False
+
+    def __enter__(self) -> JobScope:
+        shutil.rmtree(self.crops_dir, ignore_errors=True)  # leftovers of an interrupted attempt
+        return self
+
+    def keep(self) -> None:
+        """The run succeeded: its crops are part of the result."""
+        self.kept = True
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if not self.kept:
+            shutil.rmtree(self.crops_dir, ignore_errors=True)
 
 
 def _remove_files(rt: Runtime, analysis_id: uuid.UUID, video: str | None, *, all_files: bool = False) -> None:
@@ -132,8 +151,8 @@ def _after_end(rt: Runtime, analysis_id: uuid.UUID, ended: persist.Ended | None,
     _remove_files(rt, analysis_id, ended.video_to_delete)
     if ended.status == AnalysisStatus.failed:
         shutil.rmtree(rt.storage.crops_dir(analysis_id), ignore_errors=True)
-    _publish(rt, analysis_id, ended.status, 1.0, "done" if ended.status == AnalysisStatus.succeeded else "failed",
-             error, error_code)
+    succeeded = ended.status == AnalysisStatus.succeeded
+    _publish(rt, analysis_id, ended.status, 1.0, Stage.done if succeeded else Stage.failed, error, error_code)
     if ended.webhook_url:
         payload: dict[str, Any] = {
             "event": f"analysis.{ended.status.value}",
@@ -149,20 +168,56 @@ def _after_end(rt: Runtime, analysis_id: uuid.UUID, ended: persist.Ended | None,
     return ended.status.value
 
 
-def _fail(rt: Runtime, analysis_id: uuid.UUID, code: str, message: str) -> str:
+def _fail(rt: Runtime, analysis_id: uuid.UUID, code: ErrorCode, message: str) -> str:
     log.info("analysis %s failed: %s (%s)", analysis_id, message, code)
     ended = rt.run(persist.save_failure(rt.sessions, analysis_id, error=message, error_code=code))
     return _after_end(rt, analysis_id, ended, message, code)
 
 
+def _run(rt: Runtime, job: persist.Job, progress: _Progress, crops_dir: Path) -> AnalysisOutput:
+    """Analyse the job's video; raises :class:`PermanentFailure` for everything the user must be told."""
+    if not job.video_path:
+        raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["missing_video"])
+    try:
+        video = rt.storage.resolve(job.video_path)
+    except ValueError as exc:
+        raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["missing_video"]) from exc
+    if not video.is_file():
+        raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["missing_video"])
+    try:
+        classifier, detector = rt.batching_classifier, rt.detector
+    except (OSError, ValueError, RuntimeError) as exc:
+        log.exception("could not load the emotion model or face detector")
+        raise PermanentFailure(ErrorCode.internal, MESSAGES["model"]) from exc
+    settings = rt.settings
+    try:
+        duration_s = job.duration_s or probe_video(video, max_duration_s=settings.max_duration_s).duration_s
+        progress.stage(Stage.analyzing, progress.START)
+        output = analyze_video(video, classifier=classifier, detector=detector,
+                               options=settings.pipeline_options(job.sample_fps), duration_hint_s=duration_s,
+                               crops_dir=crops_dir, on_progress=progress)
+    except VideoError as exc:
+        raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["unreadable_video"]) from exc
+    except NoFrames as exc:
+        raise PermanentFailure(ErrorCode.no_frames, MESSAGES["no_frames"]) from exc
+    summary = output.summary
+    if settings.fail_on_no_face and summary["frames_with_face"] == 0:
+        raise PermanentFailure(ErrorCode.no_face, MESSAGES["no_face"])
+    if settings.fail_on_no_face and not any(p["assessable_frames"] for p in output.document["people"]):
+        raise PermanentFailure(ErrorCode.no_assessable_face, no_assessable_face_message(output.unassessable))
+    t = output.timings
+    log.info("analysis %s: %d frames, %d faces, %d people; decode %.2fs detect %.2fs track %.2fs crop %.2fs "
+             "classify-wait %.2fs aggregate %.2fs", job.id, t.frames, t.faces, summary["people_count"], t.decode,
+             t.detect, t.track, t.crop, t.classify, t.aggregate)
+    return output
+
+
 def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s: float | None = None) -> str:
-    """Run one analysis end to end; returns its final status (or ``deleted`` / ``skipped``).
+    """Run one analysis end to end — claim, run, finish; returns its final status (or ``deleted`` / ``skipped``).
 
     Transient errors propagate (the task retries them); everything else ends the job. ``time_limit_s``
-    (default: the Celery soft time limit) is checked between frame batches.
+    (default: ``TASK_SOFT_TIME_LIMIT_S``) is checked between frame batches.
     """
-    if time_limit_s is None:
-        time_limit_s = celery_app.conf.task_soft_time_limit
     job = rt.run(persist.claim(rt.sessions, analysis_id))
     if job is None:
         return _after_end(rt, analysis_id, None)
@@ -170,73 +225,29 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s:
         log.info("analysis %s is already %s; duplicate delivery ignored", analysis_id, job.status.value)
         return "skipped"
     if job.attempts > rt.settings.task_max_attempts + retries:
-        return _fail(rt, analysis_id, "internal", MESSAGES["attempts"])
-    progress = _Progress(rt, analysis_id, time_limit_s)
-    crops_dir = rt.storage.crops_dir(analysis_id)
-    try:
-        progress.stage("probing", 0.0)
-        if not job.video_path:
-            raise PermanentFailure("unreadable_video", MESSAGES["missing_video"])
+        return _fail(rt, analysis_id, ErrorCode.internal, MESSAGES["attempts"])
+    progress = _Progress(rt, analysis_id, time_limit_s or rt.settings.task_soft_time_limit_s)
+    with JobScope(rt.storage.crops_dir(analysis_id)) as scope:
         try:
-            video = rt.storage.resolve(job.video_path)
-        except ValueError as exc:
-            raise PermanentFailure("unreadable_video", MESSAGES["missing_video"]) from exc
-        if not video.is_file():
-            raise PermanentFailure("unreadable_video", MESSAGES["missing_video"])
-        try:
-            classifier, detector = rt.classifier, rt.detector
-        except (OSError, ValueError, RuntimeError) as exc:
-            log.exception("could not load the emotion model or face detector")
-            raise PermanentFailure("internal", MESSAGES["model"]) from exc
-        duration_s = job.duration_s
-        if duration_s is None:
-            try:
-                duration_s = probe_video(video, max_duration_s=rt.settings.max_duration_s).duration_s
-            except VideoError as exc:
-                raise PermanentFailure("unreadable_video", MESSAGES["unreadable_video"]) from exc
-        shutil.rmtree(crops_dir, ignore_errors=True)  # leftovers of an interrupted attempt
-        s = rt.settings
-        options = PipelineOptions(
-            sample_fps=s.clamp_sample_fps(job.sample_fps),
-            max_duration_s=s.max_duration_s,
-            frame_batch_size=s.frame_batch_size,
-            crop_margin=s.crop_margin,
-            saved_crop_margin=s.saved_crop_margin,
-            max_crops=s.max_crops_kept,
-            jpeg_quality=s.crop_jpeg_quality,
-            sustained_negative_s=s.sustained_negative_s,
-        )
-        progress.stage("detecting", progress.START)
-        try:
-            output = analyze_video(video, classifier=classifier, detector=detector, options=options,
-                                   duration_hint_s=duration_s, crops_dir=crops_dir, on_progress=progress)
-        except VideoError as exc:
-            raise PermanentFailure("unreadable_video", MESSAGES["unreadable_video"]) from exc
-        except NoFrames as exc:
-            raise PermanentFailure("no_frames", MESSAGES["no_frames"]) from exc
-        if output.summary["frames_with_face"] == 0 and s.fail_on_no_face:
-            raise PermanentFailure("no_face", MESSAGES["no_face"])
-        t = output.timings
-        log.info("analysis %s: %d frames, %d faces; decode %.2fs detect %.2fs classify %.2fs",
-                 analysis_id, t.frames, t.faces, t.decode, t.detect, t.classify)
-        progress.stage("saving", 0.95)
-        ended = rt.run(persist.save_success(rt.sessions, analysis_id, summary=output.summary,
-                                            frames=output.frames, duration_s=output.duration_s))
-        return _after_end(rt, analysis_id, ended)
-    except AnalysisGone:
-        return _after_end(rt, analysis_id, None)
-    except PermanentFailure as exc:
-        return _fail(rt, analysis_id, exc.code, exc.message)
-    except TRANSIENT_ERRORS:
-        shutil.rmtree(crops_dir, ignore_errors=True)
-        raise
-    except SoftTimeLimitExceeded:
-        shutil.rmtree(crops_dir, ignore_errors=True)
-        return _fail(rt, analysis_id, "internal", MESSAGES["timeout"])
-    except Exception:
-        log.exception("analysis %s failed unexpectedly", analysis_id)
-        shutil.rmtree(crops_dir, ignore_errors=True)
-        return _fail(rt, analysis_id, "internal", MESSAGES["internal"])
+            progress.stage(Stage.probing, 0.0)
+            output = _run(rt, job, progress, scope.crops_dir)
+            progress.stage(Stage.saving, 0.95)
+            ended = rt.run(persist.save_success(rt.sessions, analysis_id, document=output.document,
+                                                duration_s=output.duration_s))
+            if ended is not None:
+                scope.keep()
+            return _after_end(rt, analysis_id, ended)
+        except AnalysisGone:
+            return _after_end(rt, analysis_id, None)
+        except PermanentFailure as exc:
+            return _fail(rt, analysis_id, exc.code, exc.message)
+        except SoftTimeLimitExceeded:
+            return _fail(rt, analysis_id, ErrorCode.timeout, MESSAGES["timeout"])
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            log.exception("analysis %s failed unexpectedly", analysis_id)
+            return _fail(rt, analysis_id, ErrorCode.internal, MESSAGES["internal"])
 
 
 def retry_countdown(retries: int, cap_s: int) -> float:
@@ -263,7 +274,7 @@ def analyze_video_task(self: Task, analysis_id: str) -> str:
             raise self.retry(exc=exc, countdown=countdown) from exc
         log.error("analysis %s: giving up after %d retries: %s", aid, retries, exc)
         try:
-            _fail(rt, aid, "internal", MESSAGES["internal"])
+            _fail(rt, aid, ErrorCode.internal, MESSAGES["internal"])
         except TRANSIENT_ERRORS:
             log.exception("analysis %s: could not even record the failure", aid)
         raise

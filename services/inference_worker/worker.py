@@ -4,9 +4,10 @@ Run it with::
 
     celery -A services.inference_worker.worker worker -Q inference --concurrency 1
 
-Use the prefork pool (default; one model per child process) or ``-P solo``. Each process builds its
-runtime (event loop, DB engine, model, detector) once, right after it starts, so the first job does not
-pay for loading the model.
+Use the prefork pool (default; one model per child process), ``-P solo``, or ``-P threads --concurrency N``
+(N jobs at once in one process sharing one model and one forward-pass thread: ``WORKER_JOBS=N``; what a GPU
+worker wants). Each process builds its runtime (event loop, DB engine, model, detector) once, right after it
+starts, so the first job does not pay for loading the model.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from celery.signals import (  # noqa: E402
 
 from services.common.celery_app import celery_app  # noqa: E402
 from services.inference_worker import tasks  # noqa: E402, F401  (registers bloomwell.analyze_video)
+from services.inference_worker.config import get_settings  # noqa: E402
 from services.inference_worker.recovery import start_recovery_thread  # noqa: E402
 from services.inference_worker.runtime import get_runtime, shutdown_runtime  # noqa: E402
 
@@ -37,6 +39,10 @@ log = logging.getLogger(__name__)
 
 app = celery_app
 """The Celery app ``celery -A services.inference_worker.worker`` finds."""
+
+_settings = get_settings()
+app.conf.task_soft_time_limit = _settings.task_soft_time_limit_s
+app.conf.task_time_limit = _settings.task_time_limit_s
 
 
 def _warm_up() -> None:
@@ -54,9 +60,10 @@ def _on_process_init(**_: Any) -> None:
 
 @worker_init.connect
 def _on_worker_init(sender: Any = None, **_: Any) -> None:
-    """Solo pool: tasks run in the main process, so build the runtime here (prefork does it per child)."""
+    """Solo and threads pools: tasks run in the main process, so build the runtime here (prefork does it per
+    child)."""
     pool = str(getattr(sender, "pool_cls", "")).lower()
-    if "solo" in pool:
+    if "solo" in pool or "thread" in pool:
         _warm_up()
 
 

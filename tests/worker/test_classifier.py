@@ -48,11 +48,38 @@ def test_chunks_larger_inputs_by_max_batch(tiny_model_path: Path) -> None:
 
 
 def test_bf16_autocast_stays_close_to_fp32(tiny_model_path: Path) -> None:
-    fp32 = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32")
-    bf16 = EmotionClassifier.load(tiny_model_path, device="cpu", precision="bf16")
+    fp32 = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32", backend="torch")
+    bf16 = EmotionClassifier.load(tiny_model_path, device="cpu", precision="bf16", backend="torch")
     assert bf16.autocast_dtype == torch.bfloat16 and bf16.channels_last
     batch = crops(4, seed=3)
     assert np.abs(fp32.predict(batch) - bf16.predict(batch)).max() < 0.05
+
+
+def test_onnxruntime_backend_matches_pytorch(tiny_model_path: Path) -> None:
+    """The CPU default (ONNX Runtime, exported at load) gives PyTorch's probabilities, TTA and temperature too."""
+    for tta in ("none", "five"):
+        torch_clf = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32", backend="torch", tta=tta)
+        ort_clf = EmotionClassifier.load(tiny_model_path, device="cpu", backend="auto", tta=tta)
+        assert ort_clf.backend == "onnxruntime" and torch_clf.backend == "torch"
+        batch = crops(6, seed=5)
+        assert np.allclose(ort_clf.predict(batch), torch_clf.predict(batch), atol=1e-4)
+
+
+def test_temperature_of_the_model_file_is_applied(tmp_path: Path) -> None:
+    """A calibrated model file (spec.temperature) gives flatter probabilities through the one loader."""
+    import dataclasses
+
+    from bloomwell_ml.io import save_model
+
+    plain_path = write_tiny_model(tmp_path / "plain.pt")
+    loaded = load_model(plain_path, "cpu")
+    hot_path = save_model(tmp_path / "hot.pt", loaded.module, dataclasses.replace(loaded.spec, temperature=3.0))
+    batch = crops(5, seed=6)
+    for backend in ("torch", "onnxruntime"):
+        plain = EmotionClassifier.load(plain_path, device="cpu", precision="fp32", backend=backend)  # type: ignore[arg-type]
+        hot = EmotionClassifier.load(hot_path, device="cpu", precision="fp32", backend=backend)  # type: ignore[arg-type]
+        assert hot.temperature == 3.0
+        assert (hot.predict(batch).max(axis=1) < plain.predict(batch).max(axis=1)).all()
 
 
 def test_columns_follow_the_canonical_label_order(tmp_path: Path) -> None:

@@ -17,6 +17,12 @@ pytestmark = pytest.mark.integration
 
 SUMMARY = {"dominant_emotion": "happy", "model": {"name": "tiny", "version": "1"}, "frames_with_face": 1}
 FRAMES = [{"t": 0.0, "faces": []}]
+PEOPLE = [{"track_id": 1, "label": "Person 1"}]
+
+
+def document(summary: dict = SUMMARY, frames: list = FRAMES) -> dict:
+    """A version-2 document as far as the writes care (the pipeline tests check its full shape)."""
+    return {"schema_version": 2, "summary": summary, "people": PEOPLE, "frames": frames}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -51,8 +57,8 @@ async def test_success_writes_result_then_status_and_releases_the_video(
 ) -> None:
     aid = await create_analysis(sessions, video_path="uploads/x.mp4")
     await persist.claim(sessions, aid)
-    assert await persist.set_progress(sessions, aid, 0.5, "detecting")
-    ended = await persist.save_success(sessions, aid, summary=SUMMARY, frames=FRAMES, duration_s=4.6)
+    assert await persist.set_progress(sessions, aid, 0.5, "analyzing")
+    ended = await persist.save_success(sessions, aid, document=document(), duration_s=4.6)
     assert ended is not None and ended.status == AnalysisStatus.succeeded
     assert ended.video_to_delete == "uploads/x.mp4"
     analysis, result = await fetch(sessions, aid)
@@ -60,15 +66,16 @@ async def test_success_writes_result_then_status_and_releases_the_video(
     assert analysis.status == AnalysisStatus.succeeded and analysis.progress == 1.0
     assert analysis.dominant_emotion == "happy" and analysis.video_path is None and analysis.finished_at
     assert result.summary == SUMMARY and result.frames == FRAMES and result.model_name == "tiny"
+    assert result.schema_version == 2 and result.people == PEOPLE
 
 
 async def test_success_again_replaces_the_result_and_keep_video_keeps_it(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     aid = await create_analysis(sessions, video_path="uploads/y.mp4", keep_video=True)
-    await persist.save_success(sessions, aid, summary=SUMMARY, frames=FRAMES, duration_s=1.0)
-    ended = await persist.save_success(sessions, aid, summary={**SUMMARY, "dominant_emotion": "sad"},
-                                       frames=[], duration_s=1.0)
+    await persist.save_success(sessions, aid, document=document(), duration_s=1.0)
+    ended = await persist.save_success(sessions, aid, document=document({**SUMMARY, "dominant_emotion": "sad"}, []),
+                                       duration_s=1.0)
     assert ended is not None and ended.video_to_delete is None
     analysis, result = await fetch(sessions, aid)
     assert analysis is not None and analysis.video_path == "uploads/y.mp4" and analysis.dominant_emotion == "sad"
@@ -93,7 +100,7 @@ async def test_writes_after_deletion_report_it(sessions: async_sessionmaker[Asyn
     aid = await create_analysis(sessions)
     await persist.claim(sessions, aid)
     await delete_analysis(sessions, aid)
-    assert await persist.set_progress(sessions, aid, 0.3, "detecting") is False
-    assert await persist.save_success(sessions, aid, summary=SUMMARY, frames=FRAMES, duration_s=1.0) is None
+    assert await persist.set_progress(sessions, aid, 0.3, "analyzing") is False
+    assert await persist.save_success(sessions, aid, document=document(), duration_s=1.0) is None
     assert await persist.save_failure(sessions, aid, error="x", error_code="internal") is None
     assert await fetch(sessions, aid) == (None, None)

@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from services.common.db import Base, create_engine
 from services.common.events import channel_for
+from services.common.result_upgrade import result_document
 from services.common.schemas import AnalysisResultOut
 from services.inference_worker.config import WorkerSettings
+from services.inference_worker.quality import QualityThresholds
 from services.inference_worker.runtime import Runtime, build_runtime
 from services.inference_worker.tasks import process
 from services.inference_worker.webhook import verify
@@ -40,7 +42,7 @@ def rt(request: pytest.FixtureRequest, database_url: str, redis_url: str, tiny_m
     root = tmp_path_factory.mktemp("rt")
     url = database_url if request.param == "postgresql" else f"sqlite+aiosqlite:///{root / 'w.db'}"
     settings = WorkerSettings(environment="test", database_url=url, redis_url=redis_url, storage_dir=root / "storage",
-                              model_path=tiny_model_path, face_detector="haar", progress_db_interval_s=0.0,
+                              model_path=tiny_model_path, face_detector="yunet", progress_db_interval_s=0.0,
                               webhook_secret=SECRET, max_crops_kept=8)
     runtime = build_runtime(settings)
     if request.param == "sqlite":
@@ -80,7 +82,7 @@ def test_real_video_succeeds_with_events_result_and_crops(rt: Runtime) -> None:
     assert outcome == "succeeded"
     stages = [e["stage"] for e in events]
     assert stages[0] == "probing" and stages[-1] == "done"
-    assert {"detecting", "classifying", "saving"} <= set(stages)
+    assert {"analyzing", "summarizing", "saving"} <= set(stages)
     assert events[-1]["status"] == "succeeded" and events[-1]["progress"] == 1.0
     assert all(e["status"] == "processing" for e in events[:-1])
     progress = [e["progress"] for e in events]
@@ -88,10 +90,14 @@ def test_real_video_succeeds_with_events_result_and_crops(rt: Runtime) -> None:
     analysis, result = rt.run(fetch(rt.sessions, aid))
     assert analysis is not None and result is not None
     assert analysis.status == "succeeded" and analysis.video_path is None and analysis.attempts == 1
-    doc = AnalysisResultOut.model_validate({"summary": result.summary, "frames": result.frames})
+    assert result.schema_version == 2
+    doc = AnalysisResultOut.model_validate(
+        result_document(result.summary, result.frames, result.people, result.schema_version)
+    )
     assert doc.summary.frames_with_face > 0 and doc.summary.dominant_emotion == analysis.dominant_emotion
-    crops = {f.crop for frame in doc.frames for f in frame.faces if f.crop}
-    assert 0 < len(crops) <= 8
+    assert doc.summary.people_count == 1 and doc.people[0].crop is not None
+    crops = {f.crop for frame in doc.frames for f in frame.faces if f.crop} | {doc.people[0].crop}
+    assert 1 < len(crops) <= 9
     assert {p.name for p in rt.storage.crops_dir(aid).iterdir()} == crops
     assert not upload.exists()
 
@@ -203,7 +209,7 @@ def test_analysis_deleted_while_processing_stops_the_job_and_cleans_up(rt: Runti
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             message = pubsub.get_message(timeout=0.1)
-            if message and json.loads(message["data"])["stage"] == "classifying":
+            if message and json.loads(message["data"])["stage"] == "analyzing":
                 engine = create_engine(rt.settings.database_url)
                 asyncio.run(_delete_with(engine, aid))
                 deleted.set()
@@ -236,6 +242,17 @@ def test_a_job_past_its_time_limit_stops_between_batches_and_leaves_nothing(rt: 
     aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("fer_test.mp4"), duration_s=4.6))
     assert process(rt, aid, time_limit_s=1e-6) == "failed"
     analysis, result = rt.run(fetch(rt.sessions, aid))
-    assert analysis is not None and analysis.error_code == "internal" and "too long" in (analysis.error or "")
+    assert analysis is not None and analysis.error_code == "timeout" and "too long" in (analysis.error or "")
     assert result is None
+    assert not rt.storage.crops_dir(aid).exists()
+
+
+def test_faces_that_are_never_readable_fail_with_a_reason(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A face found in every frame but never assessable ends as no_assessable_face, saying why."""
+    monkeypatch.setattr(rt.settings, "quality", QualityThresholds(min_face_px=10_000))
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("fer_test.mp4"), duration_s=4.6))
+    assert process(rt, aid) == "failed"
+    analysis, result = rt.run(fetch(rt.sessions, aid))
+    assert analysis is not None and analysis.error_code == "no_assessable_face" and result is None
+    assert "too small" in (analysis.error or "")
     assert not rt.storage.crops_dir(aid).exists()

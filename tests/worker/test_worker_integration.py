@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bloomwell_ml.labels import EMOTIONS
 from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE
 from services.common.events import channel_for
+from services.common.result_upgrade import result_document
 from services.common.schemas import AnalysisResultOut
 from services.common.storage import Storage
 from tests.fixtures.worker import WorkerHandle
@@ -65,11 +66,13 @@ async def test_queue_to_result_with_progress_events(
     events = await enqueue_and_follow(inference_worker, redis_url, aid)
     assert events[-1]["status"] == "succeeded", inference_worker.log_tail()
     assert events[0]["status"] == "processing" and events[0]["stage"] == "probing"
-    assert {"detecting", "classifying", "saving"} <= {e["stage"] for e in events}
+    assert {"analyzing", "summarizing", "saving"} <= {e["stage"] for e in events}
     assert all(0.0 <= e["progress"] <= 1.0 for e in events)
     analysis, result = await fetch(sessions, aid)
     assert analysis is not None and result is not None and analysis.status == "succeeded"
-    doc = AnalysisResultOut.model_validate({"summary": result.summary, "frames": result.frames})
+    doc = AnalysisResultOut.model_validate(
+        result_document(result.summary, result.frames, result.people, result.schema_version)
+    )
     assert doc.summary.frames_analyzed == 26  # 12.8 s at 2 frames/s
     assert doc.summary.frames_with_face >= 20
     assert doc.summary.sample_fps == 2.0

@@ -1,0 +1,109 @@
+"""The quality gate: how readable each face is, and whether it is read at all.
+
+Measured on the face as the classifier sees it (the crop resized to the model's input, grey levels) plus the
+detector's box and landmarks. The thresholds were chosen by measurement — classifier accuracy per quality bin on
+FER2013 test faces degraded on purpose (``bench/bench_quality.py``, figures in ``bench/README.md``): a face is
+assessable while the accuracy of its bin stays within reach of clean faces.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, Field
+
+from bloomwell_ml.crop import eye_roll_deg
+from bloomwell_ml.faces import Box
+from services.common.analysis import UnassessableReason
+
+NOSE_DEPTH_RATIO = 0.55
+"""Depth of the nose tip in front of the eyes, as a share of the distance between the eyes (an adult average):
+with it, the nose's sideways offset from the eye midpoint gives the head's turn."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaceQuality:
+    """The ``quality`` record of one face (``services.common.schemas.FaceQuality``)."""
+
+    face_px: int
+    sharpness: float
+    brightness: float
+    contrast: float
+    yaw_deg: float | None
+    roll_deg: float | None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """The JSON form, rounded."""
+        return {
+            "face_px": self.face_px,
+            "sharpness": round(self.sharpness, 1),
+            "brightness": round(self.brightness, 1),
+            "contrast": round(self.contrast, 1),
+            "yaw_deg": None if self.yaw_deg is None else round(self.yaw_deg, 1),
+            "roll_deg": None if self.roll_deg is None else round(self.roll_deg, 1),
+        }
+
+
+class QualityThresholds(BaseModel):
+    """Where a face stops being readable (defaults measured by ``bench/bench_quality.py``)."""
+
+    min_face_px: int = Field(default=20, ge=0, description="shorter side of the face box, source pixels")
+    min_sharpness: float = Field(default=60.0, ge=0, description="variance of the Laplacian at the model input")
+    min_brightness: float = Field(default=40.0, ge=0, le=255, description="mean grey level, 0-255")
+    max_brightness: float = Field(default=225.0, ge=0, le=255)
+    min_contrast: float = Field(default=14.0, ge=0, description="standard deviation of the grey levels")
+    max_yaw_deg: float = Field(default=55.0, gt=0, le=90, description="estimated head turn from the landmarks")
+
+
+def estimate_yaw_deg(box: Box) -> float | None:
+    """The head's turn in degrees (0 frontal, sign: towards the image's right), from the nose's offset from the
+    eye midpoint relative to the eye distance; None without landmarks."""
+    marks = box.landmarks
+    if marks is None:
+        return None
+    (rx, ry), (lx, ly), (nx, ny) = marks.right_eye, marks.left_eye, marks.nose
+    eye_distance = math.hypot(lx - rx, ly - ry)
+    if eye_distance < 1e-6:
+        return 90.0
+    # offset of the nose along the eye line, from the eye midpoint
+    ux, uy = (lx - rx) / eye_distance, (ly - ry) / eye_distance
+    offset = (nx - (rx + lx) / 2.0) * ux + (ny - (ry + ly) / 2.0) * uy
+    return math.degrees(math.atan((offset / eye_distance) / NOSE_DEPTH_RATIO))
+
+
+def measure(model_image: np.ndarray, box: Box) -> FaceQuality:
+    """Quality of one face from its model-input image (uint8, H×W or H×W×C) and its detector box."""
+    gray = model_image if model_image.ndim == 2 else model_image[:, :, 0] if model_image.shape[2] == 1 else (
+        cv2.cvtColor(model_image, cv2.COLOR_RGB2GRAY))
+    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
+    mean, std = cv2.meanStdDev(gray)
+    return FaceQuality(
+        face_px=box.short_side,
+        sharpness=sharpness,
+        brightness=float(mean[0][0]),
+        contrast=float(std[0][0]),
+        yaw_deg=estimate_yaw_deg(box),
+        roll_deg=eye_roll_deg(box),
+    )
+
+
+def assess(quality: FaceQuality, thresholds: QualityThresholds) -> UnassessableReason | None:
+    """The first reason this face cannot be read, in the order a person can act on (size, light, focus, pose);
+    None when it is assessable."""
+    t = thresholds
+    if quality.face_px < t.min_face_px:
+        return UnassessableReason.too_small
+    if quality.brightness < t.min_brightness:
+        return UnassessableReason.too_dark
+    if quality.brightness > t.max_brightness:
+        return UnassessableReason.overexposed
+    if quality.contrast < t.min_contrast:
+        return UnassessableReason.low_contrast
+    if quality.sharpness < t.min_sharpness:
+        return UnassessableReason.blurred
+    if quality.yaw_deg is not None and abs(quality.yaw_deg) > t.max_yaw_deg:
+        return UnassessableReason.turned_away
+    return None
