@@ -9,7 +9,7 @@ PORT       ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv frontend run test test-all test-fast lint browser-deps bench train evaluate export clean secrets
+.PHONY: help venv frontend run test test-all test-fast test-chaos lint browser-deps bench bench-load train evaluate export clean secrets
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,12 @@ test-all: venv frontend browser-deps  ## every test, including the slow ones
 
 test-fast: venv  ## Python unit and integration tests only (no browser, not slow)
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+test-chaos: venv  ## fault injection: kill -9 worker/gateway, Redis restart, PostgreSQL backends terminated (~5 min)
+	$(PY) -m pytest tests/chaos -m slow -s $(PYTEST_ARGS)
+
+bench-load: venv  ## gateway load: 50 and 200 clients polling GET /v1/analyses/{id} (p50/p99, requests/s)
+	$(PY) bench/bench_load.py
 
 bench: venv  ## speed benchmarks (print figures)
 	$(PY) bench/bench_worker.py

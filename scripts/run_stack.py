@@ -29,6 +29,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--auth-port", type=int, default=int(os.environ.get("AUTH_PORT", "0")) or None)
     parser.add_argument("--worker-concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "1")))
+    parser.add_argument("--api-workers", type=int, default=int(os.environ.get("API_WORKERS", "1")),
+                        help="gateway processes (uvicorn --workers); see bench/bench_load.py")
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     return parser.parse_args(argv)
 
@@ -94,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             "auth": [python, "-m", "uvicorn", "--factory", "services.auth.main:create_app",
                      "--host", args.host, "--port", str(auth_port), "--log-level", "warning"],
             "api": [python, "-m", "uvicorn", "--factory", "services.api.main:create_app",
-                    "--host", args.host, "--port", str(args.port), "--log-level", "info", "--no-access-log"],
+                    "--host", args.host, "--port", str(args.port), "--log-level", "info", "--no-access-log",
+                    "--workers", str(args.api_workers)],
             "worker": [python, "-m", "celery", "-A", "services.inference_worker.worker", "worker",
                        "-Q", "inference", "--concurrency", str(args.worker_concurrency),
                        "--loglevel", "INFO", "--without-gossip", "--without-mingle"],

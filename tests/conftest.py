@@ -42,6 +42,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+GENEROUS_LIMITS = {
+    "login_rate_limit_per_address": "10000/minute",
+    "login_rate_limit_per_account": "10000/minute",
+    "signup_rate_limit_per_address": "10000/minute",
+}
+"""Sign-in limits for the suite at large (tests/auth/test_throttle.py tests the real ones)."""
+
+
 @dataclass(frozen=True)
 class Servers:
     """Where the test PostgreSQL (admin database URL) and Redis answer."""
@@ -92,16 +100,50 @@ def database_url(servers: Servers) -> Iterator[str]:
     asyncio.run(_admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+REDIS_CLAIM_KEY = "bloomwell:test-session-db:{db}"
+REDIS_CLAIM_TTL_S = 6 * 3600
+
+
+def claim_redis_db(base_url: str, owner: str) -> int:
+    """Claim a Redis database number 1..15 for this session with a ``SET NX`` lock key in database 0,
+    so two concurrent test sessions never share (and flush) one database. Falls back to a pid-derived
+    number when all are claimed (e.g. by crashed sessions whose keys have not expired yet)."""
+    client = redis_sync.from_url(f"{base_url}/0")
+    try:
+        start = os.getpid() % 15
+        for offset in range(15):
+            db = 1 + (start + offset) % 15
+            if client.set(REDIS_CLAIM_KEY.format(db=db), owner, nx=True, ex=REDIS_CLAIM_TTL_S):
+                return db
+    finally:
+        client.close()
+    return 1 + os.getpid() % 15
+
+
+def release_redis_db(base_url: str, db: int, owner: str) -> None:
+    """Give the database number back (only if this session still holds it)."""
+    client = redis_sync.from_url(f"{base_url}/0")
+    try:
+        key = REDIS_CLAIM_KEY.format(db=db)
+        if client.get(key) == owner.encode():
+            client.delete(key)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def redis_url(servers: Servers) -> Iterator[str]:
-    """A Redis database number of its own for this session, emptied before and after."""
-    db = 1 + os.getpid() % 15
+    """A Redis database number of its own for this session (claimed, see :func:`claim_redis_db`),
+    emptied before and after."""
+    owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    db = claim_redis_db(servers.redis_base_url, owner)
     url = f"{servers.redis_base_url}/{db}"
     client = redis_sync.from_url(url)
     client.flushdb()
     yield url
     client.flushdb()
     client.close()
+    release_redis_db(servers.redis_base_url, db, owner)
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +169,8 @@ def test_env(database_url: str, redis_url: str, data_dir: Path, storage_dir: Pat
         "REDIS_URL": redis_url,
         "BLOOMWELL_DATA_DIR": str(data_dir),
         "STORAGE_DIR": str(storage_dir),
+        # tests sign up and log in many times from one address; the throttle has its own tests
+        **{name.upper(): value for name, value in GENEROUS_LIMITS.items()},
     }
 
 
@@ -137,6 +181,7 @@ def auth_settings(test_env: dict[str, str]) -> AuthSettings:
         database_url=test_env["DATABASE_URL"],
         redis_url=test_env["REDIS_URL"],
         bloomwell_data_dir=Path(test_env["BLOOMWELL_DATA_DIR"]),
+        **GENEROUS_LIMITS,  # type: ignore[arg-type]
     )
 
 

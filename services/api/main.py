@@ -13,11 +13,13 @@ from celery import Celery
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.api import health, proxy, push, webapp
 from services.api.analyses.routes import router as analyses_router
-from services.api.analyses.upload import UploadSizeLimit
+from services.api.analyses.upload import BodyLimits, UploadSizeLimit
 from services.api.config import ApiSettings
+from services.api.security_headers import SecurityHeaders
 from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE, create_celery_app
 from services.common.db import create_engine, create_sessionmaker
 from services.common.security.tokens import JwksVerifier
@@ -53,7 +55,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = None if sessionmaker is not None else create_engine(settings.database_url)
+        engine = None
+        if sessionmaker is None:
+            pool: dict[str, object] = {}
+            if not settings.database_url.startswith("sqlite"):
+                # a steady pool: under load, overflow connections opened and closed per burst cost more
+                # than the queries (TLS negotiation, authentication) and made p99 explode
+                pool = {
+                    "pool_size": settings.db_pool_size,
+                    "max_overflow": settings.db_max_overflow,
+                    "isolation_level": "AUTOCOMMIT",
+                    "pool_pre_ping": False,
+                }
+            engine = create_engine(settings.database_url, **pool)
         app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)  # type: ignore[arg-type]
         app.state.redis = aioredis.from_url(settings.redis_url, decode_responses=True)
         app.state.auth_client = httpx.AsyncClient(
@@ -65,7 +79,14 @@ def create_app(
             response.raise_for_status()
             return response.json()
 
-        app.state.verifier = JwksVerifier(fetch_jwks, settings.jwt_issuer, settings.jwt_audience)
+        app.state.verifier = JwksVerifier(
+            fetch_jwks,
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            max_lifetime_s=settings.access_token_ttl_s,
+            clock_skew_s=settings.token_clock_skew_s,
+            cache_s=settings.token_cache_s,
+        )
         yield
         await app.state.auth_client.aclose()
         await app.state.redis.aclose()
@@ -78,7 +99,13 @@ def create_app(
     app.state.celery = celery
     app.state.enqueue = celery_enqueuer(celery)
 
-    app.add_middleware(UploadSizeLimit, path="/v1/analyses", limit_bytes=settings.max_upload_bytes)
+    body_limits = BodyLimits(
+        max_bytes=settings.max_upload_bytes,
+        idle_timeout_s=settings.upload_idle_timeout_s,
+        min_bytes_per_s=settings.upload_min_bytes_per_s,
+        rate_grace_s=settings.upload_rate_grace_s,
+    )
+    app.add_middleware(UploadSizeLimit, path="/v1/analyses", limits=body_limits)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -87,6 +114,9 @@ def create_app(
             allow_headers=["*"],
             expose_headers=["Location"],
         )
+    app.add_middleware(SecurityHeaders)
+    # outermost: the caller's address and scheme, believing X-Forwarded-* only from TRUSTED_PROXIES
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
     app.include_router(health.router)
     app.include_router(analyses_router)
     app.include_router(push.router)

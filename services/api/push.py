@@ -12,17 +12,44 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from services.api import messages, tickets
 from services.api.analyses import service
 from services.api.analyses.routes import owned_or_404
-from services.api.deps import PushUserId, RedisDep, SessionDep, SettingsDep, verify_token
+from services.api.deps import (
+    WS_NOT_FOUND,
+    AuthFailure,
+    CurrentUserId,
+    PushUserId,
+    RedisDep,
+    SessionDep,
+    SettingsDep,
+    push_user_id,
+)
 from services.common.events import ProgressEvent, channel_for
 from services.common.models import Analysis
 
 router = APIRouter(prefix="/v1", tags=["push"])
+
+
+class StreamTicket(BaseModel):
+    """``POST /v1/analyses/{id}/events/ticket``: open the stream with ``?ticket=`` within ``expires_in`` s."""
+
+    ticket: str
+    expires_in: int
+
+
+@router.post("/analyses/{analysis_id}/events/ticket", response_model=StreamTicket)
+async def stream_ticket(
+    analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep, redis: RedisDep, settings: SettingsDep
+) -> StreamTicket:
+    """A single-use ticket (valid ``STREAM_TICKET_TTL_S``) to open this analysis's SSE or WebSocket stream."""
+    await owned_or_404(session, user_id, analysis_id)
+    ticket = await tickets.issue(redis, user_id, analysis_id, settings.stream_ticket_ttl_s)
+    return StreamTicket(ticket=ticket, expires_in=settings.stream_ticket_ttl_s)
 
 
 def event_from_row(analysis: Analysis) -> ProgressEvent:
@@ -73,12 +100,19 @@ async def progress_stream(
 @router.get(
     "/analyses/{analysis_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "progress events until the job ends"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "progress events until the job ends"},
+        401: {"description": "No valid bearer token and no valid, unused ticket"},
+        403: {"description": "The ticket was issued for another analysis"},
+    },
 )
 async def analysis_events(
     analysis_id: uuid.UUID, user_id: PushUserId, session: SessionDep, redis: RedisDep, settings: SettingsDep
 ) -> StreamingResponse:
-    """Server-Sent Events: ``event: progress`` with a ProgressEvent JSON, until the job ends."""
+    """Server-Sent Events: ``event: progress`` with a ProgressEvent JSON, until the job ends.
+
+    Authenticate with ``Authorization: Bearer`` or, from a browser's ``EventSource``, ``?ticket=``.
+    """
     await owned_or_404(session, user_id, analysis_id)
 
     async def body() -> AsyncIterator[str]:
@@ -102,26 +136,29 @@ async def analysis_events(
 
 @router.websocket("/analyses/{analysis_id}/ws")
 async def analysis_websocket(
-    websocket: WebSocket, analysis_id: uuid.UUID, access_token: str | None = Query(default=None)
+    websocket: WebSocket, analysis_id: uuid.UUID, ticket: str | None = Query(default=None, max_length=128)
 ) -> None:
-    """WebSocket: the same ProgressEvent JSON messages; closes (1000) after a terminal status."""
+    """WebSocket: the same ProgressEvent JSON messages; closes (1000) after a terminal status.
+
+    Refusals are sent after the handshake as close codes a client can act on: 4401 not authenticated
+    (no/invalid token, expired or used ticket), 4403 ticket for another analysis, 4404 analysis not found,
+    4503 authentication cannot be checked right now.
+    """
     app = websocket.app
-    token = access_token
     header = websocket.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        token = header[7:]
+    bearer = header[7:] if header.lower().startswith("bearer ") else None
+    await websocket.accept()
     try:
-        user_id = await verify_token(app.state.verifier, token)
-    except HTTPException:
-        await websocket.close(code=4401, reason="not authenticated")
+        user_id = await push_user_id(app.state.verifier, app.state.redis, analysis_id, bearer, ticket)
+    except AuthFailure as failure:
+        await websocket.close(code=failure.close_code, reason=failure.detail[:120])
         return
     async with app.state.sessionmaker() as session:
         try:
             await service.get_owned(session, user_id, analysis_id)
         except service.AnalysisNotFound:
-            await websocket.close(code=4404, reason="analysis not found")
+            await websocket.close(code=WS_NOT_FOUND, reason=messages.ANALYSIS_NOT_FOUND)
             return
-    await websocket.accept()
     redis: aioredis.Redis = app.state.redis
     async with subscribed(redis, analysis_id) as pubsub:
         async with app.state.sessionmaker() as session:

@@ -6,22 +6,30 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
+from services.common.security.settings import TokenSettings
 from services.common.security.tokens import generate_private_key_pem, public_jwk
-from services.common.settings import CommonSettings
 
 
-class AuthSettings(CommonSettings):
+class AuthSettings(TokenSettings):
     """Auth service configuration (environment variables of the same names, upper-cased)."""
 
     jwt_private_key: str = ""
     """PEM of the RS256 signing key. Alternatively ``JWT_PRIVATE_KEY_FILE``."""
     jwt_private_key_file: Path | None = None
-    jwt_issuer: str = "bloomwell-auth"
-    jwt_audience: str = "bloomwell-api"
-    access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
+
+    login_rate_limit_per_address: str = "20/minute"
+    """Sign-in attempts (``/auth/login``, ``/auth/token``) per client address (``limits`` notation)."""
+    login_rate_limit_per_account: str = "10/10 minutes"
+    """Sign-in attempts per account; a correct password clears the count."""
+    signup_rate_limit_per_address: str = "10/hour"
+    """Accounts created per client address."""
+    password_hash_concurrency: int = Field(default=0, ge=0)
+    """Argon2 hashes computed at once (64 MiB each); 0 = one per CPU core."""
+    password_hash_queue: int = Field(default=16, ge=0)
+    """Hashes allowed to wait for a free slot; beyond that sign-in answers 503 at once."""
 
     @model_validator(mode="after")
     def _refuse_missing_key_outside_local(self) -> AuthSettings:

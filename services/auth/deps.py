@@ -1,18 +1,22 @@
-"""FastAPI dependencies of the auth service (``SessionDep``, ``SettingsDep``, ``CurrentUser``)."""
+"""FastAPI dependencies of the auth service (``SessionDep``, ``SettingsDep``, ``CurrentUser`` ...)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import redis.asyncio as aioredis
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.auth import service
+from services.auth import messages, service
 from services.auth.config import AuthSettings
+from services.auth.passwords import PasswordHasher
+from services.auth.throttle import Throttle
 from services.common.models import User
-from services.common.security.tokens import JwksVerifier, TokenError
+from services.common.security import revocation
+from services.common.security.tokens import AccessClaims, JwksVerifier, TokenError
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -25,17 +29,73 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 def get_settings(request: Request) -> AuthSettings:
     """The running app's settings."""
-    return request.app.state.settings
+    settings: AuthSettings = request.app.state.settings
+    return settings
+
+
+def get_redis(request: Request) -> aioredis.Redis:
+    """The asyncio Redis client (token denylist)."""
+    client: aioredis.Redis = request.app.state.redis
+    return client
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    """The process's bounded password hasher."""
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+def get_throttle(request: Request) -> Throttle:
+    """Sign-in and signup limits."""
+    throttle: Throttle = request.app.state.throttle
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (``X-Forwarded-For`` is believed only from ``TRUSTED_PROXIES``)."""
+    return request.client.host if request.client else "unknown"
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[AuthSettings, Depends(get_settings)]
+RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
+AddressDep = Annotated[str, Depends(client_address)]
 
 UNAUTHORIZED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,
-    detail="Not authenticated. Please log in.",
+    detail=messages.NOT_AUTHENTICATED,
     headers={"WWW-Authenticate": "Bearer"},
 )
+
+
+async def verified_claims(request: Request, token: str) -> AccessClaims:
+    """The claims of a valid, unrevoked access token; 401 otherwise, 503 when revocation cannot be checked."""
+    verifier: JwksVerifier = request.app.state.verifier
+    try:
+        claims = await verifier.verify(token)
+    except TokenError:
+        raise UNAUTHORIZED from None
+    try:
+        revoked = await revocation.is_revoked(request.app.state.redis, claims)
+    except Exception as exc:  # noqa: BLE001 - Redis down: refuse rather than accept a revoked token
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=messages.UNAVAILABLE) from exc
+    if revoked:
+        raise UNAUTHORIZED
+    return claims
+
+
+async def get_optional_claims(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> AccessClaims | None:
+    """The caller's access token claims if it sent a valid one, else None (never an error)."""
+    if not token:
+        return None
+    try:
+        return await verified_claims(request, token)
+    except HTTPException:
+        return None
 
 
 async def get_current_user(
@@ -44,11 +104,7 @@ async def get_current_user(
     """The user named by a valid access token."""
     if not token:
         raise UNAUTHORIZED
-    verifier: JwksVerifier = request.app.state.verifier
-    try:
-        claims = await verifier.verify(token)
-    except TokenError:
-        raise UNAUTHORIZED from None
+    claims = await verified_claims(request, token)
     user = await service.get_user(session, claims.subject)
     if user is None:
         raise UNAUTHORIZED
@@ -56,3 +112,4 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalClaims = Annotated[AccessClaims | None, Depends(get_optional_claims)]

@@ -7,14 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from services.auth import messages
 from services.auth.config import AuthSettings
+from services.auth.passwords import HasherBusy, PasswordHasher
 from services.auth.routes import router
 from services.auth.service import AuthError
+from services.auth.throttle import Throttle, TooManyAttempts
 from services.common.db import create_engine, create_sessionmaker
 from services.common.security.tokens import JwksVerifier
 
@@ -32,14 +37,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if sessionmaker is not None:
-            app.state.sessionmaker = sessionmaker
+        app.state.redis = aioredis.from_url(settings.redis_url, decode_responses=True)
+        engine = None if sessionmaker is not None else create_engine(settings.database_url)
+        app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)  # type: ignore[arg-type]
+        try:
             yield
-            return
-        engine = create_engine(settings.database_url)
-        app.state.sessionmaker = create_sessionmaker(engine)
-        yield
-        await engine.dispose()
+        finally:
+            await app.state.redis.aclose()
+            if engine is not None:
+                await engine.dispose()
 
     app = FastAPI(
         title="Bloomwell auth",
@@ -53,12 +59,37 @@ def create_app(
     async def own_jwks() -> dict[str, Any]:
         return {"keys": [settings.jwk]}
 
-    app.state.verifier = JwksVerifier(own_jwks, settings.jwt_issuer, settings.jwt_audience)
+    app.state.verifier = JwksVerifier(
+        own_jwks,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        max_lifetime_s=settings.access_token_ttl_s,
+        clock_skew_s=settings.token_clock_skew_s,
+        cache_s=settings.token_cache_s,
+    )
+    app.state.hasher = PasswordHasher(settings.password_hash_concurrency, settings.password_hash_queue)
+    app.state.throttle = Throttle(
+        settings.redis_url,
+        login_per_address=settings.login_rate_limit_per_address,
+        login_per_account=settings.login_rate_limit_per_account,
+        signup_per_address=settings.signup_rate_limit_per_address,
+    )
 
     @app.exception_handler(AuthError)
     async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(TooManyAttempts)
+    async def _throttled(_request: Request, exc: TooManyAttempts) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(HasherBusy)
+    async def _busy(_request: Request, _exc: HasherBusy) -> JSONResponse:
+        return JSONResponse({"detail": messages.BUSY}, status_code=503, headers={"Retry-After": "1"})
+
+    # the gateway (a trusted proxy) passes the caller's address in X-Forwarded-For
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -6,8 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic_core import PydanticCustomError
+
+from services.common.security.sanitize import strip_control
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
@@ -32,7 +34,12 @@ def _check_password(value: str) -> str:
 
 
 NewPassword = Annotated[str, AfterValidator(_check_password)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+def _clean(value: object) -> object:
+    return strip_control(value) if isinstance(value, str) else value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), BeforeValidator(_clean)]
+"""A person's name: control characters removed, then surrounding spaces, then 1-100 characters."""
 
 
 class SignupIn(BaseModel):

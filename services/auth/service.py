@@ -7,16 +7,18 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from anyio import to_thread
+import redis.asyncio as aioredis
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.auth import messages
 from services.auth.config import AuthSettings
-from services.auth.passwords import hash_password, verify_password
+from services.auth.passwords import PasswordHasher
 from services.auth.schemas import SignupIn, TokenPair
 from services.common.models import RefreshToken, User
-from services.common.security.tokens import issue_access_token
+from services.common.security import revocation
+from services.common.security.tokens import AccessClaims, issue_access_token
 
 
 class AuthError(Exception):
@@ -50,13 +52,18 @@ def _hash_refresh_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-async def create_user(session: AsyncSession, data: SignupIn) -> User:
-    """Register a new account; refuses an e-mail that is already registered (any letter case)."""
+async def create_user(session: AsyncSession, hasher: PasswordHasher, data: SignupIn) -> User:
+    """Register a new account; refuses an e-mail that is already registered (any letter case).
+
+    The password is hashed *before* the address is looked up, so a taken address costs as long to
+    refuse as a new one takes to register: the answer's timing tells nothing (the 409 itself does,
+    deliberately; signup is throttled per client address to bound enumeration).
+    """
     email = normalise_email(str(data.email))
+    password_hash = await hasher.hash(data.password)
     taken = await session.scalar(select(User.id).where(User.email == email))
     if taken is not None:
-        raise EmailAlreadyRegistered("An account with this e-mail address already exists.")
-    password_hash = await to_thread.run_sync(hash_password, data.password)
+        raise EmailAlreadyRegistered(messages.EMAIL_TAKEN)
     user = User(
         email=email, password_hash=password_hash, first_name=data.first_name, last_name=data.last_name
     )
@@ -65,16 +72,16 @@ async def create_user(session: AsyncSession, data: SignupIn) -> User:
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise EmailAlreadyRegistered("An account with this e-mail address already exists.") from None
+        raise EmailAlreadyRegistered(messages.EMAIL_TAKEN) from None
     return user
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> User:
-    """Return the user for valid credentials; the same error whether or not the e-mail exists."""
+async def authenticate(session: AsyncSession, hasher: PasswordHasher, email: str, password: str) -> User:
+    """Return the user for valid credentials; the same error (and cost) whether or not the e-mail exists."""
     user = await session.scalar(select(User).where(User.email == normalise_email(email)))
-    ok = await to_thread.run_sync(verify_password, password, user.password_hash if user else None)
+    ok = await hasher.verify(password, user.password_hash if user else None)
     if user is None or not ok:
-        raise InvalidCredentials("Incorrect e-mail or password.")
+        raise InvalidCredentials(messages.BAD_CREDENTIALS)
     return user
 
 
@@ -83,10 +90,11 @@ async def issue_token_pair(
 ) -> TokenPair:
     """Sign an access token and store (hashed) a new refresh token in ``family_id`` (or a new family)."""
     raw_refresh = secrets.token_urlsafe(48)
+    family_id = family_id or uuid.uuid4()
     session.add(
         RefreshToken(
             user_id=user_id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=_hash_refresh_token(raw_refresh),
             expires_at=datetime.now(UTC) + timedelta(seconds=settings.refresh_token_ttl_s),
         )
@@ -99,6 +107,7 @@ async def issue_token_pair(
         settings.jwt_issuer,
         settings.jwt_audience,
         settings.access_token_ttl_s,
+        session_id=family_id,
     )
     return TokenPair(access_token=access, refresh_token=raw_refresh, expires_in=ttl)
 
@@ -112,17 +121,19 @@ async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
     await session.commit()
 
 
-async def rotate_refresh_token(session: AsyncSession, settings: AuthSettings, raw: str) -> TokenPair:
+async def rotate_refresh_token(
+    session: AsyncSession, redis: aioredis.Redis, settings: AuthSettings, raw: str
+) -> TokenPair:
     """Spend ``raw`` and issue a new pair in the same family.
 
     Presenting a token that was already spent (or revoked) is treated as theft: the whole family is
-    revoked, so both the thief and the victim must log in again.
+    revoked, so both the thief and the victim must log in again; the family's access tokens end too.
     """
     token = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh_token(raw))
     )
     if token is None:
-        raise InvalidRefreshToken("Your session is not valid. Please log in again.")
+        raise InvalidRefreshToken(messages.SESSION_INVALID)
     now = datetime.now(UTC)
     family_id, user_id, expires_at = token.family_id, token.user_id, token.expires_at
     spent = await session.execute(
@@ -133,20 +144,32 @@ async def rotate_refresh_token(session: AsyncSession, settings: AuthSettings, ra
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
         await _revoke_family(session, family_id)
-        raise InvalidRefreshToken("This session was already used or ended. Please log in again.")
+        await revocation.revoke_session(redis, family_id, settings.access_token_ttl_s)
+        raise InvalidRefreshToken(messages.SESSION_REUSED)
     if expires_at <= now:
         await session.commit()
-        raise InvalidRefreshToken("Your session has expired. Please log in again.")
+        raise InvalidRefreshToken(messages.SESSION_EXPIRED)
     return await issue_token_pair(session, settings, user_id, family_id)
 
 
-async def logout(session: AsyncSession, raw: str) -> None:
-    """End the session the refresh token belongs to (its whole family); unknown tokens are ignored."""
+async def logout(
+    session: AsyncSession,
+    redis: aioredis.Redis,
+    settings: AuthSettings,
+    raw: str,
+    access: AccessClaims | None = None,
+) -> None:
+    """End the session the refresh token belongs to (its whole family, and the access tokens issued in
+    it); ``access``, the caller's own access token if it sent one, is denied as well. Unknown refresh
+    tokens are ignored."""
     family_id = await session.scalar(
         select(RefreshToken.family_id).where(RefreshToken.token_hash == _hash_refresh_token(raw))
     )
     if family_id is not None:
         await _revoke_family(session, family_id)
+        await revocation.revoke_session(redis, family_id, settings.access_token_ttl_s)
+    if access is not None:
+        await revocation.revoke_token(redis, access)
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -154,7 +177,11 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
-async def delete_user(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Delete the account; its tokens, analyses and results go with it (ON DELETE CASCADE)."""
+async def delete_user(
+    session: AsyncSession, redis: aioredis.Redis, settings: AuthSettings, user_id: uuid.UUID
+) -> None:
+    """Delete the account; its tokens, analyses and results go with it (ON DELETE CASCADE), and every
+    access token issued to it so far stops working."""
+    await revocation.revoke_user(redis, user_id, settings.access_token_ttl_s)
     await session.execute(delete(User).where(User.id == user_id))
     await session.commit()

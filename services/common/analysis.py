@@ -19,6 +19,12 @@ DEFAULT_SAMPLE_FPS: Final[float] = 5.0
 """Frames analysed per second of video: the accepted range and the default."""
 
 
+DEFAULT_MAX_FRAME_PIXELS: Final[int] = 3840 * 2160
+"""Largest frame (width × height) accepted at upload; the worker shrinks anything larger right after decoding."""
+DEFAULT_MIN_FRAME_SIDE_PX: Final[int] = 32
+"""Smallest width/height accepted at upload: face detection needs more than a few pixels."""
+
+
 def clamp_sample_fps(value: float | None, default: float = DEFAULT_SAMPLE_FPS) -> float:
     """The sampling rate to use: ``value`` (or ``default`` when unset) kept within the accepted range."""
     fps = value if value and value > 0 else default

@@ -8,7 +8,13 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.analysis import DEFAULT_SAMPLE_FPS, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, clamp_sample_fps
+from services.common.analysis import (
+    DEFAULT_MAX_FRAME_PIXELS,
+    DEFAULT_SAMPLE_FPS,
+    MAX_SAMPLE_FPS,
+    MIN_SAMPLE_FPS,
+    clamp_sample_fps,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root (where ``models/``, ``frontend/`` and ``.data/`` live)."""
@@ -45,6 +51,9 @@ class CommonSettings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     storage_dir: Path | None = None
     log_level: str = "INFO"
+    trusted_proxies: str = "127.0.0.1,::1"
+    """Comma-separated addresses (or CIDR networks) of reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; requests from anyone else are taken at their socket address."""
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> CommonSettings:
@@ -83,6 +92,10 @@ class AnalysisLimits(BaseSettings):
     max_duration_s: float = Field(default=60.0, gt=0, description="longer videos are refused; the worker stops there")
     default_sample_fps: float = Field(
         default=DEFAULT_SAMPLE_FPS, ge=MIN_SAMPLE_FPS, le=MAX_SAMPLE_FPS, description="frames analysed per second"
+    )
+    max_frame_pixels: int = Field(
+        default=DEFAULT_MAX_FRAME_PIXELS, gt=0,
+        description="largest frame (width × height) accepted at upload; the worker shrinks any larger decoded frame",
     )
 
     def clamp_sample_fps(self, value: float | None) -> float:

@@ -17,6 +17,8 @@ from typing import Final
 import cv2
 import numpy as np
 
+from services.common.analysis import DEFAULT_MAX_FRAME_PIXELS
+
 CONTAINER_EXTENSIONS: Final[dict[str, tuple[str, ...]]] = {
     "mp4": (".mp4", ".m4v"),
     "mov": (".mov", ".qt"),
@@ -43,6 +45,7 @@ _MOV_TOP_LEVEL_ATOMS: Final[frozenset[bytes]] = frozenset({b"moov", b"mdat", b"w
 _FALLBACK_FPS: Final[float] = 30.0
 
 
+
 class VideoError(Exception):
     """A video that cannot be used; ``str(error)`` is a sentence a person understands."""
 
@@ -53,6 +56,15 @@ class UnsupportedContainer(VideoError):
 
 class UndecodableVideo(VideoError):
     """The container is accepted but no video frame could be decoded from it."""
+
+
+class FramesTooLarge(VideoError):
+    """The stream declares (or its first frame has) more pixels per frame than allowed."""
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(f"The video's frames are too large ({width}×{height}).")
+        self.width = width
+        self.height = height
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +87,25 @@ class VideoInfo:
 @dataclass(frozen=True, slots=True)
 class DecodedFrame:
     """One kept frame: its index among all decoded frames, its time in seconds from the first frame,
-    and the BGR ``uint8`` image."""
+    and the BGR ``uint8`` image.
+
+    ``scale`` is 1.0 unless the decoded frame was larger than the decoder's pixel limit and was shrunk
+    (``image`` pixels = source pixels × ``scale``)."""
 
     index: int
     t: float
     image: np.ndarray
+    scale: float = 1.0
+
+
+def shrink_to_pixels(image: np.ndarray, max_pixels: int) -> tuple[np.ndarray, float]:
+    """``image`` scaled down (area interpolation) to at most ``max_pixels`` pixels, and the scale used."""
+    height, width = image.shape[:2]
+    if height * width <= max_pixels:
+        return image, 1.0
+    scale = (max_pixels / float(height * width)) ** 0.5
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
 def sniff_container(first_bytes: bytes) -> str | None:
@@ -174,12 +200,16 @@ def decode_frames(
     keep: Callable[[float], bool],
     *,
     max_duration_s: float | None = None,
+    max_pixels: int | None = DEFAULT_MAX_FRAME_PIXELS,
 ) -> Generator[DecodedFrame, None, None]:
     """Decode a video straight through and yield the frames for which ``keep(t)`` is true.
 
-    Frames not kept are only grabbed (no colour conversion, no copy). Stops at the end of the stream or
-    once a frame's time exceeds ``max_duration_s``. Raises :class:`UndecodableVideo` if the file cannot
-    be opened; yields nothing for a stream without frames (the caller decides what that means).
+    Frames not kept are only grabbed (no colour conversion, no copy). A kept frame larger than
+    ``max_pixels`` is shrunk right after decoding, so a caller that holds a batch of frames never holds
+    huge ones (a stream may change resolution after the first frame, which upload checks cannot see).
+    Stops at the end of the stream or once a frame's time exceeds ``max_duration_s``. Raises
+    :class:`UndecodableVideo` if the file cannot be opened; yields nothing for a stream without frames
+    (the caller decides what that means).
     """
     cap = _open(path)
     try:
@@ -191,18 +221,25 @@ def decode_frames(
                 break
             if keep(t):
                 ok, image = cap.retrieve()
-                if ok and image is not None:
-                    yield DecodedFrame(index=index, t=round(t, 4), image=image)
+                if ok and image is not None and image.size:
+                    scale = 1.0
+                    if max_pixels is not None:
+                        image, scale = shrink_to_pixels(image, max_pixels)
+                    yield DecodedFrame(index=index, t=round(t, 4), image=image, scale=scale)
             index += 1
     finally:
         cap.release()
 
 
-def probe_video(path: str | os.PathLike[str], *, max_duration_s: float | None = None) -> VideoInfo:
+def probe_video(
+    path: str | os.PathLike[str], *, max_duration_s: float | None = None, max_pixels: int | None = None
+) -> VideoInfo:
     """Check that ``path`` is an accepted, decodable video and measure it by reading it through.
 
     With ``max_duration_s`` set, reading stops at the first frame past that time (so a too-long upload
     costs little); the result then has ``complete=False`` and a ``duration_s`` over the limit.
+    With ``max_pixels`` set, a stream whose declared or first-frame size is larger raises
+    :class:`FramesTooLarge` (checked before the first frame is decoded where the container declares it).
     Raises :class:`UnsupportedContainer` or :class:`UndecodableVideo` with a sentence for the user.
     """
     path = Path(path)
@@ -215,10 +252,16 @@ def probe_video(path: str | os.PathLike[str], *, max_duration_s: float | None = 
     try:
         fps_nominal = _nominal_fps(cap)
         clock = _Clock(fps_nominal)
+        declared_w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        declared_h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        if max_pixels is not None and declared_w * declared_h > max_pixels:
+            raise FramesTooLarge(declared_w, declared_h)
         ok, first = cap.read()
         if not ok or first is None or first.size == 0:
             raise UndecodableVideo("No video frame could be decoded from this file; it may be corrupt or empty.")
         height, width = first.shape[:2]
+        if max_pixels is not None and width * height > max_pixels:
+            raise FramesTooLarge(width, height)
         clock.tick(cap.get(cv2.CAP_PROP_POS_MSEC))
         count, last_t, complete = 1, 0.0, True
         while cap.grab():

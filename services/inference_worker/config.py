@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TestTimeAugmentation
+from services.common.celery_app import time_limits
 from services.common.settings import AnalysisLimits, CommonSettings
 from services.inference_worker.pipeline import PipelineOptions
 from services.inference_worker.quality import QualityThresholds
@@ -84,8 +85,13 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     fail_on_no_face: bool = Field(
         default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"
     )
-    task_soft_time_limit_s: int = Field(default=300, ge=1, description="a job is stopped after this long")
-    task_time_limit_s: int = Field(default=360, ge=1, description="hard limit (prefork pool: the child is killed)")
+    task_soft_time_limit_s: int = Field(
+        default_factory=lambda: time_limits()[0], ge=1, description="a job is stopped after this long (the Celery "
+        "app reads the same variable: services/common/celery_app.py)"
+    )
+    task_time_limit_s: int = Field(
+        default_factory=lambda: time_limits()[1], ge=1, description="hard limit (prefork pool: the child is killed)"
+    )
 
     progress_db_interval_s: float = Field(default=2.0, ge=0, description="least time between DB progress writes")
     task_max_retries: int = Field(default=8, ge=0, description="retries of transient (DB/Redis) failures (~4 min)")
@@ -98,8 +104,23 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
         default=420.0, gt=0, description="processing this long without a message (beyond the hard time limit)"
     )
 
-    webhook_secret: str = Field(default="", description="HMAC-SHA256 key for X-Bloomwell-Signature")
+    orphan_part_grace_s: float = Field(
+        default=900.0, gt=0, description="an incoming upload (.part) this old with no row is deleted"
+    )
+    orphan_file_grace_s: float = Field(
+        default=60.0, gt=0,
+        description="a video/crops with no row (or a .part whose row exists but was never published) this old "
+        "is deleted (or published); below RECOVERY_QUEUED_GRACE_S so a video is in place before its job is re-queued",
+    )
+
+    webhook_secret: str = Field(default="", description="HMAC-SHA256 key for X-Bloomwell-Signature; required "
+                                "when ENVIRONMENT=production")
     webhook_timeout_s: float = 5.0
+
+    @model_validator(mode="after")
+    def _require_webhook_secret_in_production(self) -> WorkerSettings:
+        self.require_configured("webhook_secret", self.webhook_secret)
+        return self
 
     @property
     def resolved_model_path(self) -> Path:
@@ -124,6 +145,7 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
                                        sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s),
             quality=self.quality,
             detector_name=self.face_detector,
+            max_frame_pixels=self.max_frame_pixels,
         )
 
 

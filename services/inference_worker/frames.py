@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator
 
+from services.common.analysis import DEFAULT_MAX_FRAME_PIXELS
 from services.common.video import DecodedFrame, decode_frames
 
 
@@ -47,9 +48,12 @@ def sample_frames(
     *,
     max_frames: int | None = None,
     max_duration_s: float | None = None,
+    max_pixels: int | None = None,
 ) -> Generator[DecodedFrame, None, None]:
-    """Decode ``path`` straight through, yielding about ``sample_fps`` frames per second of video."""
-    return decode_frames(path, SampleClock(sample_fps, max_frames), max_duration_s=max_duration_s)
+    """Decode ``path`` straight through, yielding about ``sample_fps`` frames per second of video (frames over
+    ``max_pixels``, default the upload limit, shrunk right after decoding)."""
+    return decode_frames(path, SampleClock(sample_fps, max_frames), max_duration_s=max_duration_s,
+                         max_pixels=max_pixels or DEFAULT_MAX_FRAME_PIXELS)
 
 
 def expected_samples(duration_s: float, sample_fps: float, max_frames: int | None = None) -> int:

@@ -118,6 +118,7 @@ class PipelineOptions:
     smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     detector_name: str = ""
+    max_frame_pixels: int | None = None
 
     def aggregate_options(self) -> AggregateOptions:
         """The aggregation part of these options."""
@@ -194,6 +195,14 @@ class _PendingFrame:
     crops: list[str | None]
     future: Future[np.ndarray] | None
     row: int  # first row of this frame's faces in its batch's result
+    scale: float = 1.0  # decoded pixels per source pixel (< 1 for frames shrunk after decoding)
+
+    def source_box(self, box: Box) -> Box:
+        """``box`` in source-frame pixels."""
+        if self.scale == 1.0:
+            return box
+        s = self.scale
+        return Box(round(box.x / s), round(box.y / s), round(box.w / s), round(box.h / s), box.score, None)
 
 
 def analyze_video(
@@ -229,7 +238,7 @@ def analyze_video(
         staged: list[_PendingFrame] = []
         for frame, boxes, ids in zip(batch, boxes_per_frame, ids_per_frame, strict=True):
             ordinal = len(pending) + len(staged)
-            entry = _PendingFrame(frame.t, boxes, ids, [], [], [], None, len(images))
+            entry = _PendingFrame(frame.t, boxes, ids, [], [], [], None, len(images), frame.scale)
             for face_index, box in enumerate(boxes):
                 crop = crop_square(frame.image, box, options.crop_margin, align=options.align_faces,
                                    max_side=192)
@@ -264,7 +273,8 @@ def analyze_video(
             on_progress(Stage.analyzing, len(pending), max(expected, len(pending)))
 
     # closing(): the capture is released at once even when a callback aborts the job mid-video.
-    with contextlib.closing(sample_frames(path, options.sample_fps, max_duration_s=options.max_duration_s)) as frames:
+    with contextlib.closing(sample_frames(path, options.sample_fps, max_duration_s=options.max_duration_s,
+                                                 max_pixels=options.max_frame_pixels)) as frames:
         while True:
             t0 = time.perf_counter()
             frame = next(frames, None)
@@ -294,7 +304,7 @@ def analyze_video(
     for entry in pending:
         probs = results.get(id(entry.future)) if entry.future is not None else None
         faces = [
-            FaceObservation(box=box, track=entry.ids[j], probabilities=probs[entry.row + j],  # type: ignore[index]
+            FaceObservation(box=entry.source_box(box), track=entry.ids[j], probabilities=probs[entry.row + j],  # type: ignore[index]
                             quality=entry.qualities[j], reason=entry.reasons[j], crop=entry.crops[j])
             for j, box in enumerate(entry.boxes)
         ]

@@ -1,11 +1,20 @@
-"""Re-queue jobs whose broker message was lost, so an accepted analysis is never silently stranded.
+"""Periodic sweep of the worker: re-queue jobs whose broker message was lost, and remove files no row owns.
 
-A job can lose its message when the gateway stopped between committing the row and enqueueing, when a
+**Lost messages.** A job can lose its message when the gateway stopped between committing the row and enqueueing, when a
 non-persistent Redis restarted, or when a task gave up on a database outage after its retries. Such a job
 sits in ``queued``/``processing`` while no message for it exists: not in the queue and not reserved by
 any worker (kombu's ``unacked`` hash, where ``acks_late`` keeps a message until its task ends). The sweep
 re-enqueues exactly those, once they are older than a grace period; the task's attempt counter still
-bounds how often one job can run.
+bounds how often one job can run. A message reserved by a worker that then died (``kill -9``, an
+out-of-memory kill) stays in ``unacked`` until the broker's visibility timeout, which
+``celery_app.visibility_timeout_s`` sets just above the hard time limit; every live worker then puts it
+back on the queue, so such a job is recovered within that bound.
+
+**Orphan files.** The gateway writes an upload to ``uploads/.incoming/<id>.part`` and publishes it only
+after its row is committed (``Storage``). A process killed in between, or a delete racing a crash, can
+leave a ``.part``, a video or a crops folder that no row owns; the sweep deletes those once they are older
+than a grace period. A ``.part`` whose row *was* committed (the gateway died just before publishing) is
+published instead, before the job is re-queued, so the upload is not lost.
 """
 
 from __future__ import annotations
@@ -16,7 +25,9 @@ import logging
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import redis
 from celery import Celery
@@ -26,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE
 from services.common.db import create_engine, create_sessionmaker
 from services.common.models import Analysis, AnalysisStatus, utcnow
+from services.common.storage import Storage
 from services.inference_worker.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +98,69 @@ async def requeue_lost_jobs(
     return lost
 
 
+@dataclass
+class FileSweep:
+    """What one orphan-file sweep did."""
+
+    removed: list[Path] = field(default_factory=list)
+    published: list[Path] = field(default_factory=list)
+
+
+async def video_paths_of(
+    factory: async_sessionmaker[AsyncSession], ids: set[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    """``video_path`` of each of ``ids`` that still has a row."""
+    found: dict[uuid.UUID, str | None] = {}
+    ordered = sorted(ids)
+    async with factory() as session:
+        for start in range(0, len(ordered), 500):
+            rows = await session.execute(
+                select(Analysis.id, Analysis.video_path).where(Analysis.id.in_(ordered[start : start + 500]))
+            )
+            found.update({row[0]: row[1] for row in rows})
+    return found
+
+
+async def sweep_orphan_files(
+    factory: async_sessionmaker[AsyncSession],
+    storage: Storage,
+    part_grace_s: float,
+    file_grace_s: float,
+    now: float | None = None,
+) -> FileSweep:
+    """Delete storage entries no row owns (older than their grace); publish committed-but-unpublished uploads."""
+    report = FileSweep()
+    entries = list(storage.entries())
+    if not entries:
+        return report
+    rows = await video_paths_of(factory, {entry.analysis_id for entry in entries})
+    now = time.time() if now is None else now
+    for entry in entries:
+        age = now - entry.modified_at
+        owned = entry.analysis_id in rows
+        video_path = rows.get(entry.analysis_id)
+        if not owned:
+            if age > (part_grace_s if entry.kind == "part" else file_grace_s):
+                storage.remove(entry)
+                report.removed.append(entry.path)
+        elif entry.kind == "part" and age > file_grace_s:
+            final = storage.resolve(video_path) if video_path else None
+            if final is not None and not final.exists():
+                storage.publish(entry.path, final)
+                report.published.append(final)
+            else:
+                storage.remove(entry)
+                report.removed.append(entry.path)
+        elif entry.kind == "video" and age > file_grace_s and video_path != storage.relative(entry.path):
+            storage.remove(entry)  # released by a finished job that died before deleting it
+            report.removed.append(entry.path)
+    for path in report.removed:
+        log.warning("removed %s: no analysis owns it", path)
+    for path in report.published:
+        log.warning("published %s: its row was committed but the upload never was", path)
+    return report
+
+
 def acquire_sweep_lock(client: redis.Redis, ttl_s: int) -> bool:
     """Only one worker sweeps per interval, however many are running."""
     return bool(client.set(LOCK_KEY, "1", nx=True, ex=ttl_s))
@@ -101,9 +176,16 @@ def start_recovery_thread(celery: Celery) -> threading.Thread | None:
         loop = asyncio.new_event_loop()
         sessions = create_sessionmaker(create_engine(settings.database_url))
         client = redis.from_url(settings.redis_url)
+        storage = Storage(settings.storage_root)
         while True:
             try:
                 if acquire_sweep_lock(client, max(1, int(settings.recovery_interval_s * 0.8))):
+                    # files first: a published upload must be in place before its job is re-queued
+                    loop.run_until_complete(
+                        sweep_orphan_files(
+                            sessions, storage, settings.orphan_part_grace_s, settings.orphan_file_grace_s
+                        )
+                    )
                     loop.run_until_complete(
                         requeue_lost_jobs(
                             sessions,

@@ -31,7 +31,6 @@ from celery.signals import (  # noqa: E402
 
 from services.common.celery_app import celery_app  # noqa: E402
 from services.inference_worker import tasks  # noqa: E402, F401  (registers bloomwell.analyze_video)
-from services.inference_worker.config import get_settings  # noqa: E402
 from services.inference_worker.recovery import start_recovery_thread  # noqa: E402
 from services.inference_worker.runtime import get_runtime, shutdown_runtime  # noqa: E402
 
@@ -39,10 +38,6 @@ log = logging.getLogger(__name__)
 
 app = celery_app
 """The Celery app ``celery -A services.inference_worker.worker`` finds."""
-
-_settings = get_settings()
-app.conf.task_soft_time_limit = _settings.task_soft_time_limit_s
-app.conf.task_time_limit = _settings.task_time_limit_s
 
 
 def _warm_up() -> None:

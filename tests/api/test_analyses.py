@@ -107,7 +107,7 @@ async def test_too_large_and_too_long_are_refused(
     finally:
         settings.max_duration_s = original
     assert response.status_code == 422
-    assert "limit is 2 s" in response.json()["detail"]
+    assert response.json()["detail"].startswith("The video is longer than the 2 s limit")
 
     huge = b"\x00" * (settings.max_upload_bytes + 200_000)
     response = await client.post(
@@ -255,9 +255,9 @@ async def test_deleting_account_removes_its_files(
     assert (storage_dir / "uploads" / f"{analysis_id}.mp4").exists()
     assert (await client.delete("/auth/me", headers=auth_header(user))).status_code == 204
     assert not (storage_dir / "uploads" / f"{analysis_id}.mp4").exists()
-    # the access token stays cryptographically valid until it expires, but nothing is left behind it
+    # the access token is still cryptographically valid, but deleting the account revoked it
     listing = await client.get("/v1/analyses", headers=auth_header(user))
-    assert listing.status_code == 200 and listing.json()["items"] == []
+    assert listing.status_code == 401
 
 
 async def test_public_config(client: httpx.AsyncClient) -> None:

@@ -60,14 +60,22 @@ async def _sse_events(response: httpx.Response) -> AsyncIterator[dict]:
             yield json.loads(line[6:])
 
 
+async def _ticket(http: httpx.AsyncClient, user: dict[str, str], analysis_id: str) -> str:
+    response = await http.post(f"/v1/analyses/{analysis_id}/events/ticket", headers=auth_header(user))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["expires_in"] > 0
+    return str(body["ticket"])
+
+
 async def test_sse_streams_current_state_then_published_events(
     http: httpx.AsyncClient, face_video: Path, redis_url: str
 ) -> None:
     user, analysis_id = await _queued_analysis(http, face_video)
-    token = user["Authorization"].split()[1]
+    ticket = await _ticket(http, user, analysis_id)
     publisher = aioredis.from_url(redis_url)
     received: list[dict] = []
-    async with http.stream("GET", f"/v1/analyses/{analysis_id}/events?access_token={token}") as response:
+    async with http.stream("GET", f"/v1/analyses/{analysis_id}/events?ticket={ticket}") as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = _sse_events(response)
@@ -92,14 +100,44 @@ async def test_sse_refuses_missing_token_and_foreign_analysis(http: httpx.AsyncC
     stranger = await signup_and_login(http)
     response = await http.get(f"/v1/analyses/{analysis_id}/events", headers=auth_header(stranger))
     assert response.status_code == 404
+    # nor can a stranger obtain a ticket for it
+    response = await http.post(f"/v1/analyses/{analysis_id}/events/ticket", headers=auth_header(stranger))
+    assert response.status_code == 404
+
+
+async def test_access_token_in_the_query_is_no_longer_accepted(http: httpx.AsyncClient, face_video: Path) -> None:
+    user, analysis_id = await _queued_analysis(http, face_video)
+    token = user["Authorization"].split()[1]
+    response = await http.get(f"/v1/analyses/{analysis_id}/events?access_token={token}")
+    assert response.status_code == 401
+
+
+async def test_a_ticket_is_single_use_and_scoped_to_its_analysis(http: httpx.AsyncClient, face_video: Path) -> None:
+    user, analysis_id = await _queued_analysis(http, face_video)
+    ticket = await _ticket(http, user, analysis_id)
+    with face_video.open("rb") as handle:
+        other = await http.post(
+            "/v1/analyses", headers=auth_header(user), files={"video": ("b.mp4", handle, "video/mp4")}
+        )
+    other_id = other.json()["id"]
+    wrong = await http.get(f"/v1/analyses/{other_id}/events?ticket={ticket}")
+    assert wrong.status_code == 403
+    assert (await http.get(f"/v1/analyses/{analysis_id}/events?ticket={ticket}")).status_code == 401  # spent
+
+    ticket = await _ticket(http, user, analysis_id)
+    async with http.stream("GET", f"/v1/analyses/{analysis_id}/events?ticket={ticket}") as response:
+        assert response.status_code == 200
+    again = await http.get(f"/v1/analyses/{analysis_id}/events?ticket={ticket}")
+    assert again.status_code == 401
+    assert "already used" in again.json()["detail"]
 
 
 async def test_websocket_relays_events_and_closes_on_terminal(
     live_gateway: str, http: httpx.AsyncClient, face_video: Path, redis_url: str
 ) -> None:
     user, analysis_id = await _queued_analysis(http, face_video)
-    token = user["Authorization"].split()[1]
-    ws_url = live_gateway.replace("http://", "ws://") + f"/v1/analyses/{analysis_id}/ws?access_token={token}"
+    ticket = await _ticket(http, user, analysis_id)
+    ws_url = live_gateway.replace("http://", "ws://") + f"/v1/analyses/{analysis_id}/ws?ticket={ticket}"
     publisher = aioredis.from_url(redis_url)
     async with websockets.connect(ws_url) as socket:
         first = json.loads(await asyncio.wait_for(socket.recv(), 10))
@@ -114,9 +152,23 @@ async def test_websocket_relays_events_and_closes_on_terminal(
     assert (last["status"], last["error_code"]) == ("failed", "no_face")
 
 
-async def test_websocket_with_bad_token_is_closed(live_gateway: str, http: httpx.AsyncClient, face_video: Path) -> None:
-    _, analysis_id = await _queued_analysis(http, face_video)
-    url = live_gateway.replace("http://", "ws://") + f"/v1/analyses/{analysis_id}/ws?access_token=forged"
-    with pytest.raises(websockets.InvalidStatus):
-        async with websockets.connect(url) as socket:
-            await socket.recv()
+async def _close_code(url: str, headers: dict[str, str] | None = None) -> int:
+    async with websockets.connect(url, additional_headers=headers) as socket:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 10)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
+async def test_websocket_refusals_use_application_close_codes(
+    live_gateway: str, http: httpx.AsyncClient, face_video: Path
+) -> None:
+    user, analysis_id = await _queued_analysis(http, face_video)
+    base = live_gateway.replace("http://", "ws://") + "/v1/analyses/{id}/ws"
+    assert await _close_code(base.format(id=analysis_id) + "?ticket=forged") == 4401
+    assert await _close_code(base.format(id=analysis_id)) == 4401
+    assert await _close_code(base.format(id=analysis_id), {"Authorization": "Bearer forged"}) == 4401
+    ticket = await _ticket(http, user, analysis_id)
+    assert await _close_code(base.format(id=uuid.uuid4()) + f"?ticket={ticket}") == 4403
+    stranger = await signup_and_login(http)
+    assert await _close_code(base.format(id=analysis_id), auth_header(stranger)) == 4404

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,15 @@ pytestmark = pytest.mark.browser
 
 EMOTIONS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 
+
+
+def wait_until(page: Page, predicate: str, timeout_s: float = 30.0) -> None:
+    """Poll a JS function until it returns true. (``page.wait_for_function`` evaluates its predicate with
+    ``eval``, which the gateway's Content-Security-Policy forbids; ``page.evaluate`` of a function is not.)"""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(predicate):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        time.sleep(0.1)
 
 def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) -> None:
     email = unique_email("upload")
@@ -82,9 +92,10 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     page.get_by_role("button", name="Analyse this video").click()
     progress = page.get_by_test_id("upload-progress")
     expect(progress).to_be_visible()
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const p = document.querySelector('[data-testid=upload-progress]');"
-        " return !p || Number(p.getAttribute('aria-valuenow')) > 0; }"
+        " return !p || Number(p.getAttribute('aria-valuenow')) > 0; }",
     )
     if progress.is_visible():
         shot(page, "14b-upload-progress", full_page=False)
@@ -112,16 +123,17 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     expect(page.get_by_test_id("result").get_by_test_id("disclaimer").first).to_contain_text("not a diagnosis")
     crops = page.get_by_test_id("face-crops").get_by_role("img", name=re.compile("^Face at"))
     expect(crops.first).to_be_visible(timeout=30_000)
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => [...document.querySelectorAll('[data-testid=face-crops] img')]"
-        ".every(i => i.complete && i.naturalWidth > 0)"
+        ".every(i => i.complete && i.naturalWidth > 0)",
     )
     assert crops.first.get_attribute("src").startswith("blob:")
     shot(page, "16-report")
     page.set_viewport_size({"width": 390, "height": 844})
     expect(timeline.locator(".recharts-line")).to_have_count(7)
     # charts re-measure through ResizeObserver after the viewport change: wait for the layout to settle
-    page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth + 1", timeout=10_000)
+    wait_until(page, "() => document.documentElement.scrollWidth <= window.innerWidth + 1", timeout_s=10)
     shot(page, "16b-report-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
 

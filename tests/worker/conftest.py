@@ -49,6 +49,8 @@ class WebhookReceiver:
 
     url: str
     received: list[tuple[bytes, str]] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    """The ``Host`` header of each POST."""
 
 
 @pytest.fixture
@@ -60,6 +62,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         def do_POST(self) -> None:  # noqa: N802 (http.server API)
             body = self.rfile.read(int(self.headers["Content-Length"]))
             receiver.received.append((body, self.headers.get(SIGNATURE_HEADER, "")))
+            receiver.hosts.append(self.headers.get("Host", ""))
             self.send_response(204)
             self.end_headers()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.common.video import (
+    FramesTooLarge,
     UndecodableVideo,
     UnsupportedContainer,
     decode_frames,
@@ -108,3 +109,20 @@ def test_decode_frames_honours_max_duration(tmp_path: Path) -> None:
     kept = list(decode_frames(path, lambda t: True, max_duration_s=1.0))
     assert len(kept) == 11  # t = 0.0 … 1.0
     assert kept[-1].t == pytest.approx(1.0, abs=1e-3)
+
+
+def test_decode_frames_shrinks_frames_over_the_pixel_limit(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "big.mp4", frames=6, fps=10.0, size=(160, 120))
+    frames = list(decode_frames(path, lambda t: True, max_pixels=40 * 30))
+    assert frames and all(f.image.shape[0] * f.image.shape[1] <= 40 * 30 for f in frames)
+    assert all(abs(f.scale - 0.25) < 0.01 for f in frames)
+    untouched = list(decode_frames(path, lambda t: True))
+    assert all(f.image.shape == (120, 160, 3) and f.scale == 1.0 for f in untouched)
+
+
+def test_probe_refuses_frames_over_the_pixel_limit(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "big.mp4", frames=6, fps=10.0, size=(160, 120))
+    with pytest.raises(FramesTooLarge) as refused:
+        probe_video(path, max_pixels=100 * 100)
+    assert (refused.value.width, refused.value.height) == (160, 120)
+    assert probe_video(path, max_pixels=160 * 120).width == 160

@@ -43,14 +43,16 @@ describe("watchAnalysis", () => {
     tokens.set(tokenPair(1));
   });
 
-  it("follows server-sent events with the token in the query and stops at a terminal status", async () => {
+  it("follows server-sent events with a stream ticket (never the token) and stops at a terminal status", async () => {
     vi.stubGlobal("EventSource", FakeEventSource);
+    const calls = mockFetch([{ method: "POST", path: "/v1/analyses/a1/events/ticket", body: { ticket: "t-1", expires_in: 30 } }]);
     const seen: ProgressEvent[] = [];
     const transports: string[] = [];
     const stop = watchAnalysis("a1", { onEvent: (e) => seen.push(e), onTransport: (t) => transports.push(t) });
     await vi.waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
     const es = FakeEventSource.instances[0];
-    expect(es.url).toBe("/v1/analyses/a1/events?access_token=access-1");
+    expect(es.url).toBe("/v1/analyses/a1/events?ticket=t-1");
+    expect(calls[0].headers.get("Authorization")).toBe("Bearer access-1");
     es.emit("progress", ev("processing", 0.4, { stage: "detecting_faces" }));
     es.emit("progress", ev("succeeded", 1));
     es.emit("progress", ev("processing", 0.9)); // ignored after the terminal event
@@ -64,6 +66,7 @@ describe("watchAnalysis", () => {
     vi.stubGlobal("EventSource", FakeEventSource);
     let n = 0;
     mockFetch([
+      { method: "POST", path: "/v1/analyses/a1/events/ticket", body: { ticket: "t-1", expires_in: 30 } },
       {
         path: "/v1/analyses/a1",
         handler: () => {

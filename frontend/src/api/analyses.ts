@@ -230,19 +230,24 @@ export function watchAnalysis(id: string, handlers: WatchHandlers, options: Watc
       startPolling();
       return;
     }
-    let token: string | null;
+    // A single-use, short-lived stream ticket: the access token never goes into a URL.
+    let ticket: string;
     try {
-      token = await getAccessToken();
-    } catch {
-      startPolling();
+      const issued = await apiJson<{ ticket: string; expires_in: number }>(
+        `/v1/analyses/${encodeURIComponent(id)}/events/ticket`,
+        { method: "POST" },
+      );
+      ticket = issued.ticket;
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
+        fail(e);
+      } else if (!stopped) {
+        startPolling();
+      }
       return;
     }
     if (stopped) return;
-    if (!token) {
-      fail(new ApiError(401, SESSION_EXPIRED));
-      return;
-    }
-    const url = apiUrl(`/v1/analyses/${encodeURIComponent(id)}/events?access_token=${encodeURIComponent(token)}`);
+    const url = apiUrl(`/v1/analyses/${encodeURIComponent(id)}/events?ticket=${encodeURIComponent(ticket)}`);
     const source = new EventSource(url);
     es = source;
     handlers.onTransport?.("push");

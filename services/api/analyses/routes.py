@@ -10,23 +10,27 @@ from anyio import to_thread
 from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import AnyHttpUrl
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api import messages
 from services.api.analyses import service
 from services.api.analyses.schemas import AnalysisCreated, AnalysisOut, AnalysisPage, PublicConfig
-from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES, store_and_check
+from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES, FrameLimits, store_and_check
 from services.api.analyses.webhooks import check_webhook_url
 from services.api.deps import CurrentUserId, SessionDep, SettingsDep, StorageDep
+from services.common.analysis import MAX_SAMPLE_FPS, MIN_SAMPLE_FPS
 from services.common.models import Analysis, AnalysisStatus
 from services.common.result_upgrade import result_document
 from services.common.schemas import AnalysisResultOut
+from services.common.security.sanitize import strip_control
+from services.common.storage import Storage
 
 logger = logging.getLogger("bloomwell.api")
 
-MIN_SAMPLE_FPS, MAX_SAMPLE_FPS = 0.5, 30.0
 
 router = APIRouter(prefix="/v1", tags=["analyses"])
 
-NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, detail="Analysis not found.")
+NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, detail=messages.ANALYSIS_NOT_FOUND)
 
 
 @router.get("/config", response_model=PublicConfig)
@@ -55,9 +59,10 @@ def _accepted(response: Response, analysis: Analysis) -> AnalysisCreated:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=AnalysisCreated,
     responses={
+        408: {"description": "The upload body stalled or was too slow"},
         413: {"description": "The file is over the size limit"},
         415: {"description": "Not an accepted video container"},
-        422: {"description": "Undecodable, empty or too long video, or a bad form field"},
+        422: {"description": "Undecodable, empty or too long video, frames too large or too small, or a bad field"},
         503: {"description": "The job queue is unavailable; nothing was stored"},
     },
 )
@@ -74,54 +79,74 @@ async def create_analysis(
     webhook_url: Annotated[AnyHttpUrl | None, Form(description="POSTed a signed JSON when done")] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> AnalysisCreated:
-    """Upload a video and queue its analysis."""
+    """Upload a video and queue its analysis.
+
+    The video is written to a temporary name, checked, and published under its final name only after
+    the analysis row is committed; on any failure (including the client going away) nothing is left.
+    """
+    idempotency_key = strip_control(idempotency_key) if idempotency_key else None
     if idempotency_key and (existing := await service.find_by_idempotency_key(session, user_id, idempotency_key)):
         return _accepted(response, existing)
     if not await service.user_exists(session, user_id):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="This account no longer exists.")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=messages.ACCOUNT_GONE)
     webhook = check_webhook_url(webhook_url, allow_internal=settings.is_local)
 
     analysis_id = uuid.uuid4()
-    stored = await to_thread.run_sync(
-        store_and_check,
-        video.file,
-        lambda container: storage.upload_path(analysis_id, container),
-        settings.max_upload_bytes,
-        settings.max_duration_s,
-    )
-    analysis = Analysis(
-        id=analysis_id,
-        user_id=user_id,
-        status=AnalysisStatus.queued,
-        filename=(video.filename or f"video.{stored.container}")[-255:],
-        content_type=video.content_type,
-        container=stored.container,
-        size_bytes=stored.size_bytes,
-        duration_s=stored.info.duration_s,
-        sample_fps=sample_fps or settings.default_sample_fps,
-        keep_video=keep_video,
-        video_path=storage.relative(stored.path),
-        webhook_url=webhook,
-        idempotency_key=idempotency_key,
-    )
-    if await service.insert_analysis(session, analysis) is None:
-        stored.path.unlink(missing_ok=True)
-        existing = await service.find_by_idempotency_key(session, user_id, idempotency_key or "")
-        if existing is None:
-            raise HTTPException(status.HTTP_409_CONFLICT, detail="Could not store the analysis; please retry.")
-        return _accepted(response, existing)
+    incoming = storage.incoming_path(analysis_id)
+    frames = FrameLimits(max_pixels=settings.max_frame_pixels, min_side_px=settings.min_frame_side_px)
+    committed: Analysis | None = None
+    try:
+        stored = await to_thread.run_sync(
+            store_and_check, video.file, incoming, settings.max_upload_bytes, settings.max_duration_s, frames
+        )
+        final = storage.upload_path(analysis_id, stored.container)
+        filename = strip_control(video.filename or "").strip() or f"video.{stored.container}"
+        analysis = Analysis(
+            id=analysis_id,
+            user_id=user_id,
+            status=AnalysisStatus.queued,
+            filename=filename[-255:],
+            content_type=strip_control(video.content_type)[:100] if video.content_type else None,
+            container=stored.container,
+            size_bytes=stored.size_bytes,
+            duration_s=stored.info.duration_s,
+            sample_fps=sample_fps or settings.default_sample_fps,
+            keep_video=keep_video,
+            video_path=storage.relative(final),
+            webhook_url=webhook,
+            idempotency_key=idempotency_key,
+        )
+        committed = await service.insert_analysis(session, analysis)
+        if committed is None:
+            existing = await service.find_by_idempotency_key(session, user_id, idempotency_key or "")
+            if existing is None:
+                raise HTTPException(status.HTTP_409_CONFLICT, detail=messages.STORE_FAILED)
+            return _accepted(response, existing)
+        await to_thread.run_sync(storage.publish, incoming, final)
+    except BaseException:
+        incoming.unlink(missing_ok=True)
+        if committed is not None:  # committed but not published: take the row back, leave nothing behind
+            await _forget(session, storage, committed)
+        raise
+    finally:
+        await video.close()
 
     try:
-        await to_thread.run_sync(request.app.state.enqueue, analysis.id)
+        await to_thread.run_sync(request.app.state.enqueue, committed.id)
     except Exception as exc:
-        logger.exception("could not enqueue analysis %s", analysis.id)
+        logger.exception("could not enqueue analysis %s", committed.id)
+        await _forget(session, storage, committed)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=messages.QUEUE_DOWN) from exc
+    return _accepted(response, committed)
+
+
+async def _forget(session: AsyncSession, storage: Storage, analysis: Analysis) -> None:
+    """Delete a just-created analysis and its files (an upload that could not be completed)."""
+    try:
+        await session.rollback()
         await service.delete_analysis(session, analysis)
-        stored.path.unlink(missing_ok=True)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail="The analysis queue is unavailable right now. Nothing was stored; please try again shortly.",
-        ) from exc
-    return _accepted(response, analysis)
+    finally:
+        await to_thread.run_sync(storage.delete_analysis_files, analysis.id, analysis.video_path)
 
 
 @router.get("/analyses", response_model=AnalysisPage)

@@ -1,0 +1,12 @@
+"""Every sentence the auth service says to a person (one place, so wording stays consistent)."""
+
+NOT_AUTHENTICATED = "Not authenticated. Please log in."
+EMAIL_TAKEN = "An account with this e-mail address already exists."
+BAD_CREDENTIALS = "Incorrect e-mail or password."
+SESSION_INVALID = "Your session is not valid. Please log in again."
+SESSION_REUSED = "This session was already used or ended. Please log in again."
+SESSION_EXPIRED = "Your session has expired. Please log in again."
+TOO_MANY_LOGINS = "Too many sign-in attempts. Please wait {seconds} s and try again."
+TOO_MANY_SIGNUPS = "Too many accounts were created from your network. Please wait {seconds} s and try again."
+BUSY = "The sign-in service is busy right now. Please try again in a moment."
+UNAVAILABLE = "The sign-in service is unavailable right now. Please try again shortly."
