@@ -10,7 +10,6 @@ previous one is classified.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
@@ -34,7 +33,7 @@ from services.inference_worker.aggregate import (
     build_document,
     unassessable_counts,
 )
-from services.inference_worker.frames import expected_samples, sample_frames
+from services.inference_worker.frames import Prefetcher, expected_samples, sample_frames
 from services.inference_worker.quality import FaceQuality, QualityThresholds, assess, measure
 from services.inference_worker.smoothing import SmoothingOptions
 from services.inference_worker.tracking import FaceTracker
@@ -272,9 +271,10 @@ def analyze_video(
         if on_progress is not None:
             on_progress(Stage.analyzing, len(pending), max(expected, len(pending)))
 
-    # closing(): the capture is released at once even when a callback aborts the job mid-video.
-    with contextlib.closing(sample_frames(path, options.sample_fps, max_duration_s=options.max_duration_s,
-                                                 max_pixels=options.max_frame_pixels)) as frames:
+    # Decoded ahead on a thread of its own; leaving the block stops it and releases the capture at once, even when
+    # a callback aborts the job mid-video.
+    with Prefetcher(sample_frames(path, options.sample_fps, max_duration_s=options.max_duration_s,
+                                  max_pixels=options.max_frame_pixels), depth=2 * options.frame_batch_size) as frames:
         while True:
             t0 = time.perf_counter()
             frame = next(frames, None)

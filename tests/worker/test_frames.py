@@ -1,10 +1,13 @@
-"""Frame sampling by timestamp."""
+"""Frame sampling by timestamp, and decoding ahead on a thread."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+
 import pytest
 
-from services.inference_worker.frames import SampleClock, expected_samples, sample_frames
+from services.inference_worker.frames import Prefetcher, SampleClock, expected_samples, sample_frames
 from tests.worker.conftest import shared_video
 
 
@@ -67,3 +70,48 @@ def test_sample_frames_on_real_video() -> None:
     assert frames[0].t == 0.0
     assert all(0.45 < b.t - a.t < 0.55 for a, b in zip(frames, frames[1:], strict=False))
     assert frames[0].image.shape == (336, 596, 3)
+
+
+def test_prefetcher_yields_every_item_in_order() -> None:
+    with Prefetcher(iter(range(100)), depth=3) as items:
+        assert list(items) == list(range(100))
+
+
+def test_prefetcher_hands_the_decoders_error_to_the_consumer_after_the_items_before_it() -> None:
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("broken stream")
+
+    seen = []
+    with pytest.raises(ValueError, match="broken stream"), Prefetcher(failing(), depth=8) as items:
+        for item in items:
+            seen.append(item)
+    assert seen == [1, 2]
+
+
+def test_prefetcher_closed_mid_stream_stops_and_closes_its_source() -> None:
+    closed = threading.Event()
+
+    def endless() -> Iterator[int]:
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    with Prefetcher(endless(), depth=2) as items:
+        assert next(items) == 0
+    assert closed.wait(30)
+    with pytest.raises(StopIteration):
+        next(items)
+
+
+def test_prefetched_sampling_of_a_real_video_matches_direct_sampling() -> None:
+    video = shared_video("fer_test.mp4")
+    direct = [(f.index, f.t) for f in sample_frames(video, 5.0)]
+    with Prefetcher(sample_frames(video, 5.0), depth=4) as frames:
+        assert [(f.index, f.t) for f in frames] == direct
+    assert len(direct) > 10
