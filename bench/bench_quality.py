@@ -42,7 +42,8 @@ def classify(loaded: LoadedModel, images: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
         for start in range(0, len(images), 256):
             x = normalize(torch.from_numpy(images[start : start + 256]).permute(0, 3, 1, 2), loaded.spec)
-            out.append(predict_probs(loaded.module, x, temperature=loaded.spec.temperature).argmax(1).numpy())
+            probs = predict_probs(loaded.module, x, temperature=loaded.spec.temperature_for("none"))
+            out.append(probs.argmax(1).numpy())
     return np.concatenate(out)
 
 

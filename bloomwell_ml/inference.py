@@ -36,5 +36,13 @@ def predict_probs(
         batch = batch.contiguous(memory_format=torch.channels_last)
     with autocast or contextlib.nullcontext():
         logits = module(batch)
-    probs = torch.softmax(logits.float() / temperature, dim=1)
-    return probs.view(views.shape[0], x.shape[0], -1).mean(0)
+    return average_view_probs(logits.view(views.shape[0], x.shape[0], -1), temperature)
+
+
+def average_view_probs(view_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """``(V, N, K)`` logits of V views → ``(N, K)`` probabilities: each view's softmax at ``temperature``, averaged
+    over the views (how :func:`predict_probs` combines TTA views; calibration refits ``temperature`` on cached
+    logits through this same function)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    return torch.softmax(view_logits.float() / temperature, dim=-1).mean(0)

@@ -43,7 +43,7 @@ class LoadedModel:
         out = []
         for i in range(0, len(crops), batch_size):
             x = preprocess_faces(crops[i : i + batch_size], self.spec).to(device)
-            out.append(predict_probs(self.module, x, temperature=self.spec.temperature).cpu())
+            out.append(predict_probs(self.module, x, temperature=self.spec.temperature_for("none")).cpu())
         return torch.cat(out).numpy()
 
 

@@ -26,7 +26,15 @@ class ModelSpec:
     name: str = "untrained"
     version: str = "0"
     temperature: float = 1.0
-    """Calibration: logits are divided by it before the softmax (fitted on validation data; 1 = uncalibrated)."""
+    """Calibration: logits are divided by it before the softmax (fitted on validation data; 1 = uncalibrated).
+    The single-view value, and the fallback for any TTA kind missing from `temperatures` (older files)."""
+    temperatures: dict[str, float] = field(default_factory=dict)
+    """Calibration per TTA kind (``none``/``flip``/``five``), where averaging views changes the best temperature;
+    empty in files written before 2.2.1."""
+
+    def temperature_for(self, tta: str = "none") -> float:
+        """The calibration temperature for predictions averaged over the views of TTA kind ``tta``."""
+        return float(self.temperatures.get(tta, self.temperature))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable form (tuples become lists)."""
@@ -43,6 +51,7 @@ class ModelSpec:
             if key in known:
                 known[key] = tuple(known[key])
         known["arch_kwargs"] = dict(known.get("arch_kwargs") or {})
+        known["temperatures"] = {str(k): float(v) for k, v in (known.get("temperatures") or {}).items()}
         return cls(**known)
 
     @property

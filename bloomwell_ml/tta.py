@@ -10,6 +10,9 @@ import torch.nn.functional as F
 TestTimeAugmentation = Literal["none", "flip", "five"]
 TTA_KINDS: tuple[str, ...] = get_args(TestTimeAugmentation)
 TTA_TITLE_SUFFIX: dict[str, str] = {"none": "", "flip": " +flip TTA", "five": " +TTA"}  # for report titles
+TTA_VIEW_COUNT: dict[str, int] = {"none": 1, "flip": 2, "five": 5}
+"""Views per kind; each kind's views are the first views of ``five`` (identity, then the mirror image), so logits
+cached for ``five`` give all three kinds."""
 
 
 def affine_warp(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:

@@ -97,14 +97,16 @@ def predict_logits(model: nn.Module, images: torch.Tensor, spec: ModelSpec, batc
                    tta: bool | TestTimeAugmentation = False, device: torch.device | str = "cpu", amp: str = "off",
                    channels_last: bool = False, desc: str = "predict") -> torch.Tensor:
     """Log-probabilities (N, K) for uint8 images (N, H, W, C) from :func:`bloomwell_ml.inference.predict_probs`
-    (the spec's temperature applied; with `tta` (True = "five", or "flip") the log of the mean over the views)."""
+    (the spec's temperature for the TTA kind applied; with `tta` (True = "five", or "flip") the log of the mean over
+    the views)."""
     device = torch.device(device)
     model.eval()
     kind = tta_kind(tta)
     out = []
     for i in _progress(range(0, len(images), batch_size), desc, None):
         x = normalize(images[i : i + batch_size].permute(0, 3, 1, 2).float() / 255.0, spec).to(device)
-        probs = predict_probs(model, x, kind, autocast(device, amp), spec.temperature, channels_last)
+        probs = predict_probs(model, x, kind, autocast(device, amp), spec.temperature_for(kind),
+                              channels_last)
         out.append(probs.clamp_min(1e-12).log().cpu())
     return torch.cat(out) if out else torch.empty(0, spec.num_classes)
 

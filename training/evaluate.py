@@ -7,6 +7,12 @@
 with its mirror image (the worker's `INFERENCE_TTA=flip`; its default is `five`, the 5 views).
 
 Writes the JSON report plus `<out>_confusion.png` and `<out>_per_class_f1.png` beside it.
+
+    python -m training.evaluate --suite robustness --model default --out runs/eval/robustness.json
+
+runs the robustness suite instead (`training.robustness`: FER2013 validation and test, CK+, FER2013-C, the
+serving path on FER2013 test and CK+, each with calibration; `--data-root` is then the folder holding `fer2013/`
+and `ckplus48/`, default `../shared/data`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import torch
 from bloomwell_ml.io import LoadedModel, load_model
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TTA_KINDS, TTA_TITLE_SUFFIX, TestTimeAugmentation, tta_kind
-from training.config import resolve_path
+from training.config import resolve_data_root, resolve_path
 from training.data.dataset import load_images
 from training.data.readers import Sample, read_source
 from training.engine import evaluate
@@ -63,7 +69,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--model", help="'default' (the model the worker ships with) or a model file path")
     g.add_argument("--checkpoint", help="training checkpoint, save_model file or TorchScript export")
-    ap.add_argument("--data-root", required=True, help="dataset folder (<split>/<class>/<image> for folder sets)")
+    ap.add_argument("--data-root", help="dataset folder (<split>/<class>/<image> for folder sets); with --suite the "
+                    "folder holding fer2013/ and ckplus48/ (default ../shared/data)")
+    ap.add_argument("--suite", choices=["robustness"], help="run the robustness suite (training.robustness)")
+    ap.add_argument("--corrupt-limit", type=int, default=1000,
+                    help="suite: FER2013 test images per FER2013-C set (stratified, seeded; 0 = all 7,178)")
+    ap.add_argument("--serving-limit", type=int, default=0, help="suite: images per serving-path set (0 = all)")
+    ap.add_argument("--sets", help="suite: comma-separated subset of the sets (default: all)")
+    ap.add_argument("--cache-dir", default="runs/robustness-cache", help="suite: cached view logits ('' = none)")
+    ap.add_argument("--temperatures", help="suite: JSON file {none, flip, five} used instead of the model's own")
+    ap.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "torch"])
     ap.add_argument("--split", default="test", help="split sub-folder ('' for none); CK+ uses 'all'")
     ap.add_argument("--reader", default="folder", choices=["folder", "fer2013", "rafdb", "affectnet"])
     ap.add_argument("--csv", help="annotation CSV for rafdb/affectnet")
@@ -79,6 +94,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     path = default_model_path() if args.model == "default" else Path(args.model or args.checkpoint)
     loaded = load_model(path, "cpu")
+    if args.suite:
+        return run_suite(loaded, path, args)
+    if not args.data_root:
+        ap.error("--data-root is required without --suite")
     src = {"type": args.reader, "root": str(resolve_path(args.data_root)), "split": args.split or None,
            "csv": args.csv, "images": args.images}
     samples = read_source(src, args.split)
@@ -87,6 +106,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     title = f"{loaded.spec.name} on {Path(args.data_root).name}/{args.split}{TTA_TITLE_SUFFIX[args.tta]}"
     write_report(report, args.out, title)
     print(json.dumps({k: report[k] for k in ("n", "accuracy", "macro_f1", "tta_views")}))
+    return report
+
+
+def run_suite(loaded: LoadedModel, path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """`--suite robustness`: collect (cached) logits, report every set, write the JSON and reliability PNGs."""
+    from training import robustness as rb
+
+    defaults = rb.SuiteOptions(data_root=Path("."))
+    opts = rb.SuiteOptions(
+        data_root=resolve_data_root(args.data_root), cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        corrupt_limit=args.corrupt_limit or None, serving_limit=args.serving_limit or None,
+        batch_size=args.batch_size, sets=tuple(args.sets.split(",")) if args.sets else defaults.sets)
+    forward = rb.load_forward(loaded, args.backend, args.threads)
+    logits = rb.collect_logits(loaded, forward, opts, log=lambda m: print(m, flush=True))
+    temps = (json.loads(Path(args.temperatures).read_text()) if args.temperatures
+             else rb.model_temperatures(loaded))
+    report = rb.suite_report(logits, loaded.spec.labels, temps)
+    report["model"] = {"name": loaded.spec.name, "version": loaded.spec.version, "path": str(path),
+                       "temperatures": rb.model_temperatures(loaded)}
+    report["options"] = rb.describe_options(opts)
+    rb.write_suite(report, Path(args.out), f"{loaded.spec.name} {loaded.spec.version}", opts.diagram_tta)
+    for tta in TTA_KINDS:
+        for row in rb.headline(report, tta):
+            print(json.dumps(row), flush=True)
     return report
 
 

@@ -64,3 +64,30 @@ def plot_per_class_f1(per_class: dict[str, dict[str, float]], path: str | Path, 
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_reliability(curves: dict[str, list[dict[str, Any]]], path: str | Path, title: str = "") -> None:
+    """Reliability diagram: accuracy against mean confidence per bin for each labelled curve (bins from
+    :func:`training.calibration.reliability_bins`), the diagonal, and the share of predictions per bin below."""
+    fig, (a, b) = plt.subplots(2, 1, figsize=(5.5, 6.5), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    a.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    width = None
+    for i, (label, bins) in enumerate(curves.items()):
+        used = [x for x in bins if x["count"]]
+        a.plot([x["confidence"] for x in used], [x["accuracy"] for x in used], "o-", label=label)
+        total = sum(x["count"] for x in bins) or 1
+        width = (bins[0]["hi"] - bins[0]["lo"]) / (len(curves) + 1)
+        b.bar([x["lo"] + (i + 0.5) * width for x in bins], [x["count"] / total for x in bins], width=width,
+              label=label)
+    a.set_ylabel("accuracy")
+    a.set_xlim(0, 1)
+    a.set_ylim(0, 1)
+    a.legend(fontsize=8, loc="upper left")
+    a.grid(alpha=0.3)
+    a.set_title(title, fontsize=9)
+    b.set_xlabel("confidence (top-class probability)")
+    b.set_ylabel("share")
+    b.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -80,6 +80,21 @@ def detect_and_crop(frames: Sequence[ServingFrame], detector: FaceDetector, marg
     return crops, boxes
 
 
+def serving_frames(samples: Sequence[Sample], upscale: int = 4, pad_frac: float = 0.5, max_roll_deg: float = 0.0,
+                   seed: int = 0) -> list[ServingFrame]:
+    """Each sample's image read as gray and placed in a frame (:func:`serving_frame`); ``max_roll_deg`` tilts each
+    face by a seeded uniform angle in ±``max_roll_deg``."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for s in samples:
+        image = cv2.imread(str(s.path), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise OSError(f"cannot read image {s.path}")
+        roll = float(rng.uniform(-max_roll_deg, max_roll_deg)) if max_roll_deg else 0.0
+        frames.append(serving_frame(image, s.label, upscale, pad_frac, roll))
+    return frames
+
+
 @torch.inference_mode()
 def classify(loaded: LoadedModel, crops: Sequence[np.ndarray], tta: TestTimeAugmentation = "none",
              batch: int = 256) -> np.ndarray:
@@ -87,7 +102,7 @@ def classify(loaded: LoadedModel, crops: Sequence[np.ndarray], tta: TestTimeAugm
     out = [np.zeros((0, loaded.spec.num_classes), np.float32)]
     for start in range(0, len(crops), batch):
         x = preprocess_faces(list(crops[start : start + batch]), loaded.spec)
-        out.append(predict_probs(loaded.module, x, tta, temperature=loaded.spec.temperature).numpy())
+        out.append(predict_probs(loaded.module, x, tta, temperature=loaded.spec.temperature_for(tta)).numpy())
     return np.concatenate(out)
 
 
@@ -97,14 +112,7 @@ def serving_path_report(loaded: LoadedModel, samples: Sequence[Sample], detector
                         seed: int = 0) -> dict[str, Any]:
     """Coverage, accuracy and framing of the serving path on ``samples`` (see the module docstring);
     ``max_roll_deg`` tilts each face by a seeded uniform angle in ±``max_roll_deg``."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for s in samples:
-        image = cv2.imread(str(s.path), cv2.IMREAD_GRAYSCALE)
-        if image is None:
-            raise OSError(f"cannot read image {s.path}")
-        roll = float(rng.uniform(-max_roll_deg, max_roll_deg)) if max_roll_deg else 0.0
-        frames.append(serving_frame(image, s.label, upscale, pad_frac, roll))
+    frames = serving_frames(samples, upscale, pad_frac, max_roll_deg, seed)
     crops, boxes = detect_and_crop(frames, detector, margin, align)
     found = [i for i, c in enumerate(crops) if c is not None]
     labels = np.array([f.label for f in frames])

@@ -129,7 +129,7 @@ class EmotionClassifier:
             "emotion model %s %s loaded from %s on %s (%s, %s%s%s, temperature %.3g)",
             loaded.spec.name, loaded.spec.version, path, dev, chosen,
             "bf16 autocast" if use_bf16 else "fp32", ", channels_last" if channels_last else "",
-            f", {clf.tta} TTA" if clf.tta != "none" else "", loaded.spec.temperature,
+            f", {clf.tta} TTA" if clf.tta != "none" else "", clf.temperature,
         )
         return clf
 
@@ -145,8 +145,8 @@ class EmotionClassifier:
 
     @property
     def temperature(self) -> float:
-        """The calibration temperature applied to every prediction."""
-        return self.model.spec.temperature
+        """The calibration temperature applied to every prediction: the model's value for this TTA kind."""
+        return self.model.spec.temperature_for(self.tta)
 
     def _autocast(self) -> contextlib.AbstractContextManager[object]:
         if self.autocast_dtype is None:
