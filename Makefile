@@ -70,6 +70,5 @@ export: venv  ## export the shipped model to TorchScript + ONNX (numerically che
 clean:  ## remove local data and build outputs (keeps .venv)
 	rm -rf .data artifacts frontend/dist
 
-secrets: venv  ## create infra/secrets/jwt_private_key.pem for docker compose (once)
-	@test -f infra/secrets/jwt_private_key.pem || $(PY) -m scripts.gen_jwt_key > infra/secrets/jwt_private_key.pem
-	@chmod 600 infra/secrets/jwt_private_key.pem && echo "infra/secrets/jwt_private_key.pem ready"
+secrets: venv  ## create infra/secrets/ (JWT signing key, webhook secret) for docker compose, readable by the services
+	$(PY) -m scripts.make_secrets --dir infra/secrets

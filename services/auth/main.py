@@ -34,6 +34,7 @@ def create_app(
     ``sessionmaker`` replaces the app's own (tests bind it to a connection that is rolled back).
     """
     settings = settings or AuthSettings()
+    settings.load_signing_key()  # fail fast: an unreadable key must stop start-up, not 500 the first login
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
