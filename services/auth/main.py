@@ -21,6 +21,7 @@ from services.auth.routes import router
 from services.auth.service import AuthError
 from services.auth.throttle import Throttle, TooManyAttempts
 from services.common.db import create_engine, create_sessionmaker
+from services.common.http_metrics import instrument
 from services.common.security.tokens import JwksVerifier
 
 logger = logging.getLogger("bloomwell.auth")
@@ -92,6 +93,7 @@ def create_app(
     # the gateway (a trusted proxy) passes the caller's address in X-Forwarded-For
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
 
+    instrument(app)  # GET /metrics (before the web app's catch-all route)
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
