@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt requirements-api.txt requirements-dev.txt requirements-nodeps.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
@@ -70,6 +70,5 @@ export: venv  ## export the shipped model to TorchScript + ONNX (numerically che
 clean:  ## remove local data and build outputs (keeps .venv)
 	rm -rf .data artifacts frontend/dist
 
-secrets: venv  ## create infra/secrets/jwt_private_key.pem for docker compose (once)
-	@test -f infra/secrets/jwt_private_key.pem || $(PY) -m scripts.gen_jwt_key > infra/secrets/jwt_private_key.pem
-	@chmod 600 infra/secrets/jwt_private_key.pem && echo "infra/secrets/jwt_private_key.pem ready"
+secrets: venv  ## create infra/secrets/ (JWT signing key, webhook secret) for docker compose, readable by the services
+	$(PY) -m scripts.make_secrets --dir infra/secrets

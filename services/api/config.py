@@ -9,6 +9,7 @@ from pydantic import Field
 from services.common.analysis import DEFAULT_MIN_FRAME_SIDE_PX
 from services.common.security.settings import TokenSettings
 from services.common.settings import REPO_ROOT, AnalysisLimits
+from services.common.workers import DEFAULT_HEARTBEAT_MAX_AGE_S
 
 MB = 1024 * 1024
 
@@ -37,3 +38,5 @@ class ApiSettings(TokenSettings, AnalysisLimits):
     """Database connections each gateway process keeps open (PostgreSQL); requests beyond wait for one."""
     db_max_overflow: int = Field(default=5, ge=0)
     """Extra connections opened under bursts (closed again afterwards, so keep this small)."""
+    worker_heartbeat_max_age_s: float = Field(default=DEFAULT_HEARTBEAT_MAX_AGE_S, gt=0)
+    """``/readyz`` counts the workers whose last heartbeat is younger than this."""

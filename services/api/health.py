@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+
+from services.common import workers as live_workers
 
 logger = logging.getLogger("bloomwell.api.health")
 
@@ -20,14 +21,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _ping_workers(app_celery: object) -> int:
-    replies = app_celery.control.ping(timeout=1.0) or []  # type: ignore[attr-defined]
-    return len(replies)
-
-
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the database and Redis answer and at least one inference worker replies to a ping."""
+    """Ready when the database and Redis answer and at least one inference worker beat recently; ``workers`` counts
+    every worker whose heartbeat is fresh (``services.common.workers``), on any host."""
     state = request.app.state
     checks: dict[str, str] = {}
     try:
@@ -46,9 +43,9 @@ async def readyz(request: Request) -> JSONResponse:
     workers = 0
     if checks["redis"] == "up":
         try:
-            workers = await to_thread.run_sync(_ping_workers, state.celery)
+            workers = await live_workers.count_live(state.redis, state.settings.worker_heartbeat_max_age_s)
         except Exception as exc:  # noqa: BLE001
-            logger.warning("worker ping failed: %s", exc)
+            logger.warning("could not count the live workers: %s", exc)
     checks["workers"] = str(workers)
     ready = checks["database"] == "up" and checks["redis"] == "up" and workers > 0
     return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)

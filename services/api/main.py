@@ -22,6 +22,7 @@ from services.api.config import ApiSettings
 from services.api.security_headers import SecurityHeaders
 from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE, create_celery_app
 from services.common.db import create_engine, create_sessionmaker
+from services.common.http_metrics import instrument
 from services.common.security.tokens import JwksVerifier
 from services.common.storage import Storage
 
@@ -117,6 +118,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     # outermost: the caller's address and scheme, believing X-Forwarded-* only from TRUSTED_PROXIES
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
+    instrument(app)  # GET /metrics (before the web app's catch-all route)
     app.include_router(health.router)
     app.include_router(analyses_router)
     app.include_router(push.router)

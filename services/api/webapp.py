@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 router = APIRouter(include_in_schema=False)
 
-API_PREFIXES = ("v1/", "auth/", "docs", "openapi.json", "redoc", "healthz", "readyz")
+API_PREFIXES = ("v1/", "auth/", "docs", "openapi.json", "redoc", "healthz", "readyz", "metrics")
 
 NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Bloomwell</title>
 <body style="font-family:sans-serif;max-width:40rem;margin:4rem auto">

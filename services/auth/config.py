@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from services.common.security.settings import TokenSettings
 from services.common.security.tokens import generate_private_key_pem, public_jwk
+from services.common.settings import ConfigurationError, read_secret_file
 
 
 class AuthSettings(TokenSettings):
@@ -42,7 +43,7 @@ class AuthSettings(TokenSettings):
         if self.jwt_private_key:
             return self.jwt_private_key.replace("\\n", "\n")
         if self.jwt_private_key_file:
-            return self.jwt_private_key_file.read_text()
+            return read_secret_file("JWT_PRIVATE_KEY_FILE", self.jwt_private_key_file)
         path = self.bloomwell_data_dir / "jwt_private_key.pem"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,3 +57,14 @@ class AuthSettings(TokenSettings):
     def jwk(self) -> dict[str, str]:
         """The public JWK of the signing key."""
         return public_jwk(self.signing_key_pem)
+
+    def load_signing_key(self) -> None:
+        """Read and parse the signing key now (at start-up), so a missing, unreadable or malformed key stops the
+        service with a clear :class:`ConfigurationError` instead of failing the first sign-in with a 500."""
+        try:
+            _ = self.jwk
+        except ConfigurationError:
+            raise
+        except (ValueError, TypeError) as exc:
+            source = "JWT_PRIVATE_KEY" if self.jwt_private_key else f"JWT_PRIVATE_KEY_FILE={self.jwt_private_key_file}"
+            raise ConfigurationError(f"{source} is not a PEM RSA private key: {exc}") from exc

@@ -21,6 +21,7 @@ from services.auth.routes import router
 from services.auth.service import AuthError
 from services.auth.throttle import Throttle, TooManyAttempts
 from services.common.db import create_engine, create_sessionmaker
+from services.common.http_metrics import instrument
 from services.common.security.tokens import JwksVerifier
 
 logger = logging.getLogger("bloomwell.auth")
@@ -34,6 +35,7 @@ def create_app(
     ``sessionmaker`` replaces the app's own (tests bind it to a connection that is rolled back).
     """
     settings = settings or AuthSettings()
+    settings.load_signing_key()  # fail fast: an unreadable key must stop start-up, not 500 the first login
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,6 +93,7 @@ def create_app(
     # the gateway (a trusted proxy) passes the caller's address in X-Forwarded-For
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
 
+    instrument(app)  # GET /metrics (before the web app's catch-all route)
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}

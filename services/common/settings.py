@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +21,25 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root (where ``models/``, ``frontend/`` and ``.data/`` live)."""
 
 Environment = Literal["local", "test", "production"]
+
+
+class ConfigurationError(RuntimeError):
+    """The service is configured in a way it cannot run with; the message says what to change."""
+
+
+def read_secret_file(variable: str, path: Path) -> str:
+    """The contents of a secret file named by ``variable`` (e.g. ``JWT_PRIVATE_KEY_FILE``), or a clear
+    :class:`ConfigurationError` naming the file, the reason and the uid that could not read it."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{variable}={path} cannot be read: {exc.strerror or exc}. This process runs as uid {os.getuid()} "
+            f"(gid {os.getgid()}); make the file readable to it (`make secrets` writes mode 0640, group 1000)."
+        ) from exc
+    if not text.strip():
+        raise ConfigurationError(f"{variable}={path} is empty")
+    return text
 
 
 def normalise_database_url(url: str) -> str:

@@ -11,7 +11,8 @@ from pydantic import Field, model_validator
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TestTimeAugmentation
 from services.common.celery_app import time_limits
-from services.common.settings import AnalysisLimits, CommonSettings
+from services.common.settings import AnalysisLimits, CommonSettings, read_secret_file
+from services.common.workers import DEFAULT_HEARTBEAT_INTERVAL_S, default_heartbeat_file
 from services.inference_worker.pipeline import PipelineOptions
 from services.inference_worker.quality import QualityThresholds
 from services.inference_worker.smoothing import Smoother, SmoothingOptions
@@ -115,10 +116,24 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
 
     webhook_secret: str = Field(default="", description="HMAC-SHA256 key for X-Bloomwell-Signature; required "
                                 "when ENVIRONMENT=production")
+    webhook_secret_file: Path | None = Field(
+        default=None, description="file holding WEBHOOK_SECRET (a Docker secret); read at start-up"
+    )
     webhook_timeout_s: float = 5.0
+
+    worker_heartbeat_file: Path = Field(
+        default_factory=default_heartbeat_file,
+        description="the heartbeat file the container health check reads (python -m "
+        "services.inference_worker.healthcheck)",
+    )
+    worker_heartbeat_interval_s: float = Field(
+        default=DEFAULT_HEARTBEAT_INTERVAL_S, gt=0, description="how often the worker beats (file and Redis)"
+    )
 
     @model_validator(mode="after")
     def _require_webhook_secret_in_production(self) -> WorkerSettings:
+        if not self.webhook_secret and self.webhook_secret_file is not None:
+            self.webhook_secret = read_secret_file("WEBHOOK_SECRET_FILE", self.webhook_secret_file).strip()
         self.require_configured("webhook_secret", self.webhook_secret)
         return self
 

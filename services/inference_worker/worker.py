@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import logging  # noqa: E402
 from typing import Any  # noqa: E402
 
+import redis  # noqa: E402
 from celery.signals import (  # noqa: E402
     worker_init,
     worker_process_init,
@@ -31,6 +32,8 @@ from celery.signals import (  # noqa: E402
 
 from services.common.celery_app import celery_app  # noqa: E402
 from services.inference_worker import tasks  # noqa: E402, F401  (registers bloomwell.analyze_video)
+from services.inference_worker.config import get_settings  # noqa: E402
+from services.inference_worker.heartbeat import Heartbeat, consumer_running  # noqa: E402
 from services.inference_worker.recovery import start_recovery_thread  # noqa: E402
 from services.inference_worker.runtime import get_runtime, shutdown_runtime  # noqa: E402
 
@@ -38,6 +41,12 @@ log = logging.getLogger(__name__)
 
 app = celery_app
 """The Celery app ``celery -A services.inference_worker.worker`` finds."""
+
+# Fail fast: settings (including secret files such as WEBHOOK_SECRET_FILE) are read when the worker starts, so a
+# misconfiguration stops it with a clear message instead of failing every job.
+get_settings()
+
+_heartbeat: Heartbeat | None = None
 
 
 def _warm_up() -> None:
@@ -63,8 +72,15 @@ def _on_worker_init(sender: Any = None, **_: Any) -> None:
 
 
 @worker_ready.connect
-def _on_worker_ready(**_: Any) -> None:
-    """Main process: sweep for jobs whose broker message was lost, now and every RECOVERY_INTERVAL_S."""
+def _on_worker_ready(sender: Any = None, **_: Any) -> None:
+    """Main process: start the heartbeat, and sweep for jobs whose broker message was lost, now and every
+    RECOVERY_INTERVAL_S."""
+    global _heartbeat
+    settings = get_settings()
+    name = str(getattr(sender, "hostname", None) or f"worker-{os.getpid()}")
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    _heartbeat = Heartbeat(name, client, settings.worker_heartbeat_file, settings.worker_heartbeat_interval_s,
+                           alive=consumer_running(sender)).start()
     start_recovery_thread(celery_app)
 
 
@@ -75,4 +91,8 @@ def _on_process_shutdown(**_: Any) -> None:
 
 @worker_shutdown.connect
 def _on_worker_shutdown(**_: Any) -> None:
+    global _heartbeat
+    if _heartbeat is not None:
+        _heartbeat.stop()
+        _heartbeat = None
     shutdown_runtime()
