@@ -80,14 +80,7 @@ def create_app(
             response.raise_for_status()
             return response.json()
 
-        app.state.verifier = JwksVerifier(
-            fetch_jwks,
-            settings.jwt_issuer,
-            settings.jwt_audience,
-            max_lifetime_s=settings.access_token_ttl_s,
-            clock_skew_s=settings.token_clock_skew_s,
-            cache_s=settings.token_cache_s,
-        )
+        app.state.verifier = JwksVerifier.for_settings(fetch_jwks, settings)
         yield
         await app.state.auth_client.aclose()
         await app.state.redis.aclose()

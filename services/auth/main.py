@@ -61,14 +61,7 @@ def create_app(
     async def own_jwks() -> dict[str, Any]:
         return {"keys": [settings.jwk]}
 
-    app.state.verifier = JwksVerifier(
-        own_jwks,
-        settings.jwt_issuer,
-        settings.jwt_audience,
-        max_lifetime_s=settings.access_token_ttl_s,
-        clock_skew_s=settings.token_clock_skew_s,
-        cache_s=settings.token_cache_s,
-    )
+    app.state.verifier = JwksVerifier.for_settings(own_jwks, settings)
     app.state.hasher = PasswordHasher(settings.password_hash_concurrency, settings.password_hash_queue)
     app.state.throttle = Throttle(
         settings.redis_url,

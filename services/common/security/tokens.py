@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import JWTError, jwk, jwt
 from jose.backends.base import Key
 
+from services.common.security.settings import TokenSettings
+
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ("aud", "iss", "exp", "iat", "sub", "jti")
 """A token missing any of these is refused, even when its signature is right."""
@@ -105,6 +107,12 @@ class JwksVerifier:
     client polling with the same token costs one RSA verification per ``cache_s``, not per request.
     Revocation (logout) is checked separately on every request, see ``revocation``.
     """
+
+    @classmethod
+    def for_settings(cls, fetch: JwksFetcher, settings: TokenSettings) -> JwksVerifier:
+        """A verifier with the issuer, audience, lifetime, skew and cache that ``settings`` configure."""
+        return cls(fetch, settings.jwt_issuer, settings.jwt_audience, max_lifetime_s=settings.access_token_ttl_s,
+                   clock_skew_s=settings.token_clock_skew_s, cache_s=settings.token_cache_s)
 
     def __init__(
         self,
