@@ -137,19 +137,21 @@ def main() -> None:
     for label, n, acc in binned(yaw, correct, [0, 10, 20, 30, 40, 50, 60, 90]):
         print(f"  |yaw| {label:>10}: n {n:5d}  accuracy {100 * acc:5.1f} %")
 
-    def threshold(rows: list[tuple[float, float, float, int]], lower_is_worse: bool) -> float | None:
-        ok = [median for _, median, acc, _ in rows if acc >= bar]
-        if not ok:
-            return None
-        return min(ok) if lower_is_worse else max(ok)
+    def threshold(rows: list[tuple[float, float, float, int]]) -> str:
+        """The metric value where accuracy crosses the bar, interpolated linearly between the last level above
+        it and the first below (rows run from clean to most degraded)."""
+        for (_, m_ok, a_ok, _), (_, m_bad, a_bad, _) in zip(rows, rows[1:], strict=False):
+            if a_ok >= bar > a_bad:
+                return f"{m_ok + (m_bad - m_ok) * (a_ok - bar) / (a_ok - a_bad):8.1f}"
+        return "   never" if rows[-1][2] >= bar else "  always"
 
     defaults = QualityThresholds()
     print("\nthresholds where accuracy stays within the bar (the gate's defaults beside them):")
-    print(f"  min_face_px    {threshold(results['face_px'], True)!s:>8}   default {defaults.min_face_px}")
-    print(f"  min_sharpness  {threshold(results['sharpness'], True)!s:>8.8}   default {defaults.min_sharpness}")
-    print(f"  min_brightness {threshold(results['brightness_low'], True)!s:>8.8}   default {defaults.min_brightness}")
-    print(f"  max_brightness {threshold(results['brightness_high'], False)!s:>8.8}   default {defaults.max_brightness}")
-    print(f"  min_contrast   {threshold(results['contrast'], True)!s:>8.8}   default {defaults.min_contrast}")
+    print(f"  min_face_px    {threshold(results['face_px'])}   default {defaults.min_face_px}")
+    print(f"  min_sharpness  {threshold(results['sharpness'])}   default {defaults.min_sharpness}")
+    print(f"  min_brightness {threshold(results['brightness_low'])}   default {defaults.min_brightness}")
+    print(f"  max_brightness {threshold(results['brightness_high'])}   default {defaults.max_brightness}")
+    print(f"  min_contrast   {threshold(results['contrast'])}   default {defaults.min_contrast}")
     print(f"  max_yaw_deg    (read the head-turn table)   default {defaults.max_yaw_deg}")
 
 

@@ -35,7 +35,7 @@ from bloomwell_ml.faces import create_detector  # noqa: E402
 from bloomwell_ml.io import save_model  # noqa: E402
 from bloomwell_ml.paths import default_model_path  # noqa: E402
 from bloomwell_ml.spec import ModelSpec  # noqa: E402
-from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation  # noqa: E402
+from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation, resolve_tta  # noqa: E402
 from services.common.settings import REPO_ROOT  # noqa: E402
 from services.common.video import decode_frames  # noqa: E402
 from services.inference_worker.classifier import EmotionClassifier, cpu_supports_bf16  # noqa: E402
@@ -298,7 +298,8 @@ def main() -> None:
     parser.add_argument("--detectors", nargs="+", default=["haar", "mtcnn:1", "mtcnn:2"],
                         help="NAME[:TORCH_THREADS] (threads apply to MTCNN)")
     parser.add_argument("--e2e-detectors", nargs="+", default=["mtcnn", "haar"])
-    parser.add_argument("--e2e-tta", nargs="+", default=[WorkerSettings.model_fields["inference_tta"].default],
+    worker_tta = resolve_tta(WorkerSettings.model_fields["inference_tta"].default, "cpu")
+    parser.add_argument("--e2e-tta", nargs="+", default=[worker_tta],
                         choices=TTA_KINDS, help="test-time augmentation(s) for section 4 (default: the worker's)")
     parser.add_argument("--sample-fps", type=float, default=5.0)
     parser.add_argument("--frames-per-video", type=int, default=40, help="sampled frames per video for section 2")

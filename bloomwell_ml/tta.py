@@ -9,6 +9,8 @@ import torch.nn.functional as F
 
 TestTimeAugmentation = Literal["none", "flip", "five"]
 TTA_KINDS: tuple[str, ...] = get_args(TestTimeAugmentation)
+TtaSetting = Literal["auto", "none", "flip", "five"]
+"""What a deployment asks for: a kind, or ``auto`` (:func:`resolve_tta`)."""
 TTA_TITLE_SUFFIX: dict[str, str] = {"none": "", "flip": " +flip TTA", "five": " +TTA"}  # for report titles
 TTA_VIEW_COUNT: dict[str, int] = {"none": 1, "flip": 2, "five": 5}
 """Views per kind; each kind's views are the first views of ``five`` (identity, then the mirror image), so logits
@@ -51,3 +53,11 @@ def tta_kind(tta: bool | str) -> TestTimeAugmentation:
     if tta not in TTA_KINDS:
         raise ValueError(f"unknown test-time augmentation {tta!r}; expected one of {list(TTA_KINDS)}")
     return tta  # type: ignore[return-value]
+
+
+def resolve_tta(setting: TtaSetting | bool, device_type: str) -> TestTimeAugmentation:
+    """The kind to run: ``auto`` is ``five`` on an accelerator (the views cost next to nothing there) and ``none``
+    on a CPU, where each extra view adds a whole forward pass per face (figures in ``bench/README.md``)."""
+    if setting == "auto":
+        return "none" if device_type == "cpu" else "five"
+    return tta_kind(setting)

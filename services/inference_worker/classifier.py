@@ -21,7 +21,7 @@ from bloomwell_ml.inference import predict_probs
 from bloomwell_ml.io import LoadedModel, load_model
 from bloomwell_ml.labels import EMOTIONS
 from bloomwell_ml.preprocess import normalize, to_model_image
-from bloomwell_ml.tta import TestTimeAugmentation, tta_kind
+from bloomwell_ml.tta import TestTimeAugmentation, TtaSetting, resolve_tta
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class EmotionClassifier:
         device: str = "auto",
         precision: Precision = "auto",
         max_batch: int = 256,
-        tta: TestTimeAugmentation = "none",
+        tta: TtaSetting = "none",
         backend: Backend = "auto",
         threads: int = 0,
     ) -> EmotionClassifier:
@@ -94,7 +94,8 @@ class EmotionClassifier:
 
         ``tta="flip"`` averages the probabilities of each face and its mirror image; ``tta="five"`` averages the
         five views of ``training.evaluate --tta`` (identity, mirror, 90 % zoom, zoom + mirror, 5 % shift). The
-        views go through in one forward pass (2× or 5× the batch).
+        views go through in one forward pass (2× or 5× the batch). ``tta="auto"`` is five views on CUDA, one on
+        CPU (:func:`bloomwell_ml.tta.resolve_tta`).
 
         ``backend="auto"`` runs ONNX Runtime on CPU (exported from the weights at load time, ``threads`` intra-op
         threads; 0 = its default) and PyTorch on CUDA, where ``precision="auto"`` uses bf16 autocast when
@@ -124,7 +125,7 @@ class EmotionClassifier:
         if channels_last:
             loaded.module.to(memory_format=torch.channels_last)
         clf = cls(loaded, dev, torch.bfloat16 if use_bf16 else None, channels_last, max_batch, columns,
-                  tta_kind(tta), chosen, forward)
+                  resolve_tta(tta, dev.type), chosen, forward)
         log.info(
             "emotion model %s %s loaded from %s on %s (%s, %s%s%s, temperature %.3g)",
             loaded.spec.name, loaded.spec.version, path, dev, chosen,

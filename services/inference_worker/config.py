@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from bloomwell_ml.paths import default_model_path
-from bloomwell_ml.tta import TestTimeAugmentation
+from bloomwell_ml.tta import TtaSetting
 from services.common.celery_app import time_limits
 from services.common.settings import AnalysisLimits, CommonSettings, read_secret_file
 from services.common.workers import DEFAULT_HEARTBEAT_INTERVAL_S, default_heartbeat_file
@@ -24,10 +24,12 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     model_path: Path | None = Field(default=None, description="checkpoint to load; default: the shipped model")
     inference_device: str = Field(default="auto", description="auto (CUDA if present, else CPU), cpu, cuda, cuda:1")
     inference_precision: Literal["auto", "fp32", "bf16"] = "auto"
-    inference_tta: TestTimeAugmentation = Field(
-        default="five",
-        description="five: the paper's 5-view TTA of training.evaluate --tta (5x classifier compute; FER2013 test "
-        "70.5 % with the default model); flip: each face and its mirror image (2x; 69.5 %); none: one view (68.6 %)",
+    inference_tta: TtaSetting = Field(
+        default="auto",
+        description="auto: five on CUDA, none on CPU (where each view is a whole forward pass per face; "
+        "bench/README.md); five: the paper's 5-view TTA of training.evaluate --tta (5x classifier compute; "
+        "FER2013 test 70.5 % with the default model); flip: each face and its mirror image (2x; 69.5 %); "
+        "none: one view (68.6 %)",
     )
     classifier_max_batch: int = Field(default=256, ge=1, description="most crops in one forward pass")
     torch_num_threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = torch default")

@@ -11,7 +11,7 @@ import torch
 from bloomwell_ml.io import load_model
 from bloomwell_ml.labels import EMOTIONS
 from bloomwell_ml.preprocess import preprocess_faces
-from bloomwell_ml.tta import tta_views
+from bloomwell_ml.tta import resolve_tta, tta_views
 from services.inference_worker.classifier import EmotionClassifier, pick_device
 from tests.fixtures.worker import write_tiny_model
 
@@ -128,3 +128,10 @@ def test_five_view_tta_matches_the_evaluation_views(tiny_model_path: Path) -> No
 def test_unknown_tta_is_refused(tiny_model_path: Path) -> None:
     with pytest.raises(ValueError, match="test-time augmentation"):
         EmotionClassifier.load(tiny_model_path, device="cpu", tta="ten")  # type: ignore[arg-type]
+
+
+def test_auto_tta_is_one_view_on_cpu_and_five_on_an_accelerator(tiny_model_path: Path) -> None:
+    assert resolve_tta("auto", "cpu") == "none"
+    assert resolve_tta("auto", "cuda") == "five"
+    assert resolve_tta("flip", "cuda") == "flip"
+    assert EmotionClassifier.load(tiny_model_path, device="cpu", tta="auto").tta == "none"
