@@ -211,7 +211,7 @@ def analyze(ctx: Context, videos: tuple[Path, ...], fps: float | None, wait: boo
             progress.reset(task, total=1.0, completed=0.0, description=f"{video.name} · {analysis.status.value}")
             if not wait:
                 progress.update(task, completed=0.0)
-                out.print(f"{analysis.id}\t{video.name}\t{analysis.status.value}")
+                click.echo(f"{analysis.id}\t{video.name}\t{analysis.status.value}")
 
         if wait and created:
             def follow(video: Path) -> ExitCode:
@@ -231,7 +231,7 @@ def analyze(ctx: Context, videos: tuple[Path, ...], fps: float | None, wait: boo
                     return exit_code_for(exc)
                 progress.update(task, completed=1.0, description=f"{video.name} · done")
                 progress.console.print(f"{video.name}: dominant emotion {state.dominant_emotion or '-'}")
-                out.print(str(target))
+                click.echo(str(target))
                 return ExitCode.ok
 
             with ThreadPoolExecutor(max_workers=min(8, len(created))) as pool:
@@ -253,7 +253,7 @@ def list_analyses(ctx: Context, limit: int, everything: bool, as_json: bool) -> 
         items = list(client.iter_all()) if everything else client.list(limit).items
     if as_json:
         for item in items:
-            out.print(item.model_dump_json(), markup=False)
+            click.echo(item.model_dump_json())
         return
     table = Table("id", "created", "status", "dominant", "file", box=None, pad_edge=False)
     for item in items:
