@@ -24,9 +24,10 @@ from tests.live import serve
 @pytest.fixture(scope="session")
 def live_api(auth_settings: AuthSettings, api_settings: ApiSettings) -> Iterator[str]:
     """The base URL of the real gateway (with real auth behind it over HTTP)."""
-    with serve(create_auth_app(auth_settings)) as auth_url:
-        with serve(create_api_app(api_settings.model_copy(update={"auth_url": auth_url}))) as api_url:
-            yield api_url
+    with serve(create_auth_app(auth_settings)) as auth_url, serve(
+        create_api_app(api_settings.model_copy(update={"auth_url": auth_url}))
+    ) as api_url:
+        yield api_url
 
 
 @dataclass

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bloomwell_client.client import BloomwellClient, NotLoggedIn, Tokens, TokenStore
 from bloomwell_client.cli import ExitCode
+from bloomwell_client.client import BloomwellClient, NotLoggedIn, Tokens, TokenStore
 from tests.cli.conftest import Account, Run
 from tests.conftest import VIDEOS
 
