@@ -23,7 +23,7 @@ async def test_worker_metrics_and_json_logs(
 ) -> None:
     port = free_port("127.0.0.1")
     worker = start_worker(test_env, tiny_model_path, tmp_path, extra_env={
-        "WORKER_METRICS_PORT": str(port), "WORKER_METRICS_HOST": "127.0.0.1", "LOG_FORMAT": "json"})
+        "WORKER_METRICS_PORT": str(port), "WORKER_METRICS_HOST": "127.0.0.1", "LOG_FORMAT": "json"}, pool="prefork")
     try:
         user = await signup_and_login(committing_client)
         headers = auth_header(user)
@@ -35,7 +35,7 @@ async def test_worker_metrics_and_json_logs(
     finally:
         stop_worker(worker)
 
-    assert 'bloomwell_worker_jobs_total{outcome="succeeded"} 1.0' in text
+    assert 'bloomwell_worker_jobs_total{outcome="succeeded"} 1.0' in text  # counted in the child, served by the parent
     for stage in ("probing", "analyzing", "summarizing", "saving"):
         assert f'bloomwell_worker_stage_duration_seconds_count{{stage="{stage}"}} 1.0' in text
     assert "bloomwell_worker_job_duration_seconds_count 1.0" in text
