@@ -81,7 +81,8 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 
 err = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+"""Standard output: a table as wide as the terminal, or unwrapped lines when piped."""
 
 
 def _fail(exc: BloomwellError) -> None:
@@ -255,7 +256,11 @@ def list_analyses(ctx: Context, limit: int, everything: bool, as_json: bool) -> 
         for item in items:
             click.echo(item.model_dump_json())
         return
-    table = Table("id", "created", "status", "dominant", "file", box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=36)
+    for name in ("created", "status", "dominant"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("file", overflow="fold")
     for item in items:
         table.add_row(str(item.id), item.created_at.strftime("%Y-%m-%d %H:%M"), item.status.value,
                       item.dominant_emotion or "-", item.filename)
