@@ -14,6 +14,7 @@ from scripts.devinfra import free_port
 from tests.conftest import VIDEOS, auth_header, signup_and_login
 from tests.e2e.test_upload_to_result import upload, wait_until_finished
 from tests.fixtures.worker import WEBHOOK_TEST_SECRET, start_worker, stop_worker
+from tests.worker.conftest import write_video
 
 pytestmark = pytest.mark.integration
 
@@ -30,15 +31,21 @@ async def test_worker_metrics_and_json_logs(
         analysis_id = await upload(committing_client, headers, VIDEOS / "fer_test.mp4", sample_fps="3")
         state = await wait_until_finished(committing_client, headers, analysis_id)
         assert state["status"] == "succeeded", state
+        no_face = await upload(committing_client, headers, write_video(tmp_path / "no-face.mp4"))
+        state = await wait_until_finished(committing_client, headers, no_face)
+        assert state["status"] == "failed" and state["error_code"] == "no_face", state
         async with httpx.AsyncClient(timeout=30) as http:
             text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     finally:
         stop_worker(worker)
 
     assert 'bloomwell_worker_jobs_total{outcome="succeeded"} 1.0' in text  # counted in the child, served by the parent
-    for stage in ("probing", "analyzing", "summarizing", "saving"):
-        assert f'bloomwell_worker_stage_duration_seconds_count{{stage="{stage}"}} 1.0' in text
-    assert "bloomwell_worker_job_duration_seconds_count 1.0" in text
+    assert 'bloomwell_worker_jobs_total{outcome="failed"} 1.0' in text
+    assert 'bloomwell_worker_job_failures_total{error_code="no_face"} 1.0' in text
+    assert 'bloomwell_worker_stage_duration_seconds_count{stage="saving"} 1.0' in text
+    for stage in ("probing", "analyzing", "summarizing"):  # the failed job got this far
+        assert f'bloomwell_worker_stage_duration_seconds_count{{stage="{stage}"}} 2.0' in text
+    assert "bloomwell_worker_job_duration_seconds_count 2.0" in text
     faces = next(line for line in text.splitlines() if line.startswith("bloomwell_worker_faces_processed_total"))
     assert float(faces.split()[-1]) > 0
     assert "bloomwell_worker_jobs_in_flight 0.0" in text
@@ -54,8 +61,9 @@ async def test_worker_metrics_and_json_logs(
     assert len(records) > 5
     of_job = [r for r in records if r.get("analysis_id") == analysis_id]
     assert len(of_job) >= 3, log_text[-3000:]
-    mentioning = [r for r in records if analysis_id in json.dumps(r.get("message", ""))]
-    assert mentioning and all(r.get("analysis_id") == analysis_id for r in mentioning), mentioning
+    for job in (analysis_id, no_face):
+        mentioning = [r for r in records if job in json.dumps(r.get("message", ""))]
+        assert mentioning and all(r.get("analysis_id") == job for r in mentioning), mentioning
     access_token = user["Authorization"].removeprefix("Bearer ")
     for secret in (user["password"], access_token, user["refresh_token"], WEBHOOK_TEST_SECRET):
         assert secret not in log_text
