@@ -54,7 +54,7 @@ def make_formatter(fmt: LogFormat) -> logging.Formatter:
     if fmt == "json":
         return JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
                                                          "threadName": "thread"},
-                             reserved_attrs=[*RESERVED_ATTRS, "analysis_tag"], defaults={"analysis_id": None})
+                             reserved_attrs=[*RESERVED_ATTRS, "analysis_tag", "color_message"], defaults={"analysis_id": None})
     return logging.Formatter(TEXT_FORMAT)
 
 
@@ -66,3 +66,18 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "text") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+
+
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def configure_service_logging(level: str, fmt: LogFormat) -> None:
+    """For the gateway and auth (run by uvicorn): with ``json``, every line, uvicorn's included, goes through the
+    JSON handler; with ``text`` uvicorn's own set-up is left as it is."""
+    if fmt != "json":
+        return
+    configure_logging(level, fmt)
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
