@@ -54,7 +54,8 @@ def make_formatter(fmt: LogFormat) -> logging.Formatter:
     if fmt == "json":
         return JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
                                                          "threadName": "thread"},
-                             reserved_attrs=[*RESERVED_ATTRS, "analysis_tag", "color_message"], defaults={"analysis_id": None})
+                             reserved_attrs=[*RESERVED_ATTRS, "analysis_tag", "color_message"],
+                             defaults={"analysis_id": None})
     return logging.Formatter(TEXT_FORMAT)
 
 
