@@ -45,15 +45,19 @@ def test_full_session(bloomwell: Run, account: Account, inference_worker: object
     assert document["schema_version"] == 2 and document["summary"]["frames_analyzed"] > 0
     assert "fer_test.mp4 · done" in done.stderr and "100%" in done.stderr
 
-    done = bloomwell("analyze", str(VIDEO), "--fps", "2", "--out", str(out_dir), "--format", "csv")
+    second = VIDEOS / "huimiang_1543684773_neutral_to_angry.avi"
+    done = bloomwell("analyze", str(VIDEO), str(second), "--fps", "2", "--out", str(out_dir), "--format", "csv")
     assert done.returncode == 0, done.stderr
-    rows = list(csv.DictReader(io.StringIO(Path(done.stdout.strip()).read_text())))
-    assert rows and "track_id" in rows[0]
+    written = sorted(Path(line) for line in done.stdout.split())
+    assert [path.name.split("-")[0] for path in written] == ["fer_test", second.stem]
+    for path in written:
+        rows = list(csv.DictReader(io.StringIO(path.read_text())))
+        assert path.suffix == ".csv" and rows and "track_id" in rows[0]
 
     done = bloomwell("list", "--json")
     assert done.returncode == 0, done.stderr
     listed = [json.loads(line) for line in done.stdout.splitlines()]
-    assert len(listed) == 2 and all(item["status"] == "succeeded" for item in listed)
+    assert len(listed) == 3 and all(item["status"] == "succeeded" for item in listed)
     assert analysis_id in {item["id"] for item in listed}
     table = bloomwell("list")
     assert table.returncode == 0 and analysis_id in table.stdout and "succeeded" in table.stdout
