@@ -23,8 +23,10 @@ Series (no analysis ids or user data in labels):
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -87,12 +89,34 @@ class QueueDepthCollector(Collector):
         yield family
 
 
+class DeadProcessSweeper(Collector):
+    """Before each scrape, drops the live gauges of pool processes that no longer exist (a child killed with
+    ``SIGKILL`` or by the OOM killer never runs its shutdown hook, and would count as in flight for ever)."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for path in self.directory.glob("gauge_live*_*.db"):
+            pid = int(path.stem.rsplit("_", 1)[-1]) if path.stem.rsplit("_", 1)[-1].isdigit() else None
+            if pid is None or pid == os.getpid():
+                continue
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                mark_process_dead(pid, self.directory)
+            except PermissionError:
+                continue
+        return iter(())
+
+
 def start_metrics_server(port: int, host: str, redis_url: str, queue: str) -> object:
     """Serve every process's metrics plus the queue depth on ``host:port`` (a daemon thread of the caller)."""
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
+    registry.register(DeadProcessSweeper(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
     MultiProcessCollector(registry)
     registry.register(QueueDepthCollector(redis_url, queue))
     server, _thread = start_http_server(port, addr=host, registry=registry)
@@ -100,8 +124,8 @@ def start_metrics_server(port: int, host: str, redis_url: str, queue: str) -> ob
     return server
 
 
-def mark_process_dead(pid: int) -> None:
+def mark_process_dead(pid: int, directory: Path | None = None) -> None:
     """Drop a finished pool process's live gauges (its counters stay counted)."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(pid)
+    multiprocess.mark_process_dead(pid, str(directory) if directory else None)

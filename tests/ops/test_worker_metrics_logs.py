@@ -5,12 +5,16 @@ carries its analysis id, and no password, token or secret appears in the log."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from scripts.devinfra import free_port
+from services.common.settings import REPO_ROOT
 from tests.conftest import VIDEOS, auth_header, signup_and_login
 from tests.e2e.test_upload_to_result import upload, wait_until_finished
 from tests.fixtures.worker import WEBHOOK_TEST_SECRET, start_worker, stop_worker
@@ -67,3 +71,31 @@ async def test_worker_metrics_and_json_logs(
     access_token = user["Authorization"].removeprefix("Bearer ")
     for secret in (user["password"], access_token, user["refresh_token"], WEBHOOK_TEST_SECRET):
         assert secret not in log_text
+
+
+def test_a_killed_pool_process_stops_counting_as_in_flight(tmp_path: Path) -> None:
+    """A child that dies by SIGKILL mid-job never runs its shutdown hook; the scrape drops its live gauge."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from services.inference_worker.metrics import DeadProcessSweeper
+
+    code = "import os, time\nfrom services.inference_worker import metrics\nmetrics.IN_FLIGHT.inc()\n" \
+           "print(os.getpid(), flush=True)\ntime.sleep(120)\n"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(REPO_ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip()
+        registry = CollectorRegistry()
+        registry.register(DeadProcessSweeper(str(tmp_path)))
+        MultiProcessCollector(registry, path=str(tmp_path))
+
+        def in_flight() -> str:
+            text = generate_latest(registry).decode()
+            return next((line for line in text.splitlines() if line.startswith("bloomwell_worker_jobs_in_flight")), "")
+
+        assert in_flight() == "bloomwell_worker_jobs_in_flight 1.0"
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert in_flight() in ("", "bloomwell_worker_jobs_in_flight 0.0")  # (the live main process keeps a 0 series)
