@@ -23,6 +23,7 @@ from services.api.security_headers import SecurityHeaders
 from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE, create_celery_app
 from services.common.db import create_engine, create_sessionmaker
 from services.common.http_metrics import instrument
+from services.common.logs import configure_service_logging
 from services.common.security.tokens import JwksVerifier
 from services.common.storage import Storage
 
@@ -52,6 +53,7 @@ def create_app(
     replaces the app's own (tests bind it to a connection that is rolled back).
     """
     settings = settings or ApiSettings()
+    configure_service_logging(settings.log_level, settings.log_format)
     celery = create_celery_app(settings.redis_url)
 
     @asynccontextmanager

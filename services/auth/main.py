@@ -22,6 +22,7 @@ from services.auth.service import AuthError
 from services.auth.throttle import Throttle, TooManyAttempts
 from services.common.db import create_engine, create_sessionmaker
 from services.common.http_metrics import instrument
+from services.common.logs import configure_service_logging
 from services.common.security.tokens import JwksVerifier
 
 logger = logging.getLogger("bloomwell.auth")
@@ -35,6 +36,7 @@ def create_app(
     ``sessionmaker`` replaces the app's own (tests bind it to a connection that is rolled back).
     """
     settings = settings or AuthSettings()
+    configure_service_logging(settings.log_level, settings.log_format)
     settings.load_signing_key()  # fail fast: an unreadable key must stop start-up, not 500 the first login
 
     @asynccontextmanager

@@ -71,6 +71,9 @@ class CommonSettings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     storage_dir: Path | None = None
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per log line (``services.common.logs``); the worker tags a job's lines with its
+    analysis id either way."""
     trusted_proxies: str = "127.0.0.1,::1"
     """Comma-separated addresses (or CIDR networks) of reverse proxies whose ``X-Forwarded-For`` and
     ``X-Forwarded-Proto`` are believed; requests from anyone else are taken at their socket address."""

@@ -131,6 +131,12 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     worker_heartbeat_interval_s: float = Field(
         default=DEFAULT_HEARTBEAT_INTERVAL_S, gt=0, description="how often the worker beats (file and Redis)"
     )
+    worker_metrics_port: int = Field(
+        default=9108, ge=0, le=65535,
+        description="port of the worker's Prometheus /metrics (served by the main process for all pool processes); "
+        "0 disables it",
+    )
+    worker_metrics_host: str = Field(default="0.0.0.0", description="address the metrics server binds to")
 
     @model_validator(mode="after")
     def _require_webhook_secret_in_production(self) -> WorkerSettings:

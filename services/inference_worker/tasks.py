@@ -27,14 +27,15 @@ from typing import Any
 import redis
 import sqlalchemy.exc
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 
 from services.common.analysis import MESSAGES, ErrorCode, Stage, no_assessable_face_message
 from services.common.celery_app import ANALYZE_TASK, celery_app
 from services.common.events import ProgressEvent, publish_progress
+from services.common.logs import analysis_context
 from services.common.models import AnalysisStatus
 from services.common.video import VideoError, probe_video
-from services.inference_worker import persist
+from services.inference_worker import metrics, persist
 from services.inference_worker.pipeline import AnalysisOutput, NoFrames, analyze_video
 from services.inference_worker.runtime import Runtime, get_runtime
 from services.inference_worker.webhook import send_webhook
@@ -94,8 +95,10 @@ class _Progress:
         self.analysis_id = analysis_id
         self.last_db = time.monotonic()
         self.deadline = self.last_db + time_limit_s if time_limit_s else None
+        self.timer = metrics.StageTimer()
 
     def stage(self, stage: Stage, progress: float, *, write_db: bool = False) -> None:
+        self.timer.enter(stage)
         _publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage)
         if write_db or time.monotonic() - self.last_db >= self.rt.settings.progress_db_interval_s:
             self.last_db = time.monotonic()
@@ -170,6 +173,7 @@ def _after_end(rt: Runtime, analysis_id: uuid.UUID, ended: persist.Ended | None,
 
 def _fail(rt: Runtime, analysis_id: uuid.UUID, code: ErrorCode, message: str) -> str:
     log.info("analysis %s failed: %s (%s)", analysis_id, message, code)
+    metrics.FAILURES.labels(error_code=str(code)).inc()
     ended = rt.run(persist.save_failure(rt.sessions, analysis_id, error=message, error_code=code))
     return _after_end(rt, analysis_id, ended, message, code)
 
@@ -206,6 +210,8 @@ def _run(rt: Runtime, job: persist.Job, progress: _Progress, crops_dir: Path) ->
     if settings.fail_on_no_face and not any(p["assessable_frames"] for p in output.document["people"]):
         raise PermanentFailure(ErrorCode.no_assessable_face, no_assessable_face_message(output.unassessable))
     t = output.timings
+    metrics.FRAMES.inc(t.frames)
+    metrics.FACES.inc(t.faces)
     log.info("analysis %s: %d frames, %d faces, %d people; decode %.2fs detect %.2fs track %.2fs crop %.2fs "
              "classify-wait %.2fs aggregate %.2fs", job.id, t.frames, t.faces, summary["people_count"], t.decode,
              t.detect, t.track, t.crop, t.classify, t.aggregate)
@@ -234,6 +240,7 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s:
             progress.stage(Stage.saving, 0.95)
             ended = rt.run(persist.save_success(rt.sessions, analysis_id, document=output.document,
                                                 duration_s=output.duration_s))
+            progress.timer.close()
             if ended is not None:
                 scope.keep()
             return _after_end(rt, analysis_id, ended)
@@ -248,6 +255,8 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s:
         except Exception:
             log.exception("analysis %s failed unexpectedly", analysis_id)
             return _fail(rt, analysis_id, ErrorCode.internal, MESSAGES["internal"])
+        finally:
+            progress.timer.close()
 
 
 def retry_countdown(retries: int, cap_s: int) -> float:
@@ -262,16 +271,30 @@ def analyze_video_task(self: Task, analysis_id: str) -> str:
         aid = uuid.UUID(str(analysis_id))
     except ValueError:
         log.error("ignoring a task with an invalid analysis id %r", analysis_id)
+        metrics.JOBS.labels(outcome="invalid").inc()
         return "invalid"
+    with analysis_context(aid), metrics.IN_FLIGHT.track_inprogress(), metrics.JOB_SECONDS.time():
+        outcome = "failed"
+        try:
+            outcome = _analyze(self, aid)
+            return outcome
+        except Retry:
+            outcome = "retried"
+            raise
+        finally:
+            metrics.JOBS.labels(outcome=outcome).inc()
+
+
+def _analyze(task: Task, aid: uuid.UUID) -> str:
     rt = get_runtime()
-    retries = int(self.request.retries or 0)
+    retries = int(task.request.retries or 0)
     try:
         return process(rt, aid, retries)
     except TRANSIENT_ERRORS as exc:
         if retries < rt.settings.task_max_retries:
             countdown = retry_countdown(retries, rt.settings.task_retry_backoff_max_s)
             log.warning("analysis %s: transient error (%s); retry %d in %.1fs", aid, exc, retries + 1, countdown)
-            raise self.retry(exc=exc, countdown=countdown) from exc
+            raise task.retry(exc=exc, countdown=countdown) from exc
         log.error("analysis %s: giving up after %d retries: %s", aid, retries, exc)
         try:
             _fail(rt, aid, ErrorCode.internal, MESSAGES["internal"])

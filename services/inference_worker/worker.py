@@ -18,11 +18,19 @@ import os
 # small-batch inference several times slower here (see bench/README.md). Must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from services.inference_worker.metrics_dir import metrics_port, prepare_multiprocess_dir  # noqa: E402
+
+# Prometheus multiprocess mode: the folder must be known before prometheus_client is imported (by tasks below).
+METRICS_PORT = metrics_port()
+_metrics_dir = prepare_multiprocess_dir() if METRICS_PORT else None
+
 import logging  # noqa: E402
+import shutil  # noqa: E402
 from typing import Any  # noqa: E402
 
 import redis  # noqa: E402
 from celery.signals import (  # noqa: E402
+    setup_logging,
     worker_init,
     worker_process_init,
     worker_process_shutdown,
@@ -30,10 +38,12 @@ from celery.signals import (  # noqa: E402
     worker_shutdown,
 )
 
-from services.common.celery_app import celery_app  # noqa: E402
+from services.common.celery_app import INFERENCE_QUEUE, celery_app  # noqa: E402
+from services.common.logs import configure_logging  # noqa: E402
 from services.inference_worker import tasks  # noqa: E402, F401  (registers bloomwell.analyze_video)
 from services.inference_worker.config import get_settings  # noqa: E402
 from services.inference_worker.heartbeat import Heartbeat, consumer_running  # noqa: E402
+from services.inference_worker.metrics import mark_process_dead, start_metrics_server  # noqa: E402
 from services.inference_worker.recovery import start_recovery_thread  # noqa: E402
 from services.inference_worker.runtime import get_runtime, shutdown_runtime  # noqa: E402
 
@@ -47,6 +57,14 @@ app = celery_app
 get_settings()
 
 _heartbeat: Heartbeat | None = None
+_metrics_server: Any = None
+
+
+@setup_logging.connect
+def _on_setup_logging(**_: Any) -> None:
+    """Our logging instead of Celery's: ``LOG_FORMAT`` (text/json), ``LOG_LEVEL``, the analysis id on job lines."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def _warm_up() -> None:
@@ -82,11 +100,20 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
     _heartbeat = Heartbeat(name, client, settings.worker_heartbeat_file, settings.worker_heartbeat_interval_s,
                            alive=consumer_running(sender)).start()
     start_recovery_thread(celery_app)
+    global _metrics_server
+    if METRICS_PORT and _metrics_server is None:
+        try:
+            _metrics_server = start_metrics_server(METRICS_PORT, settings.worker_metrics_host, settings.redis_url,
+                                                   INFERENCE_QUEUE)
+        except OSError as exc:  # e.g. the port is taken by another worker on this host: jobs still run
+            log.error("could not serve worker metrics on port %d: %s", METRICS_PORT, exc)
 
 
 @worker_process_shutdown.connect
-def _on_process_shutdown(**_: Any) -> None:
+def _on_process_shutdown(pid: int | None = None, **_: Any) -> None:
     shutdown_runtime()
+    if METRICS_PORT:
+        mark_process_dead(pid or os.getpid())
 
 
 @worker_shutdown.connect
@@ -96,3 +123,7 @@ def _on_worker_shutdown(**_: Any) -> None:
         _heartbeat.stop()
         _heartbeat = None
     shutdown_runtime()
+    if _metrics_server is not None:
+        _metrics_server.shutdown()
+    if _metrics_dir is not None and _metrics_dir[1]:
+        shutil.rmtree(_metrics_dir[0], ignore_errors=True)
