@@ -31,5 +31,8 @@ export default defineConfig({
     restoreMocks: true,
     pool: "threads",
     maxWorkers: 2,
+    // CI machines are shared and loaded: generous limits, never a timing assertion
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
   },
 });

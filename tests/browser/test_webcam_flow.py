@@ -55,9 +55,10 @@ def test_record_with_webcam_then_get_a_report(page: Page) -> None:
 
     expect(page).to_have_url(re.compile(r"/analyses/[0-9a-f-]{36}$"), timeout=60_000)
     wait_for_report(page)
+    expect(page.get_by_test_id("summary-text")).not_to_be_empty()
+    expect(page.get_by_test_id("ribbon").locator(".ribbon__band").first).to_be_visible()
     expect(page.get_by_test_id("frames-analyzed")).to_have_text(re.compile(r"^[1-9]\d*$"))
-    expect(page.get_by_test_id("timeline-chart").locator(".recharts-line")).to_have_count(7)
-    expect(page.get_by_text(re.compile(r"^recording-.*\.webm"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^recording-.*\.webm")).first).to_be_visible()
     page.wait_for_function(
         "() => { const imgs = [...document.querySelectorAll('[data-testid=face-crops] img')];"
         " return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }"

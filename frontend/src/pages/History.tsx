@@ -6,7 +6,7 @@ import type { Analysis } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Spinner } from "../components/Spinner";
-import { emotionLabel } from "../lib/emotions";
+import { emotionLabel } from "../domain/emotions";
 import { formatDateTime } from "../lib/format";
 
 const STATUS_LABEL: Record<Analysis["status"], string> = {

@@ -2,7 +2,7 @@ import { Link, useLocation } from "react-router-dom";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Disclaimer } from "../components/Disclaimer";
-import { EMOTIONS, EMOTION_COLORS, EMOTION_LABELS } from "../lib/emotions";
+import { EMOTIONS, EMOTION_COLORS, EMOTION_LABELS } from "../domain/emotions";
 
 export function Home() {
   const { state } = useAuth();
