@@ -78,3 +78,20 @@ def test_phone_layout_and_keyboard_menu(browser, stack) -> None:
         shot(page, "05-menu-phone", full_page=False)
     finally:
         context.close()
+
+
+def test_scripts_and_styles_arrive_compressed(page: Page) -> None:
+    """Chromium accepts br: the gateway answers with the build's precompressed files."""
+    assets: dict[str, dict[str, str]] = {}
+    page.on("response", lambda r: assets.update({r.url: r.all_headers()}) if "/assets/" in r.url else None)
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    scripts = {url: h for url, h in assets.items() if url.endswith(".js")}
+    styles = {url: h for url, h in assets.items() if url.endswith(".css")}
+    assert scripts and styles, assets
+    for url, headers in {**scripts, **styles}.items():
+        assert headers.get("content-encoding") == "br", (url, headers)
+        assert "accept-encoding" in headers.get("vary", "").lower(), (url, headers)
+    # and the API's JSON is gzipped (the schema is well over the 1 KB minimum)
+    response = page.request.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("content-encoding") == "gzip"
