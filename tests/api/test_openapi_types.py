@@ -1,7 +1,7 @@
 """The web app's API types are generated from the gateway's OpenAPI schema: the committed copy must be current.
 
 ``frontend/openapi.json`` is what ``frontend/src/api/generated.ts`` is generated from (``make api-types``); the
-web app's own test (``src/api/generated.test.ts``) checks the TypeScript against that file, this one checks the
+``npm run api-types:check`` (run by ``make test``) checks the TypeScript against that file, this one checks the
 file against the gateway.
 """
 

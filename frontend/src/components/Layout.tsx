@@ -10,7 +10,12 @@ export function Layout() {
   const location = useLocation();
   const navigate = useNavigate();
 
-  useEffect(() => setMenuOpen(false), [location.pathname]);
+  // A new route closes the menu (state adjusted while rendering, not in an effect).
+  const [menuPath, setMenuPath] = useState(location.pathname);
+  if (menuPath !== location.pathname) {
+    setMenuPath(location.pathname);
+    setMenuOpen(false);
+  }
 
   // Move focus to the page heading on navigation (not on the first load) so screen-reader and
   // keyboard users land on the new page.

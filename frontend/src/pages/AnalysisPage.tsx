@@ -1,4 +1,4 @@
-import { Suspense, lazy, useCallback, useEffect, useRef, useState } from "react";
+import { Suspense, lazy, useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { analysisToEvent, deleteAnalysis, getAnalysis, getResult, watchAnalysis } from "../api/analyses";
 import { ApiError } from "../api/client";
@@ -30,20 +30,32 @@ export function AnalysisPage() {
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
 
-  const load = useCallback(() => {
+  // Reloading (a new id, or "Try again") clears the page first: state adjusted while rendering, not in an effect.
+  const [attempt, setAttempt] = useState(0);
+  const [shown, setShown] = useState({ id, attempt });
+  if (shown.id !== id || shown.attempt !== attempt) {
+    setShown({ id, attempt });
     setLoadError(null);
     setAnalysis(null);
     setEvent(null);
     setResult(null);
+    setResultError(null);
+  }
+  const load = () => setAttempt((n) => n + 1);
+
+  useEffect(() => {
+    let live = true;
     getAnalysis(id)
       .then((a) => {
+        if (!live) return;
         setAnalysis(a);
         setEvent(analysisToEvent(a));
       })
-      .catch((e) => setLoadError(e instanceof ApiError ? e : new ApiError(0, "We couldn't load this analysis.")));
-  }, [id]);
-
-  useEffect(load, [load]);
+      .catch((e) => live && setLoadError(e instanceof ApiError ? e : new ApiError(0, "We couldn't load this analysis.")));
+    return () => {
+      live = false;
+    };
+  }, [id, attempt]);
   useEffect(() => {
     void loadReport().catch(() => undefined);
   }, []);
@@ -66,16 +78,15 @@ export function AnalysisPage() {
 
   // Fetch the result once the analysis has succeeded.
   useEffect(() => {
-    if (status !== "succeeded" || result) return;
+    if (status !== "succeeded" || result || resultError) return;
     let cancelled = false;
-    setResultError(null);
     getResult(id)
       .then((r) => !cancelled && setResult(r))
       .catch((e) => !cancelled && setResultError(e instanceof ApiError ? e.message : "We couldn't load the report."));
     return () => {
       cancelled = true;
     };
-  }, [status, id, result]);
+  }, [status, id, result, resultError]);
 
   const failedNow = event?.status === "failed";
   const noFaceNow = event?.status === "succeeded" && result != null && result.summary.frames_with_face === 0;
@@ -194,7 +205,11 @@ export function AnalysisPage() {
           {resultError && (
             <Alert tone="error" title="We couldn't load the report">
               <p>{resultError}</p>
-              <button type="button" className="btn btn--ghost btn--small" onClick={() => setResult(null)}>
+              <button
+                type="button"
+                className="btn btn--ghost btn--small"
+                onClick={() => setResultError(null)}
+              >
                 Try again
               </button>
             </Alert>

@@ -22,34 +22,38 @@ export function History() {
   const [items, setItems] = useState<Analysis[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
-  const [loading, setLoading] = useState(false);
+  const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [toDelete, setToDelete] = useState<Analysis | null>(null);
   const [deleting, setDeleting] = useState(false);
   const [notice, setNotice] = useState<string | null>(flash ?? null);
 
-  const loadPage = useCallback(async (after: string | null) => {
+  // Every state update happens once the request settles (so the first load can start from an effect).
+  const fetchPage = useCallback(
+    (after: string | null) =>
+      listAnalyses(after)
+        .then((page) => {
+          setItems((prev) => {
+            const base = after ? prev : [];
+            const seen = new Set(base.map((a) => a.id));
+            return [...base, ...page.items.filter((a) => !seen.has(a.id))];
+          });
+          setCursor(page.next_cursor);
+          setLoaded(true);
+        })
+        .catch((e) => setError(e instanceof ApiError ? e.message : "We couldn't load your analyses."))
+        .finally(() => setLoading(false)),
+    [],
+  );
+  const loadPage = (after: string | null) => {
     setLoading(true);
     setError(null);
-    try {
-      const page = await listAnalyses(after);
-      setItems((prev) => {
-        const base = after ? prev : [];
-        const seen = new Set(base.map((a) => a.id));
-        return [...base, ...page.items.filter((a) => !seen.has(a.id))];
-      });
-      setCursor(page.next_cursor);
-      setLoaded(true);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : "We couldn't load your analyses.");
-    } finally {
-      setLoading(false);
-    }
-  }, []);
+    void fetchPage(after);
+  };
 
   useEffect(() => {
-    void loadPage(null);
-  }, [loadPage]);
+    void fetchPage(null);
+  }, [fetchPage]);
 
   // Keep queued / running analyses up to date while the list is open.
   const runningIds = items
@@ -105,7 +109,7 @@ export function History() {
       {error && (
         <Alert tone="error" title="Something went wrong">
           <p>{error}</p>
-          <button type="button" className="btn btn--ghost btn--small" onClick={() => void loadPage(loaded ? cursor : null)}>
+          <button type="button" className="btn btn--ghost btn--small" onClick={() => loadPage(loaded ? cursor : null)}>
             Try again
           </button>
         </Alert>
@@ -156,7 +160,7 @@ export function History() {
 
       {cursor && (
         <div className="load-more">
-          <button type="button" className="btn btn--ghost" onClick={() => void loadPage(cursor)} disabled={loading}>
+          <button type="button" className="btn btn--ghost" onClick={() => loadPage(cursor)} disabled={loading}>
             {loading ? "Loading…" : "Show older analyses"}
           </button>
         </div>
