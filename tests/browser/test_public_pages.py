@@ -95,3 +95,17 @@ def test_scripts_and_styles_arrive_compressed(page: Page) -> None:
     # and the API's JSON is gzipped (the schema is well over the 1 KB minimum)
     response = page.request.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
     assert response.headers.get("content-encoding") == "gzip"
+
+
+def test_every_route_has_its_own_title(page: Page) -> None:
+    """Public and sign-in-guarded routes (the latter redirect to Log in) each name themselves in the tab title."""
+    for path, title in [
+        ("/", "Bloomwell"),
+        ("/about", "About — Bloomwell"),
+        ("/contact", "Contact — Bloomwell"),
+        ("/login", "Log in — Bloomwell"),
+        ("/signup", "Create your account — Bloomwell"),
+        ("/no-such-page", "Page not found — Bloomwell"),
+    ]:
+        page.goto(path)
+        expect(page).to_have_title(title)

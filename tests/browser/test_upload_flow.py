@@ -111,6 +111,9 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     if status.is_visible():
         shot(page, "15-analysis-progress")
     wait_for_report(page)
+    # "your report is ready": the title says so and focus lands on the page heading (the state change replaced it)
+    expect(page).to_have_title("Your report is ready — Bloomwell")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
 
     # Summary first: one plain sentence about the person, the key figures with their explanation.
     expect(page.get_by_test_id("summary-text")).to_have_text(re.compile(r"^(Mostly|Often|A mix of expressions)"))
@@ -193,6 +196,7 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     expect(item).to_have_attribute("data-id", analysis_id)
     expect(item).to_contain_text("Ready")
     expect(item).to_contain_text("fer_woman2.mp4")
+    expect(page).to_have_title("Your analyses — Bloomwell")
     shot(page, "17-history")
 
     # Open it again from the history and delete it (with confirmation).
@@ -205,6 +209,7 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     dialog.get_by_role("button", name="Delete analysis").click()
     expect(page).to_have_url(re.compile(r"/history$"))
     expect(page.get_by_test_id("history-notice")).to_contain_text("deleted")
+    expect(page.get_by_role("heading", name="Your analyses")).to_be_focused()
     expect(page.get_by_test_id("history-empty")).to_be_visible()
 
     # The API agrees it is gone.

@@ -1,8 +1,10 @@
 import { useEffect } from "react";
 import { useLocation } from "react-router-dom";
 import { Disclaimer } from "../components/Disclaimer";
+import { usePageTitle } from "../lib/usePageTitle";
 
 export function About() {
+  usePageTitle("About");
   const { hash } = useLocation();
   useEffect(() => {
     if (hash) document.getElementById(hash.slice(1))?.scrollIntoView?.();

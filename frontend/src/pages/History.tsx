@@ -7,7 +7,9 @@ import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Spinner } from "../components/Spinner";
 import { emotionLabel } from "../domain/emotions";
+import { focusElement } from "../lib/focus";
 import { formatDateTime } from "../lib/format";
+import { usePageTitle } from "../lib/usePageTitle";
 
 const STATUS_LABEL: Record<Analysis["status"], string> = {
   queued: "Queued",
@@ -17,6 +19,7 @@ const STATUS_LABEL: Record<Analysis["status"], string> = {
 };
 
 export function History() {
+  usePageTitle("Your analyses");
   const location = useLocation();
   const flash = (location.state as { flash?: string } | null)?.flash;
   const [items, setItems] = useState<Analysis[]>([]);
@@ -81,6 +84,8 @@ export function History() {
       setItems((prev) => prev.filter((a) => a.id !== toDelete.id));
       setNotice("The analysis was deleted.");
       setToDelete(null);
+      // the dialog hands focus back to its trigger, which is gone with the item: land on the page heading instead
+      setTimeout(() => focusElement(document.querySelector<HTMLElement>("main h1")), 0);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : "We couldn't delete it. Please try again.");
       setToDelete(null);

@@ -10,6 +10,7 @@ import { Recorder } from "../components/Recorder";
 import { PageLoading } from "../components/Spinner";
 import { Tabs, type TabItem } from "../components/Tabs";
 import { Uploader } from "../components/Uploader";
+import { usePageTitle } from "../lib/usePageTitle";
 
 type Mode = "record" | "upload";
 
@@ -21,6 +22,7 @@ const SOURCE_TABS: readonly TabItem<Mode>[] = [
 const FPS_CHOICES = [1, 2, 5, 10];
 
 export function NewAnalysis() {
+  usePageTitle("New analysis");
   const navigate = useNavigate();
   const location = useLocation();
   const { user } = useAuth();
