@@ -34,6 +34,10 @@ def test_about_and_contact_pages(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/about$"))
     expect(page.get_by_role("heading", name="About Bloomwell")).to_be_visible()
     expect(page.get_by_role("heading", name="What it is not")).to_be_visible()
+    resources = page.get_by_test_id("crisis-resources").get_by_role("link")
+    hrefs = [resources.nth(i).get_attribute("href") for i in range(resources.count())]
+    assert "https://findahelpline.com" in hrefs and "https://www.iasp.info/crisis-centres-helplines/" in hrefs, hrefs
+    assert any(h.startswith("https://www.who.int/") for h in hrefs), hrefs
     shot(page, "02-about")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contact").click()
     expect(page.get_by_role("heading", name="Contact", exact=True)).to_be_visible()

@@ -5,8 +5,10 @@ import { ApiError } from "../api/client";
 import type { Analysis } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
+import { HistoryTrend } from "../components/HistoryTrend";
 import { Spinner } from "../components/Spinner";
 import { emotionLabel } from "../domain/emotions";
+import { splitFailed } from "../domain/trend";
 import { focusElement } from "../lib/focus";
 import { formatDateTime } from "../lib/format";
 import { usePageTitle } from "../lib/usePageTitle";
@@ -94,6 +96,30 @@ export function History() {
     }
   };
 
+  const { active, failed } = splitFailed(items);
+  const renderItem = (a: Analysis) => (
+    <li key={a.id} className="history-item" data-testid="history-item" data-id={a.id}>
+      <div className="history-item__main">
+        <Link to={`/analyses/${a.id}`} className="history-item__title">
+          {formatDateTime(a.created_at)}
+        </Link>
+        <span className="muted small history-item__file">{a.filename || "Recording"}</span>
+      </div>
+      <span className={`badge badge--${a.status}`}>{STATUS_LABEL[a.status] ?? a.status}</span>
+      <span className="history-item__emotion">
+        {a.dominant_emotion ? <span className={`chip chip--${a.dominant_emotion}`}>{emotionLabel(a.dominant_emotion)}</span> : <span className="muted small">—</span>}
+      </span>
+      <span className="history-item__actions">
+        <Link to={`/analyses/${a.id}`} className="btn btn--ghost btn--small" aria-label={`Open analysis from ${formatDateTime(a.created_at)}`}>
+          Open
+        </Link>
+        <button type="button" className="btn btn--danger-ghost btn--small" onClick={() => setToDelete(a)} aria-label={`Delete analysis from ${formatDateTime(a.created_at)}`}>
+          Delete
+        </button>
+      </span>
+    </li>
+  );
+
   return (
     <div className="container page">
       <div className="page-head">
@@ -136,31 +162,20 @@ export function History() {
         </div>
       )}
 
-      {items.length > 0 && (
+      <HistoryTrend items={items} />
+
+      {active.length > 0 && (
         <ul className="history" data-testid="history-list">
-          {items.map((a) => (
-            <li key={a.id} className="history-item" data-testid="history-item" data-id={a.id}>
-              <div className="history-item__main">
-                <Link to={`/analyses/${a.id}`} className="history-item__title">
-                  {formatDateTime(a.created_at)}
-                </Link>
-                <span className="muted small history-item__file">{a.filename || "Recording"}</span>
-              </div>
-              <span className={`badge badge--${a.status}`}>{STATUS_LABEL[a.status] ?? a.status}</span>
-              <span className="history-item__emotion">
-                {a.dominant_emotion ? <span className={`chip chip--${a.dominant_emotion}`}>{emotionLabel(a.dominant_emotion)}</span> : <span className="muted small">—</span>}
-              </span>
-              <span className="history-item__actions">
-                <Link to={`/analyses/${a.id}`} className="btn btn--ghost btn--small" aria-label={`Open analysis from ${formatDateTime(a.created_at)}`}>
-                  Open
-                </Link>
-                <button type="button" className="btn btn--danger-ghost btn--small" onClick={() => setToDelete(a)} aria-label={`Delete analysis from ${formatDateTime(a.created_at)}`}>
-                  Delete
-                </button>
-              </span>
-            </li>
-          ))}
+          {active.map(renderItem)}
         </ul>
+      )}
+
+      {failed.length > 0 && (
+        <section className="history-failed" aria-labelledby="failed-title" data-testid="history-failed">
+          <h2 id="failed-title">Didn't finish</h2>
+          <p className="muted small">These videos couldn't be analysed. Open one to see why, or delete it.</p>
+          <ul className="history history--failed">{failed.map(renderItem)}</ul>
+        </section>
       )}
 
       {cursor && (
