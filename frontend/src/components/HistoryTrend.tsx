@@ -46,7 +46,9 @@ export function HistoryTrend({ items }: { items: readonly Analysis[] }) {
               <span className="trend__bar" aria-hidden="true">
                 <span className="trend__fill" style={{ height: `${Math.round((p.negativeShare ?? 0) * 100)}%` }} />
               </span>
-              <span className="trend__value">{p.negativeShare == null ? "…" : percent(p.negativeShare)}</span>
+              <span className="trend__value" aria-hidden="true">
+                {p.negativeShare == null ? "…" : `${percent(p.negativeShare)} negative`}
+              </span>
               <span className="trend__chip" style={{ background: color, color: textColorOn(color) }}>
                 {isEmotion(p.dominant) ? EMOTION_LABELS[p.dominant] : emotionLabel(p.dominant)}
               </span>

@@ -131,7 +131,7 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
 
       <ReportDetails summary={summary} person={person} />
 
-      <ExportPanel result={result} context={{ analysisId, filename, createdAt, personLabel: who }} />
+      <ExportPanel result={result} context={{ analysisId, filename, createdAt, personLabel: who, personTrackId: who ? person.track_id : null }} />
     </div>
   );
 }

@@ -6,6 +6,8 @@ export interface ExportContext {
   filename: string | null;
   createdAt: string;
   personLabel?: string | null;
+  /** The shown person's track_id: the report numbers people seen longest first, the result's people[].label by first appearance. */
+  personTrackId?: number | null;
 }
 
 /** "2026-11-24" (UTC) from an ISO time; "undated" when it cannot be read. */
@@ -29,6 +31,7 @@ export function exportMeta(ctx: ExportContext, now: Date = new Date()) {
     analysed_at: ctx.createdAt,
     exported_at: now.toISOString(),
     ...(ctx.personLabel ? { person_shown: ctx.personLabel } : {}),
+    ...(ctx.personLabel && ctx.personTrackId != null ? { person_shown_track_id: ctx.personTrackId } : {}),
   };
 }
 
