@@ -9,7 +9,7 @@ PORT       ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv frontend run test test-all test-fast test-chaos lint browser-deps bench bench-load train evaluate export clean secrets
+.PHONY: help venv frontend api-types run test test-all test-fast test-chaos lint browser-deps bench bench-load train evaluate export clean secrets
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ frontend:  ## install the web app's npm packages (lock file) and build it into f
 	  cd frontend && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build; \
 	else echo "frontend/ has no package.json yet: skipping the web app build"; fi
 
+api-types: venv  ## regenerate the web app's API types from the gateway's OpenAPI schema (frontend/src/api/generated.ts)
+	$(PY) -m scripts.export_openapi > frontend/openapi.json
+	cd frontend && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run api-types
+
 run: venv frontend  ## run auth + gateway + worker on http://127.0.0.1:$(PORT) (Ctrl-C stops all)
 	PORT=$(PORT) $(PY) -m scripts.run_stack
 
@@ -38,9 +42,9 @@ browser-deps:  ## install Debian's Chromium for the browser tests (when missing 
 lint: venv  ## ruff
 	$(PY) -m ruff check .
 
-test: venv frontend browser-deps  ## the whole default suite: lint, web app unit tests, Python tests (not slow)
+test: venv frontend browser-deps  ## the whole default suite: ruff, ESLint, API types current, web app unit tests, Python tests (not slow)
 	$(PY) -m ruff check .
-	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
+	@if [ -f frontend/package.json ]; then cd frontend && npm run lint && npm run api-types:check && npm test; fi
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-all: venv frontend browser-deps  ## every test, including the slow ones

@@ -13,6 +13,7 @@ from celery import Celery
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.api import health, proxy, push, webapp
@@ -31,6 +32,10 @@ DESCRIPTION = """Bloomwell analyses the facial expressions in a short video and 
 and simple wellbeing indicators. **It is a preliminary screening aid, not a diagnosis.**
 
 Authenticate with `POST /auth/login` (or the *Authorize* button), then upload to `POST /v1/analyses`."""
+
+GZIP_MINIMUM_BYTES = 1024
+# Starlette's defaults already hold text/event-stream; named here so the SSE stream never depends on a default.
+GZIP_EXCLUDED = tuple(dict.fromkeys((*DEFAULT_EXCLUDED_CONTENT_TYPES, "text/event-stream")))
 
 
 def celery_enqueuer(celery: Celery) -> Callable[[uuid.UUID], None]:
@@ -102,6 +107,9 @@ def create_app(
         rate_grace_s=settings.upload_rate_grace_s,
     )
     app.add_middleware(UploadSizeLimit, path="/v1/analyses", limits=body_limits)
+    # JSON/CSV responses over 1 KB gzip-compressed for clients that accept it; never the SSE stream (it must
+    # flush event by event), images or anything already encoded (the web app's precompressed assets).
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, exclude_content_types=GZIP_EXCLUDED)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -77,6 +77,15 @@ REASON_PHRASES: Final[dict[UnassessableReason, str]] = {
 }
 """Plain words for each reason, used in the failure message of a video without any assessable face."""
 
+NOT_VISIBLE: Final[Literal["not_visible"]] = "not_visible"
+"""The gap reason of a stretch in which a person's face was not in the picture at all."""
+
+GAP_PHRASES: Final[dict[str, str]] = {
+    **{reason.value: phrase for reason, phrase in REASON_PHRASES.items()},
+    NOT_VISIBLE: "this person was not in the picture",
+}
+"""Plain words for every gap reason of a person's timeline (published in ``GET /v1/config`` for the web app)."""
+
 MESSAGES: Final[dict[str, str]] = {
     "unreadable_video": "We could not read this video. The file may be damaged or use an unsupported codec.",
     "missing_video": "The uploaded video is no longer available, so it could not be analysed. Please upload it again.",

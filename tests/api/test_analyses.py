@@ -11,6 +11,7 @@ import redis as redis_sync
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomwell_ml.labels import EMOTIONS
+from services.common.analysis import UnassessableReason
 from services.common.celery_app import INFERENCE_QUEUE
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus
 from tests.conftest import SHARED_DATA, auth_header, signup_and_login
@@ -264,6 +265,9 @@ async def test_public_config(client: httpx.AsyncClient) -> None:
     config = (await client.get("/v1/config")).json()
     assert config["max_upload_bytes"] == 100 * 1024 * 1024
     assert "webm" in config["accepted_extensions"] and "video/webm" in config["accepted_mime_types"]
+    # every gap reason a result can carry has its plain words, for the web app's timeline
+    assert set(config["gap_phrases"]) == {reason.value for reason in UnassessableReason} | {"not_visible"}
+    assert config["gap_phrases"]["turned_away"] == "the face was turned away from the camera"
 
 
 async def test_health_and_docs(client: httpx.AsyncClient) -> None:

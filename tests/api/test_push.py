@@ -75,9 +75,11 @@ async def test_sse_streams_current_state_then_published_events(
     ticket = await _ticket(http, user, analysis_id)
     publisher = aioredis.from_url(redis_url)
     received: list[dict] = []
-    async with http.stream("GET", f"/v1/analyses/{analysis_id}/events?ticket={ticket}") as response:
+    sse_url = f"/v1/analyses/{analysis_id}/events?ticket={ticket}"
+    async with http.stream("GET", sse_url, headers={"Accept-Encoding": "gzip"}) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
+        assert "content-encoding" not in response.headers  # the gateway's gzip never buffers the stream
         events = _sse_events(response)
         received.append(await anext(events))  # the state read from the DB once, after subscribing
         processing = _event(analysis_id, AnalysisStatus.processing, 0.4, stage="classifying")

@@ -34,6 +34,10 @@ def test_about_and_contact_pages(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/about$"))
     expect(page.get_by_role("heading", name="About Bloomwell")).to_be_visible()
     expect(page.get_by_role("heading", name="What it is not")).to_be_visible()
+    resources = page.get_by_test_id("crisis-resources").get_by_role("link")
+    hrefs = [resources.nth(i).get_attribute("href") for i in range(resources.count())]
+    assert "https://findahelpline.com" in hrefs and "https://www.iasp.info/crisis-centres-helplines/" in hrefs, hrefs
+    assert any(h.startswith("https://www.who.int/") for h in hrefs), hrefs
     shot(page, "02-about")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contact").click()
     expect(page.get_by_role("heading", name="Contact", exact=True)).to_be_visible()
@@ -78,3 +82,34 @@ def test_phone_layout_and_keyboard_menu(browser, stack) -> None:
         shot(page, "05-menu-phone", full_page=False)
     finally:
         context.close()
+
+
+def test_scripts_and_styles_arrive_compressed(page: Page) -> None:
+    """Chromium accepts br: the gateway answers with the build's precompressed files."""
+    assets: dict[str, dict[str, str]] = {}
+    page.on("response", lambda r: assets.update({r.url: r.all_headers()}) if "/assets/" in r.url else None)
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    scripts = {url: h for url, h in assets.items() if url.endswith(".js")}
+    styles = {url: h for url, h in assets.items() if url.endswith(".css")}
+    assert scripts and styles, assets
+    for url, headers in {**scripts, **styles}.items():
+        assert headers.get("content-encoding") == "br", (url, headers)
+        assert "accept-encoding" in headers.get("vary", "").lower(), (url, headers)
+    # and the API's JSON is gzipped (the schema is well over the 1 KB minimum)
+    response = page.request.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("content-encoding") == "gzip"
+
+
+def test_every_route_has_its_own_title(page: Page) -> None:
+    """Public and sign-in-guarded routes (the latter redirect to Log in) each name themselves in the tab title."""
+    for path, title in [
+        ("/", "Bloomwell"),
+        ("/about", "About — Bloomwell"),
+        ("/contact", "Contact — Bloomwell"),
+        ("/login", "Log in — Bloomwell"),
+        ("/signup", "Create your account — Bloomwell"),
+        ("/no-such-page", "Page not found — Bloomwell"),
+    ]:
+        page.goto(path)
+        expect(page).to_have_title(title)

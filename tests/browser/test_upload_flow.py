@@ -21,7 +21,6 @@ pytestmark = pytest.mark.browser
 EMOTIONS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 
 
-
 def wait_until(page: Page, predicate: str, timeout_s: float = 30.0) -> None:
     """Poll a JS function until it returns true. (``page.wait_for_function`` evaluates its predicate with
     ``eval``, which the gateway's Content-Security-Policy forbids; ``page.evaluate`` of a function is not.)"""
@@ -29,6 +28,7 @@ def wait_until(page: Page, predicate: str, timeout_s: float = 30.0) -> None:
     while not page.evaluate(predicate):
         assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
         time.sleep(0.1)
+
 
 def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) -> None:
     email = unique_email("upload")
@@ -111,16 +111,38 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     if status.is_visible():
         shot(page, "15-analysis-progress")
     wait_for_report(page)
+    # "your report is ready": the title says so and focus lands on the page heading (the state change replaced it)
+    expect(page).to_have_title("Your report is ready — Bloomwell")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
 
+    # Summary first: one plain sentence about the person, the key figures with their explanation.
+    expect(page.get_by_test_id("summary-text")).to_have_text(re.compile(r"^(Mostly|Often|A mix of expressions)"))
     expect(page.get_by_test_id("dominant-emotion")).to_have_text(re.compile("|".join(e.capitalize() for e in EMOTIONS)))
+    expect(page.get_by_test_id("people-picker")).to_have_count(0)  # one person: no picker
+    # The timeline band: at least one labelled expression stretch.
+    ribbon = page.get_by_test_id("ribbon")
+    expect(ribbon.locator(".ribbon__band").first).to_be_visible()
+    assert ribbon.locator(".ribbon__band:not(.ribbon__band--gap)").count() >= 1
+    track = ribbon.locator(".ribbon__track")
+    expect(track).to_have_attribute("aria-label", re.compile("^Most likely expression over time"))
+    # Distribution bars carry their values.
+    values = page.get_by_test_id("distribution-chart").get_by_test_id("bar-value")
+    expect(values).to_have_count(7)
+    for text in values.all_inner_texts():
+        assert re.search(r"\d+\s?%", text), text
+    expect(page.get_by_test_id("observations").get_by_role("listitem")).to_have_count(4)
+    expect(page.get_by_test_id("result").get_by_test_id("disclaimer").first).to_contain_text("not a diagnosis")
+    # Developer figures live in the folded "Details".
+    expect(page.get_by_test_id("frames-analyzed")).to_be_hidden()
+    page.get_by_test_id("report-details").locator("summary").click()
     expect(page.get_by_test_id("frames-analyzed")).to_have_text(re.compile(r"^[1-9]\d*$"))
     expect(page.get_by_test_id("model-info")).not_to_be_empty()
+    page.get_by_test_id("report-details").locator("summary").click()
+    # The seven probability lines only on demand (a lazily loaded chunk).
+    page.get_by_role("button", name="Show the seven probability lines").click()
     timeline = page.get_by_test_id("timeline-chart")
     expect(timeline.locator(".recharts-line")).to_have_count(7)
     expect(timeline.locator(".recharts-line-curve").first).to_be_visible()
-    expect(page.get_by_test_id("distribution-chart").locator(".recharts-bar-rectangle").first).to_be_visible()
-    expect(page.get_by_test_id("observations").get_by_role("listitem")).to_have_count(5)
-    expect(page.get_by_test_id("result").get_by_test_id("disclaimer").first).to_contain_text("not a diagnosis")
     crops = page.get_by_test_id("face-crops").get_by_role("img", name=re.compile("^Face at"))
     expect(crops.first).to_be_visible(timeout=30_000)
     wait_until(
@@ -137,19 +159,29 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     shot(page, "16b-report-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
 
-    # Export JSON and CSV.
+    # Export JSON and CSV: named by date and file, carrying the notice.
+    name = re.compile(r"^bloomwell-\d{4}-\d{2}-\d{2}-fer_woman2\.(json|csv)$")
     with page.expect_download() as dl:
         page.get_by_role("button", name="Download JSON").click()
     exported = json.loads(Path(dl.value.path()).read_text())
-    assert dl.value.suggested_filename == f"bloomwell-{analysis_id}.json"
+    assert name.match(dl.value.suggested_filename), dl.value.suggested_filename
+    assert dl.value.suggested_filename.endswith(".json")
     assert exported["schema_version"] == 2
-    assert {"summary", "people", "primary_track_id", "frames"} <= set(exported)
+    assert {"summary", "people", "primary_track_id", "frames", "export"} <= set(exported)
+    assert "not a diagnosis" in exported["export"]["disclaimer"]
+    assert exported["export"]["analysis_id"] == analysis_id
+    assert exported["export"]["filename"] == "fer_woman2.mp4"
     assert exported["summary"]["frames_analyzed"] >= exported["summary"]["frames_with_face"] > 0
     assert list(exported["summary"]["distribution"]) == EMOTIONS
     with page.expect_download() as dl:
         page.get_by_role("button", name="Download CSV").click()
-    assert dl.value.suggested_filename == f"bloomwell-{analysis_id}.csv"
-    rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert name.match(dl.value.suggested_filename), dl.value.suggested_filename
+    assert dl.value.suggested_filename.endswith(".csv")
+    text = Path(dl.value.path()).read_text()
+    preamble = [line for line in text.splitlines() if line.startswith("#")]
+    assert any(line.startswith("# disclaimer:") and "not a diagnosis" in line for line in preamble), preamble
+    assert f"# analysis_id: {analysis_id}" in preamble
+    rows = list(csv.reader(io.StringIO("\n".join(line for line in text.splitlines() if not line.startswith("#")))))
     assert rows[0][:10] == ["t", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason", "emotion"]
     assert rows[0][10:] == EMOTIONS
     assert len(rows) > 1
@@ -164,6 +196,7 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     expect(item).to_have_attribute("data-id", analysis_id)
     expect(item).to_contain_text("Ready")
     expect(item).to_contain_text("fer_woman2.mp4")
+    expect(page).to_have_title("Your analyses — Bloomwell")
     shot(page, "17-history")
 
     # Open it again from the history and delete it (with confirmation).
@@ -176,6 +209,7 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     dialog.get_by_role("button", name="Delete analysis").click()
     expect(page).to_have_url(re.compile(r"/history$"))
     expect(page.get_by_test_id("history-notice")).to_contain_text("deleted")
+    expect(page.get_by_role("heading", name="Your analyses")).to_be_focused()
     expect(page.get_by_test_id("history-empty")).to_be_visible()
 
     # The API agrees it is gone.

@@ -91,7 +91,7 @@ export function uploadVideo(file: Blob, filename: string, opts: UploadOptions = 
         if (e.lengthComputable && e.total > 0) opts.onProgress?.(e.loaded / e.total);
       };
       req.onload = () => {
-        let body: unknown = null;
+        let body: unknown;
         try {
           body = req.responseText ? JSON.parse(req.responseText) : null;
         } catch {

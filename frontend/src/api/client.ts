@@ -109,17 +109,12 @@ export function refreshSession(): Promise<boolean> {
         tokens.clear();
         return false;
       }
-      let res: Response;
-      try {
-        res = await rawFetch("/auth/refresh", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ refresh_token: refresh }),
-        });
-      } catch (e) {
-        // Network trouble: keep the session, let the caller report the error.
-        throw e;
-      }
+      // Network trouble rejects here: the session is kept and the caller reports the error.
+      const res = await rawFetch("/auth/refresh", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: refresh }),
+      });
       if (!res.ok) {
         tokens.clear();
         return false;

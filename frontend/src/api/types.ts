@@ -1,6 +1,27 @@
-import type { Emotion } from "../lib/emotions";
+/**
+ * The API's shapes. Everything the gateway describes comes from `generated.ts` (openapi-typescript over the
+ * gateway's OpenAPI schema, `make api-types`); only what the schema cannot carry is written here: the auth
+ * service's bodies (a separate service) and the push events (sent over SSE, outside the schema).
+ */
+import type { components } from "./generated";
 
-export type Probabilities = Record<Emotion, number>;
+type Schemas = components["schemas"];
+
+export type PublicConfig = Schemas["PublicConfig"];
+export type AnalysisStatus = Schemas["AnalysisStatus"];
+export type Analysis = Schemas["AnalysisOut"];
+export type AnalysisPage = Schemas["AnalysisPage"];
+export type AnalysisResult = Schemas["AnalysisResultOut"];
+export type Summary = Schemas["Summary"];
+export type Indicators = Schemas["Indicators"];
+export type Person = Schemas["Person"];
+export type Segment = Schemas["Segment"];
+export type TimelinePoint = Schemas["TimelinePoint"];
+export type FrameResult = Schemas["FrameResult"];
+export type FaceResult = Schemas["FaceResult"];
+export type UnassessableReason = Schemas["UnassessableReason"];
+/** Label → probability (keys in the model's label order). */
+export type Probabilities = Record<string, number>;
 
 export interface User {
   id: string;
@@ -17,37 +38,7 @@ export interface TokenPair {
   expires_in: number;
 }
 
-export interface PublicConfig {
-  max_upload_bytes: number;
-  max_duration_s: number;
-  min_record_s: number;
-  max_record_s: number;
-  accepted_extensions: string[];
-  accepted_mime_types: string[];
-  default_sample_fps: number;
-}
-
-export type AnalysisStatus = "queued" | "processing" | "succeeded" | "failed";
-
-export interface Analysis {
-  id: string;
-  status: AnalysisStatus;
-  progress: number;
-  stage: string | null;
-  error: string | null;
-  error_code: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  filename: string | null;
-  dominant_emotion: string | null;
-}
-
-export interface AnalysisPage {
-  items: Analysis[];
-  next_cursor: string | null;
-}
-
+/** services/common/events.ProgressEvent, as relayed over SSE. */
 export interface ProgressEvent {
   analysis_id: string;
   status: AnalysisStatus;
@@ -56,47 +47,6 @@ export interface ProgressEvent {
   error: string | null;
   error_code: string | null;
   ts?: string;
-}
-
-export interface FaceResult {
-  box: [number, number, number, number];
-  emotion: string;
-  probabilities: Probabilities;
-  crop: string | null;
-}
-
-export interface FrameResult {
-  t: number;
-  faces: FaceResult[];
-}
-
-export interface Indicators {
-  observed_s: number;
-  negative_share: number;
-  sustained_negative_affect: boolean;
-  sustained_negative_s: number;
-  longest_negative_run_s: number;
-  expression_changes: number;
-  expression_variability: number;
-  /** Only for at least 60 s of assessable video; null otherwise. */
-  emotion_changes_per_min: number | null;
-}
-
-export interface Summary {
-  dominant_emotion: string | null;
-  distribution: Probabilities;
-  mean_probabilities: Probabilities;
-  frames_analyzed: number;
-  frames_with_face: number;
-  duration_s: number;
-  sample_fps: number;
-  model: { name: string; version: string };
-  indicators: Indicators | null;
-}
-
-export interface AnalysisResult {
-  summary: Summary;
-  frames: FrameResult[];
 }
 
 export function isTerminal(status: AnalysisStatus): boolean {

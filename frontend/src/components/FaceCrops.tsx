@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { fetchCrop } from "../api/analyses";
 import type { FrameResult } from "../api/types";
-import { emotionLabel } from "../lib/emotions";
+import { emotionLabel } from "../domain/emotions";
 
 interface CropRef {
   name: string;
@@ -9,12 +9,12 @@ interface CropRef {
   emotion: string;
 }
 
-/** Picks up to `max` kept crops spread evenly over the video. */
-export function pickCrops(frames: FrameResult[], max = 8): CropRef[] {
+/** Picks up to `max` kept crops of one person (or of everyone when `trackId` is undefined), spread over the video. */
+export function pickCrops(frames: FrameResult[], max = 8, trackId?: number): CropRef[] {
   const all: CropRef[] = [];
   for (const f of frames) {
     for (const face of f.faces) {
-      if (face.crop) all.push({ name: face.crop, t: f.t, emotion: face.emotion });
+      if (face.crop && (trackId === undefined || face.track_id === trackId)) all.push({ name: face.crop, t: f.t, emotion: face.emotion });
     }
   }
   if (all.length <= max) return all;
@@ -24,8 +24,8 @@ export function pickCrops(frames: FrameResult[], max = 8): CropRef[] {
 }
 
 /** Face thumbnails fetched with the Bearer token and shown from blob: URLs. */
-export function FaceCrops({ analysisId, frames }: { analysisId: string; frames: FrameResult[] }) {
-  const crops = useMemo(() => pickCrops(frames), [frames]);
+export function FaceCrops({ analysisId, frames, trackId }: { analysisId: string; frames: FrameResult[]; trackId?: number }) {
+  const crops = useMemo(() => pickCrops(frames, 8, trackId), [frames, trackId]);
   const [urls, setUrls] = useState<Record<string, string | null>>({});
 
   useEffect(() => {
@@ -61,7 +61,7 @@ export function FaceCrops({ analysisId, frames }: { analysisId: string; frames: 
         return (
           <li key={c.name} className="crop">
             {url ? (
-              <img src={url} alt={`Face at ${c.t.toFixed(1)} s, most likely ${emotionLabel(c.emotion).toLowerCase()}`} className="crop__img" />
+              <img src={url} alt={`Face at ${c.t.toFixed(1)} s, most likely ${emotionLabel(c.emotion).toLowerCase()} in that frame`} width={96} height={96} className="crop__img" />
             ) : (
               <div className="crop__img crop__img--placeholder" aria-label={url === null ? "Thumbnail unavailable" : "Loading thumbnail"} role="img" />
             )}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { Link, NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
 import { useAuth } from "../auth/AuthContext";
+import { focusWhenReady } from "../lib/focus";
 import { Logo } from "./Logo";
 
 export function Layout() {
@@ -9,7 +10,12 @@ export function Layout() {
   const location = useLocation();
   const navigate = useNavigate();
 
-  useEffect(() => setMenuOpen(false), [location.pathname]);
+  // A new route closes the menu (state adjusted while rendering, not in an effect).
+  const [menuPath, setMenuPath] = useState(location.pathname);
+  if (menuPath !== location.pathname) {
+    setMenuPath(location.pathname);
+    setMenuOpen(false);
+  }
 
   // Move focus to the page heading on navigation (not on the first load) so screen-reader and
   // keyboard users land on the new page.
@@ -19,12 +25,9 @@ export function Layout() {
       firstRender.current = false;
       return;
     }
-    const h = document.querySelector<HTMLElement>("main h1");
-    if (h) {
-      h.setAttribute("tabindex", "-1");
-      h.focus({ preventScroll: true });
-    }
     window.scrollTo?.(0, 0);
+    // The new page may show its heading only after loading (the analysis page, a redirect after sign-up): wait for it.
+    return focusWhenReady("main h1");
   }, [location.pathname]);
 
   const signedIn = state === "signed-in";

@@ -1,4 +1,4 @@
-import { act, render, screen } from "@testing-library/react";
+import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Recorder } from "./Recorder";
@@ -99,5 +99,36 @@ describe("Recorder", () => {
     expect(screen.getByTestId("recording-summary")).toHaveTextContent(/Recording ready — 0:30 long/);
     await user.click(screen.getByRole("button", { name: "Retake" }));
     expect(await screen.findByRole("button", { name: /Start recording/ })).toBeInTheDocument();
+  });
+
+  it("counts down 3-2-1 when asked and moves focus to the recorder's heading after each click", async () => {
+    withCamera(() => Promise.resolve(stream));
+    const user = userEvent.setup({ advanceTimers: vi.advanceTimersByTime });
+    render(<Recorder minSeconds={5} maxSeconds={30} maxBytes={1e8} onSubmit={vi.fn()} />);
+    expect(screen.getByTestId("recorder-title")).not.toHaveFocus(); // nothing moves on first render
+    await user.click(screen.getByRole("button", { name: "Turn on camera" }));
+    expect(await screen.findByRole("heading", { name: "Camera is on" })).toHaveFocus();
+    await user.click(screen.getByRole("checkbox", { name: /Count down 3, 2, 1/ }));
+    await user.click(screen.getByRole("button", { name: /Start recording/ }));
+    expect(screen.getByRole("heading", { name: "Get ready" })).toHaveFocus();
+    expect(screen.getByTestId("countdown")).toHaveTextContent("3");
+    await act(async () => {
+      vi.advanceTimersByTime(1000);
+    });
+    expect(screen.getByTestId("countdown")).toHaveTextContent("2");
+    expect(FakeRecorder.last?.state ?? "inactive").toBe("inactive");
+    await act(async () => {
+      vi.advanceTimersByTime(2100);
+    });
+    expect(screen.getByRole("heading", { name: "Recording" })).toHaveFocus();
+    expect(FakeRecorder.last?.state).toBe("recording");
+    await act(async () => {
+      vi.advanceTimersByTime(5200);
+    });
+    await user.click(screen.getByRole("button", { name: "Stop recording" }));
+    const done = await screen.findByRole("heading", { name: "Your recording" });
+    await waitFor(() => expect(done).toHaveFocus());
+    expect(screen.getByTestId("playback")).toHaveClass("video-frame__video--mirror");
+    expect(screen.getByRole("slider", { name: "Position in the recording" })).toBeInTheDocument();
   });
 });

@@ -1,9 +1,84 @@
+import fixWebmDuration from "fix-webm-duration";
 import { useCallback, useEffect, useRef, useState } from "react";
+import { focusElement } from "../lib/focus";
 import { formatClock } from "../lib/format";
 import { cameraErrorMessage, extensionForMime, pickRecorderMimeType } from "../lib/media";
 import { Alert } from "./Alert";
 
-type Phase = "idle" | "requesting" | "blocked" | "ready" | "recording" | "recorded";
+type Phase = "idle" | "requesting" | "blocked" | "ready" | "countdown" | "recording" | "recorded";
+
+const COUNTDOWN_FROM = 3;
+
+/** The recorder's heading per phase; focus moves to it when the phase changes after a click. */
+const TITLES: Record<Phase, string> = {
+  idle: "Record a short video",
+  requesting: "Record a short video",
+  blocked: "The camera is not available",
+  ready: "Camera is on",
+  countdown: "Get ready",
+  recording: "Recording",
+  recorded: "Your recording",
+};
+
+/** The recorded clip, shown mirrored like the preview, with its own play and seek controls (native ones would flip). */
+function Playback({ url, durationMs }: { url: string; durationMs: number }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [playing, setPlaying] = useState(false);
+  const [at, setAt] = useState(0);
+  const [duration, setDuration] = useState(durationMs / 1000);
+  const toggle = () => {
+    const v = video.current;
+    if (!v) return;
+    if (v.paused) void v.play?.()?.catch?.(() => undefined);
+    else v.pause();
+  };
+  return (
+    <>
+      <div className="video-frame">
+        <video
+          ref={video}
+          className="video-frame__video video-frame__video--mirror"
+          src={url}
+          playsInline
+          preload="metadata"
+          aria-label="Your recording (mirrored, like the preview)"
+          data-testid="playback"
+          onPlay={() => setPlaying(true)}
+          onPause={() => setPlaying(false)}
+          onEnded={() => setPlaying(false)}
+          onTimeUpdate={(e) => setAt(e.currentTarget.currentTime)}
+          onLoadedMetadata={(e) => Number.isFinite(e.currentTarget.duration) && setDuration(e.currentTarget.duration)}
+          onClick={toggle}
+        />
+      </div>
+      <div className="playback-bar">
+        <button type="button" className="btn btn--ghost btn--small" onClick={toggle} data-testid="playback-toggle">
+          {playing ? "Pause" : "Play"}
+        </button>
+        <input
+          type="range"
+          className="playback-bar__seek"
+          aria-label="Position in the recording"
+          min={0}
+          max={Math.max(duration, 0.1)}
+          step={0.1}
+          value={Math.min(at, duration)}
+          aria-valuetext={`${formatClock(at * 1000)} of ${formatClock(duration * 1000)}`}
+          onChange={(e) => {
+            const v = video.current;
+            const t = Number(e.target.value);
+            if (v) v.currentTime = t;
+            setAt(t);
+          }}
+          data-testid="playback-seek"
+        />
+        <span className="playback-bar__time" aria-hidden="true">
+          {formatClock(at * 1000)} / {formatClock(duration * 1000)}
+        </span>
+      </div>
+    </>
+  );
+}
 
 interface Props {
   minSeconds: number;
@@ -36,6 +111,17 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
   const tickRef = useRef<ReturnType<typeof setInterval> | null>(null);
   const previewRef = useRef<HTMLVideoElement>(null);
   const mountedRef = useRef(true);
+  const [countdown, setCountdown] = useState(false);
+  const [count, setCount] = useState(COUNTDOWN_FROM);
+  const countRef = useRef<ReturnType<typeof setInterval> | null>(null);
+  const titleRef = useRef<HTMLHeadingElement>(null);
+  const actedRef = useRef(false);
+
+  // After a click changed the phase (camera on, countdown, recording, stopped), focus lands on the new heading.
+  useEffect(() => {
+    if (!actedRef.current || phase === "requesting") return;
+    focusElement(titleRef.current);
+  }, [phase]);
 
   const supported =
     typeof navigator !== "undefined" && !!navigator.mediaDevices?.getUserMedia && typeof MediaRecorder !== "undefined";
@@ -48,6 +134,8 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
   const clearTick = () => {
     if (tickRef.current) clearInterval(tickRef.current);
     tickRef.current = null;
+    if (countRef.current) clearInterval(countRef.current);
+    countRef.current = null;
   };
 
   useEffect(() => {
@@ -75,13 +163,14 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
   // Attach the live stream to the preview element whenever it is (re)rendered.
   useEffect(() => {
     const v = previewRef.current;
-    if (v && streamRef.current && (phase === "ready" || phase === "recording")) {
+    if (v && streamRef.current && (phase === "ready" || phase === "countdown" || phase === "recording")) {
       if (v.srcObject !== streamRef.current) v.srcObject = streamRef.current;
       void v.play?.()?.catch?.(() => undefined);
     }
   }, [phase]);
 
   const startCamera = async () => {
+    actedRef.current = true;
     setError(null);
     setPhase("requesting");
     try {
@@ -109,6 +198,27 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
   }, []);
 
   const startRecording = () => {
+    actedRef.current = true;
+    if (!countdown) {
+      beginRecording();
+      return;
+    }
+    setCount(COUNTDOWN_FROM);
+    setPhase("countdown");
+    let left = COUNTDOWN_FROM;
+    countRef.current = setInterval(() => {
+      left -= 1;
+      if (left > 0) {
+        setCount(left);
+        return;
+      }
+      if (countRef.current) clearInterval(countRef.current);
+      countRef.current = null;
+      beginRecording();
+    }, 1000);
+  };
+
+  const beginRecording = () => {
     const stream = streamRef.current;
     if (!stream) return;
     const mimeType = pickRecorderMimeType();
@@ -117,23 +227,27 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
       rec = mimeType ? new MediaRecorder(stream, { mimeType, videoBitsPerSecond: 2_500_000 }) : new MediaRecorder(stream);
     } catch {
       setError("Recording isn't supported in this browser. Please upload a video instead.");
+      setPhase("ready");
       return;
     }
     chunksRef.current = [];
     rec.ondataavailable = (e) => {
       if (e.data && e.data.size > 0) chunksRef.current.push(e.data);
     };
-    rec.onstop = () => {
+    rec.onstop = async () => {
       if (!mountedRef.current) return;
       const durationMs = Date.now() - startedRef.current;
       const type = rec.mimeType || mimeType || "video/webm";
-      const blob = new Blob(chunksRef.current, { type: type.split(";")[0] });
+      const raw = new Blob(chunksRef.current, { type: type.split(";")[0] });
       stopCamera();
-      if (blob.size === 0) {
+      if (raw.size === 0) {
         setError("The recording came out empty. Please try again.");
         setPhase("idle");
         return;
       }
+      // MediaRecorder's WebM has no duration: players show 0:00 and cannot seek until it is written in.
+      const blob = raw.type === "video/webm" ? await fixWebmDuration(raw, durationMs, { logger: false }) : raw;
+      if (!mountedRef.current) return;
       const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
       setRecording({ blob, url: URL.createObjectURL(blob), durationMs, filename: `recording-${stamp}${extensionForMime(type)}` });
       setPhase("recorded");
@@ -172,6 +286,9 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
 
   return (
     <div className="recorder" data-phase={phase}>
+      <h3 className="recorder__title" ref={titleRef} data-testid="recorder-title">
+        {TITLES[phase]}
+      </h3>
       {error && (
         <Alert tone={phase === "blocked" ? "warning" : "error"} testId="camera-error">
           {error}
@@ -195,10 +312,15 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
         </div>
       )}
 
-      {(phase === "ready" || phase === "recording") && (
+      {(phase === "ready" || phase === "countdown" || phase === "recording") && (
         <div className="recorder__stage">
           <div className="video-frame">
             <video ref={previewRef} className="video-frame__video video-frame__video--mirror" autoPlay muted playsInline aria-label="Live camera preview" data-testid="live-preview" />
+            {phase === "countdown" && (
+              <div className="countdown" data-testid="countdown" aria-live="assertive">
+                {count}
+              </div>
+            )}
             {phase === "recording" && (
               <div className="rec-badge" aria-hidden="true">
                 <span className="rec-dot" /> REC
@@ -215,12 +337,30 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
               <div className="timer-track__bar" style={{ width: `${Math.min(100, (elapsed / (maxSeconds * 1000)) * 100)}%` }} />
             </div>
             {phase === "ready" ? (
-              <button type="button" className="btn btn--record" onClick={startRecording}>
-                <span className="rec-dot" aria-hidden="true" /> Start recording
-              </button>
+              <>
+                <button type="button" className="btn btn--record" onClick={startRecording}>
+                  <span className="rec-dot" aria-hidden="true" /> Start recording
+                </button>
+                <label className="check">
+                  <input type="checkbox" checked={countdown} onChange={(e) => setCountdown(e.target.checked)} data-testid="countdown-toggle" /> Count down 3, 2, 1 before
+                  recording starts
+                </label>
+              </>
+            ) : phase === "countdown" ? (
+              <p className="muted small" role="status">
+                Recording starts in {count}…
+              </p>
             ) : (
               <>
-                <button type="button" className="btn btn--primary" onClick={finish} disabled={!canStop}>
+                <button
+                  type="button"
+                  className="btn btn--primary"
+                  onClick={() => {
+                    actedRef.current = true;
+                    finish();
+                  }}
+                  disabled={!canStop}
+                >
                   {canStop ? "Stop recording" : `Keep going… ${secondsToMin} s`}
                 </button>
                 <p className="muted small" role="status">
@@ -236,8 +376,8 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
 
       {phase === "recorded" && recording && (
         <div className="recorder__stage">
-          <div className="video-frame">
-            <video className="video-frame__video" src={recording.url} controls playsInline aria-label="Your recording" data-testid="playback" />
+          <div>
+            <Playback url={recording.url} durationMs={recording.durationMs} />
           </div>
           <div className="recorder__controls">
             <p data-testid="recording-summary">

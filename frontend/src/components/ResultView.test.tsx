@@ -2,9 +2,16 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { tokens } from "../api/tokens";
-import { RESULT } from "../test/fixtures";
-import { mockFetch, renderWithRouter, tokenPair } from "../test/helpers";
+import { MULTI_RESULT, RESULT } from "../test/fixtures";
+import { CONFIG, mockFetch, renderWithRouter, tokenPair } from "../test/helpers";
 import { ResultView } from "./ResultView";
+
+const routes = () => [
+  { path: "/auth/me", body: {} },
+  { path: "/v1/config", body: CONFIG },
+  { path: "/v1/analyses/a1/crops/", handler: () => ({ body: new Blob(["jpg"], { type: "image/jpeg" }) }) },
+  { path: "/v1/analyses/a1/result.csv", handler: () => ({ body: new Blob(["t,track_id\n"], { type: "text/csv" }) }) },
+];
 
 describe("ResultView", () => {
   beforeEach(() => {
@@ -14,41 +21,35 @@ describe("ResultView", () => {
     URL.revokeObjectURL = vi.fn();
   });
 
-  it("shows the summary, charts, observations with the disclaimer, and authorised face crops", async () => {
-    const calls = mockFetch([{ path: "/auth/me", body: {} }, { path: "/v1/analyses/a1/crops/", handler: () => ({ body: new Blob(["jpg"], { type: "image/jpeg" }) }) }]);
-    renderWithRouter(<ResultView analysisId="a1" result={RESULT} />);
-    expect(screen.getByTestId("dominant-emotion")).toHaveTextContent("Happy");
-    expect(screen.getByText("in 60% of the moments with a face")).toBeInTheDocument();
-    expect(screen.getByTestId("frames-analyzed")).toHaveTextContent("4");
-    expect(screen.getByText("3 with a face (75%)")).toBeInTheDocument();
-    expect(screen.getByTestId("model-info")).toHaveTextContent("bloomwell-convnext");
-    expect(screen.getByText("version 1.2.0")).toBeInTheDocument();
-    expect(screen.getByTestId("timeline-chart")).toBeInTheDocument();
-    expect(screen.getByTestId("distribution-chart")).toBeInTheDocument();
-    // Series toggles list the seven labels in the model's order.
-    const toggles = within(screen.getByTestId("timeline-chart")).getAllByRole("checkbox");
-    expect(toggles.map((t) => t.parentElement?.textContent)).toEqual(["Angry", "Disgust", "Fear", "Happy", "Neutral", "Sad", "Surprise"]);
-    await waitFor(() => expect(screen.getByTestId("timeline-chart").querySelectorAll(".recharts-line")).toHaveLength(7));
-    expect(screen.getByTestId("distribution-chart").querySelectorAll(".recharts-bar-rectangle").length).toBeGreaterThan(0);
-    await userEvent.setup().click(within(screen.getByTestId("timeline-chart")).getByLabelText("Neutral"));
-    await waitFor(() => expect(screen.getByTestId("timeline-chart").querySelectorAll(".recharts-line")).toHaveLength(6));
-    const obs = screen.getByTestId("observations");
-    expect(within(obs).getAllByRole("listitem")).toHaveLength(5);
+  it("starts with the summary sentence and explained figures, then the band, values on bars and details", async () => {
+    mockFetch(routes());
+    renderWithRouter(<ResultView analysisId="a1" result={RESULT} filename="clip.mp4" createdAt="2026-11-24T10:00:00Z" />);
+    expect(screen.getByTestId("summary-text")).toHaveTextContent(/^Mostly neutral, with happy moments around 4 s and 11 s/);
+    expect(screen.getByTestId("dominant-emotion")).toHaveTextContent("Neutral · 70%");
+    expect(screen.queryByTestId("people-picker")).toBeNull();
+    expect(screen.getByTestId("ribbon").querySelectorAll(".ribbon__band").length).toBeGreaterThan(3);
+    expect(screen.getAllByTestId("bar-value")[4]).toHaveTextContent("70%");
+    expect(within(screen.getByTestId("report-details")).getByTestId("model-info")).toHaveTextContent("bloomwell-convnext 1.2.0");
+    expect(within(screen.getByTestId("observations")).getAllByRole("listitem")).toHaveLength(4);
     expect(screen.getAllByTestId("disclaimer")[0]).toHaveTextContent(/not a diagnosis/);
-
-    await waitFor(() => expect(screen.getAllByRole("img", { name: /^Face at/ })).toHaveLength(2));
-    const cropCalls = calls.filter((c) => c.url.includes("/crops/"));
-    expect(cropCalls.map((c) => c.url).sort()).toEqual(["/v1/analyses/a1/crops/0_0.jpg", "/v1/analyses/a1/crops/1_0.jpg"]);
-    for (const c of cropCalls) expect(c.headers.get("Authorization")).toBe("Bearer access-1");
-    expect(screen.getByRole("img", { name: "Face at 0.0 s, most likely happy" })).toHaveAttribute("src", expect.stringMatching(/^blob:crop-/));
+    await userEvent.setup().click(screen.getByRole("button", { name: "Show the seven probability lines" }));
+    expect(screen.getByRole("button", { name: "Hide the seven probability lines" })).toHaveAttribute("aria-expanded", "true");
   });
 
-  it("exports JSON locally and CSV from the server", async () => {
-    const calls = mockFetch([
-      { path: "/auth/me", body: {} },
-      { path: "/v1/analyses/a1/crops/", handler: () => ({ body: new Blob(["jpg"]) }) },
-      { path: "/v1/analyses/a1/result.csv", handler: () => ({ body: new Blob(["t,face\n"], { type: "text/csv" }) }) },
-    ]);
+  it("lets the user pick a person when several were read; the summary follows", async () => {
+    mockFetch(routes());
+    const user = userEvent.setup();
+    renderWithRouter(<ResultView analysisId="a1" result={MULTI_RESULT} />);
+    const options = within(screen.getByTestId("people-picker")).getAllByTestId("person-option");
+    expect(options.map((o) => o.textContent?.slice(0, 8))).toEqual(["Person 1", "Person 2"]);
+    expect(options[0]).toHaveAttribute("aria-pressed", "true");
+    expect(screen.getByTestId("people-picker")).toHaveTextContent("One more face was too brief or unclear to read.");
+    await user.click(options[1]);
+    expect(screen.getByTestId("summary-text")).toHaveTextContent(/^Mostly surprised; no negative expression\./);
+  });
+
+  it("exports with the date and file name in the name", async () => {
+    mockFetch(routes());
     const clicks: string[] = [];
     const orig = HTMLAnchorElement.prototype.click;
     HTMLAnchorElement.prototype.click = function () {
@@ -56,11 +57,10 @@ describe("ResultView", () => {
     };
     try {
       const user = userEvent.setup();
-      renderWithRouter(<ResultView analysisId="a1" result={RESULT} />);
+      renderWithRouter(<ResultView analysisId="a1" result={RESULT} filename="clip.mp4" createdAt="2026-11-24T10:00:00Z" />);
       await user.click(screen.getByRole("button", { name: "Download JSON" }));
       await user.click(screen.getByRole("button", { name: "Download CSV" }));
-      await waitFor(() => expect(clicks).toEqual(["bloomwell-a1.json", "bloomwell-a1.csv"]));
-      expect(calls.some((c) => c.url === "/v1/analyses/a1/result.csv")).toBe(true);
+      await waitFor(() => expect(clicks).toEqual(["bloomwell-2026-11-24-clip.json", "bloomwell-2026-11-24-clip.csv"]));
     } finally {
       HTMLAnchorElement.prototype.click = orig;
     }

@@ -1,150 +1,137 @@
-import { useMemo, useState } from "react";
-import { getResultCsv } from "../api/analyses";
-import { ApiError } from "../api/client";
+import { Suspense, lazy, useEffect, useMemo, useState } from "react";
+import { getConfig } from "../api/analyses";
 import type { AnalysisResult } from "../api/types";
-import { saveBlob } from "../lib/download";
-import { EMOTION_COLORS, distributionRows, emotionLabel, isEmotion, timelineRows } from "../lib/emotions";
-import { formatPercent, formatSeconds } from "../lib/format";
-import { describeIndicators } from "../lib/indicators";
-import { Alert } from "./Alert";
-import { DistributionChart } from "./charts/DistributionChart";
-import { TimelineChart } from "./charts/TimelineChart";
-import { Disclaimer } from "./Disclaimer";
+import { defaultPerson, orderPeople } from "../domain/people";
+import { DISCLAIMER } from "../domain/notice";
+import { observations } from "../domain/observations";
+import { ribbonBands } from "../domain/ribbon";
+import { keyFigures, summarySentences, type GapPhrases } from "../domain/summary";
+import { distributionRows, probabilityRows } from "../domain/timeline";
+import { formatDateTime } from "../lib/format";
 import { FaceCrops } from "./FaceCrops";
+import { DistributionBars } from "./report/DistributionBars";
+import { ExportPanel } from "./report/ExportPanel";
+import { Observations } from "./report/Observations";
+import { PeoplePicker } from "./report/PeoplePicker";
+import { ReportDetails } from "./report/ReportDetails";
+import { Ribbon } from "./report/Ribbon";
+import "./report/report.css";
 
-export function ResultView({ analysisId, result }: { analysisId: string; result: AnalysisResult }) {
-  const { summary, frames } = result;
-  const dist = useMemo(() => distributionRows(summary.distribution, summary.mean_probabilities), [summary]);
-  const timeline = useMemo(() => timelineRows(frames), [frames]);
-  const observations = useMemo(() => describeIndicators(summary.indicators, summary), [summary]);
-  const [exportError, setExportError] = useState<string | null>(null);
-  const [exporting, setExporting] = useState<"csv" | null>(null);
-  const dominant = summary.dominant_emotion;
-  const dominantColor = isEmotion(dominant) ? EMOTION_COLORS[dominant] : "#7a8794";
-  const faceShare = summary.frames_analyzed ? summary.frames_with_face / summary.frames_analyzed : 0;
+// The line chart (and its chart library) is only needed when asked for.
+const ProbabilityChart = lazy(() => import("./report/ProbabilityChart").then((m) => ({ default: m.ProbabilityChart })));
 
-  const exportJson = () => {
-    const blob = new Blob([JSON.stringify(result, null, 2)], { type: "application/json" });
-    saveBlob(blob, `bloomwell-${analysisId}.json`);
-  };
-  const exportCsv = async () => {
-    setExportError(null);
-    setExporting("csv");
-    try {
-      saveBlob(await getResultCsv(analysisId), `bloomwell-${analysisId}.csv`);
-    } catch (e) {
-      setExportError(e instanceof ApiError ? e.message : "The CSV export failed. Please try again.");
-    } finally {
-      setExporting(null);
-    }
-  };
+export interface ResultViewProps {
+  analysisId: string;
+  result: AnalysisResult;
+  filename?: string | null;
+  createdAt?: string;
+}
 
+/** The report on one person of a v2 result: summary first, then the band, the distribution and observations. */
+export function ResultView({ analysisId, result, filename = null, createdAt = "" }: ResultViewProps) {
+  const everyone = useMemo(() => orderPeople(result), [result]);
+  // only people whose expression could be read have a report to pick; the others are mentioned in one line
+  const people = useMemo(() => everyone.filter((p) => p.person.indicators), [everyone]);
+  const unreadable = everyone.length - people.length;
+  const [trackId, setTrackId] = useState<number | null>(() => defaultPerson(people)?.person.track_id ?? null);
+  const shown = people.find((p) => p.person.track_id === trackId) ?? defaultPerson(people);
+  const [phrases, setPhrases] = useState<GapPhrases>({});
+  const [showLines, setShowLines] = useState(false);
+  useEffect(() => {
+    let live = true;
+    getConfig()
+      .then((c) => live && setPhrases(c.gap_phrases ?? {}))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const { summary } = result;
+  const person = shown?.person ?? null;
+  const bands = useMemo(() => (person ? ribbonBands(person.segments, summary.duration_s) : []), [person, summary.duration_s]);
+  const sentences = useMemo(() => (person ? summarySentences(person, bands, phrases) : []), [person, bands, phrases]);
+  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s) : []), [person, summary.duration_s]);
+  const obs = useMemo(() => observations(person?.indicators ?? null), [person]);
+  const dist = useMemo(() => (person ? distributionRows(person.distribution, person.mean_probabilities) : []), [person]);
+  const lines = useMemo(() => (person && showLines ? probabilityRows(person, bands) : []), [person, bands, showLines]);
+  const many = people.length > 1;
+  const who = many && shown ? shown.label : null;
+
+  if (!person || !shown) return null;
   return (
     <div className="result" data-testid="result">
-      <section className="summary-grid" aria-label="Summary">
-        <div className="stat stat--hero" style={{ borderColor: dominantColor }}>
-          <span className="stat__label">Most frequent expression</span>
-          <span className="stat__value" data-testid="dominant-emotion">
-            <span className="stat__swatch" style={{ background: dominantColor }} aria-hidden="true" />
-            {dominant ? emotionLabel(dominant) : "No face found"}
-          </span>
-          {dominant && <span className="muted small">in {formatPercent(summary.distribution[dominant as keyof typeof summary.distribution] ?? 0)} of the moments with a face</span>}
-        </div>
-        <div className="stat">
-          <span className="stat__label">Frames analysed</span>
-          <span className="stat__value" data-testid="frames-analyzed">
-            {summary.frames_analyzed}
-          </span>
-          <span className="muted small">
-            {summary.frames_with_face} with a face ({formatPercent(faceShare)})
-          </span>
-        </div>
-        <div className="stat">
-          <span className="stat__label">Video length</span>
-          <span className="stat__value">{formatSeconds(summary.duration_s)}</span>
-          <span className="muted small">{summary.sample_fps} frames sampled per second</span>
-        </div>
-        <div className="stat">
-          <span className="stat__label">Model</span>
-          <span className="stat__value stat__value--small" data-testid="model-info">
-            {summary.model.name}
-          </span>
-          <span className="muted small">version {summary.model.version}</span>
-        </div>
+      <div className="print-only print-head">
+        <strong>Bloomwell expression report</strong>
+        <span>
+          {filename ?? "Video"} · analysed {formatDateTime(createdAt)}
+          {who ? ` · ${who} of ${people.length}` : ""}
+        </span>
+        <span>{DISCLAIMER}</span>
+      </div>
+
+      {many && <PeoplePicker analysisId={analysisId} people={people} selected={person.track_id} onSelect={setTrackId} unreadable={unreadable} />}
+      {!many && unreadable > 0 && (
+        <p className="muted small" data-testid="unreadable-people">
+          {unreadable === 1 ? "One other face was" : `${unreadable} other faces were`} seen too briefly or too unclearly to read; this report is about the
+          person seen longest.
+        </p>
+      )}
+
+      <section className="panel summary" aria-labelledby="summary-title" data-testid="summary">
+        <h2 id="summary-title">{who ? `In short: ${who}` : "In short"}</h2>
+        <p className="summary__text" data-testid="summary-text" aria-live="polite">
+          {sentences.join(" ")}
+        </p>
+        {figures.length > 0 && (
+          <dl className="figures">
+            {figures.map((f) => (
+              <div key={f.key} className="figure" data-testid={`figure-${f.key}`}>
+                <dt>{f.label}</dt>
+                <dd className="figure__value" data-testid={f.key === "dominant" ? "dominant-emotion" : undefined}>
+                  {f.value}
+                </dd>
+                <dd className="figure__text">{f.explanation}</dd>
+              </div>
+            ))}
+          </dl>
+        )}
       </section>
 
       <section className="panel" aria-labelledby="timeline-title">
-        <h2 id="timeline-title">Expressions over time</h2>
-        {timeline.length ? <TimelineChart rows={timeline} /> : <p className="muted">No frames were analysed.</p>}
+        <h2 id="timeline-title">Expression over time</h2>
+        <Ribbon bands={bands} duration={summary.duration_s} phrases={phrases} />
+        <div className="no-print">
+          <button type="button" className="btn btn--ghost btn--small" aria-expanded={showLines} aria-controls="probability-lines" onClick={() => setShowLines((v) => !v)}>
+            {showLines ? "Hide the seven probability lines" : "Show the seven probability lines"}
+          </button>
+          <div id="probability-lines">
+            {showLines && (
+              <Suspense fallback={<p className="muted small">Loading the chart…</p>}>
+                <ProbabilityChart rows={lines} />
+              </Suspense>
+            )}
+          </div>
+        </div>
       </section>
 
       <div className="two-col two-col--result">
         <section className="panel" aria-labelledby="dist-title">
-          <h2 id="dist-title">Distribution</h2>
-          <DistributionChart rows={dist} />
-          <details className="data-table">
-            <summary>Show the numbers</summary>
-            <table>
-              <caption className="sr-only">Share of moments and mean probability per expression</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Expression</th>
-                  <th scope="col">Most likely in</th>
-                  <th scope="col">Mean probability</th>
-                </tr>
-              </thead>
-              <tbody>
-                {dist.map((r) => (
-                  <tr key={r.emotion}>
-                    <th scope="row">{r.label}</th>
-                    <td>{formatPercent(r.share, 1)}</td>
-                    <td>{formatPercent(r.mean, 1)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </details>
+          <h2 id="dist-title">How the time divides</h2>
+          <DistributionBars rows={dist} observedS={person.indicators?.observed_s ?? 0} />
         </section>
-
-        <section className="panel" aria-labelledby="obs-title">
-          <h2 id="obs-title">Observations</h2>
-          <p className="muted small">What the model observed in this video — not a judgement about you.</p>
-          <ul className="observations" data-testid="observations">
-            {observations.map((o) => (
-              <li key={o.key} className="observation">
-                <div className="observation__head">
-                  <span className="observation__title">{o.title}</span>
-                  <span className="observation__value">{o.value}</span>
-                </div>
-                <p>{o.text}</p>
-              </li>
-            ))}
-          </ul>
-          <Disclaimer />
-        </section>
+        <Observations items={obs} />
       </div>
 
-      <section className="panel" aria-labelledby="faces-title">
+      <section className="panel no-print" aria-labelledby="faces-title">
         <h2 id="faces-title">What the model looked at</h2>
-        <p className="muted small">A few of the face thumbnails the model analysed, with its most likely expression.</p>
-        <FaceCrops analysisId={analysisId} frames={frames} />
+        <p className="muted small">A few of the face pictures the model read{who ? ` for ${who}` : ""}, with its reading of that single frame.</p>
+        <FaceCrops analysisId={analysisId} frames={result.frames} trackId={person.track_id} />
       </section>
 
-      <section className="panel export" aria-labelledby="export-title">
-        <div>
-          <h2 id="export-title">Export</h2>
-          <p className="muted small">Download the full report to keep it or share it with a professional.</p>
-        </div>
-        <div className="btn-row">
-          <button type="button" className="btn btn--ghost" onClick={exportJson}>
-            Download JSON
-          </button>
-          <button type="button" className="btn btn--ghost" onClick={exportCsv} disabled={exporting === "csv"}>
-            {exporting === "csv" ? "Preparing CSV…" : "Download CSV"}
-          </button>
-        </div>
-        {exportError && <Alert tone="error">{exportError}</Alert>}
-      </section>
+      <ReportDetails summary={summary} person={person} />
+
+      <ExportPanel result={result} context={{ analysisId, filename, createdAt, personLabel: who, personTrackId: who ? person.track_id : null }} />
     </div>
   );
 }

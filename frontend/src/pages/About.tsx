@@ -1,8 +1,10 @@
 import { useEffect } from "react";
 import { useLocation } from "react-router-dom";
 import { Disclaimer } from "../components/Disclaimer";
+import { usePageTitle } from "../lib/usePageTitle";
 
 export function About() {
+  usePageTitle("About");
   const { hash } = useLocation();
   useEffect(() => {
     if (hash) document.getElementById(hash.slice(1))?.scrollIntoView?.();
@@ -43,6 +45,28 @@ export function About() {
         about harming yourself, call your local emergency number. Many countries have free, confidential crisis lines that you
         can call or text at any hour.
       </p>
+      <h3>Find a crisis line near you</h3>
+      <ul className="help-links" data-testid="crisis-resources">
+        <li>
+          <a href="https://findahelpline.com" rel="noopener noreferrer">
+            Find A Helpline
+          </a>{" "}
+          — free, confidential helplines in more than 130 countries, searchable by country and topic.
+        </li>
+        <li>
+          <a href="https://www.iasp.info/crisis-centres-helplines/" rel="noopener noreferrer">
+            IASP crisis centres and helplines
+          </a>{" "}
+          — the International Association for Suicide Prevention's list of crisis centres around the world.
+        </li>
+        <li>
+          <a href="https://www.who.int/health-topics/mental-health" rel="noopener noreferrer">
+            World Health Organization: mental health
+          </a>{" "}
+          — plain information on mental health and where to get support.
+        </li>
+      </ul>
+      <p>In an emergency, call your local emergency number (for example 112 in Europe, 911 in North America).</p>
       <Disclaimer />
     </div>
   );

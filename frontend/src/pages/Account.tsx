@@ -6,8 +6,10 @@ import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Field } from "../components/Field";
 import { formatDateTime } from "../lib/format";
+import { usePageTitle } from "../lib/usePageTitle";
 
 export function Account() {
+  usePageTitle("Your account");
   const { user, logout, deleteAccount } = useAuth();
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);

@@ -34,7 +34,7 @@ describe("AnalysisPage", () => {
     expect(await screen.findByTestId("status-panel")).toBeInTheDocument();
     expect(await screen.findByRole("heading", { name: "Your expression report" }, { timeout: 8000 })).toBeInTheDocument();
     expect(await screen.findByTestId("result", {}, { timeout: 8000 })).toBeInTheDocument();
-    expect(screen.getByTestId("dominant-emotion")).toHaveTextContent("Happy");
+    expect(screen.getByTestId("dominant-emotion")).toHaveTextContent("Neutral · 70%");
   }, 15_000);
 
   it("explains a failure from its error code", async () => {

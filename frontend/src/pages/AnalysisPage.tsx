@@ -1,4 +1,4 @@
-import { Suspense, lazy, useCallback, useEffect, useState } from "react";
+import { Suspense, lazy, useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { analysisToEvent, deleteAnalysis, getAnalysis, getResult, watchAnalysis } from "../api/analyses";
 import { ApiError } from "../api/client";
@@ -8,10 +8,14 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { PageLoading } from "../components/Spinner";
 import { StatusPanel } from "../components/StatusPanel";
 import { failureMessage } from "../lib/failures";
+import { focusElement } from "../lib/focus";
 import { formatDateTime } from "../lib/format";
+import { notifyReady } from "../lib/notify";
+import { usePageTitle } from "../lib/usePageTitle";
 
-// The charts library is the largest part of the bundle: load it only when a report is shown.
-const ResultView = lazy(() => import("../components/ResultView").then((m) => ({ default: m.ResultView })));
+// The report is a separate chunk, requested as soon as this page opens (while the job runs), not when the result arrives.
+const loadReport = () => import("../components/ResultView");
+const ResultView = lazy(() => loadReport().then((m) => ({ default: m.ResultView })));
 
 export function AnalysisPage() {
   const { id = "" } = useParams();
@@ -26,20 +30,35 @@ export function AnalysisPage() {
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
 
-  const load = useCallback(() => {
+  // Reloading (a new id, or "Try again") clears the page first: state adjusted while rendering, not in an effect.
+  const [attempt, setAttempt] = useState(0);
+  const [shown, setShown] = useState({ id, attempt });
+  if (shown.id !== id || shown.attempt !== attempt) {
+    setShown({ id, attempt });
     setLoadError(null);
     setAnalysis(null);
     setEvent(null);
     setResult(null);
+    setResultError(null);
+  }
+  const load = () => setAttempt((n) => n + 1);
+
+  useEffect(() => {
+    let live = true;
     getAnalysis(id)
       .then((a) => {
+        if (!live) return;
         setAnalysis(a);
         setEvent(analysisToEvent(a));
       })
-      .catch((e) => setLoadError(e instanceof ApiError ? e : new ApiError(0, "We couldn't load this analysis.")));
-  }, [id]);
-
-  useEffect(load, [load]);
+      .catch((e) => live && setLoadError(e instanceof ApiError ? e : new ApiError(0, "We couldn't load this analysis.")));
+    return () => {
+      live = false;
+    };
+  }, [id, attempt]);
+  useEffect(() => {
+    void loadReport().catch(() => undefined);
+  }, []);
 
   const status = event?.status;
   const running = status === "queued" || status === "processing";
@@ -59,20 +78,48 @@ export function AnalysisPage() {
 
   // Fetch the result once the analysis has succeeded.
   useEffect(() => {
-    if (status !== "succeeded" || result) return;
+    if (status !== "succeeded" || result || resultError) return;
     let cancelled = false;
-    setResultError(null);
     getResult(id)
       .then((r) => !cancelled && setResult(r))
       .catch((e) => !cancelled && setResultError(e instanceof ApiError ? e.message : "We couldn't load the report."));
-    // Refresh the header (dominant emotion, finish time).
-    getAnalysis(id)
-      .then((a) => !cancelled && setAnalysis(a))
-      .catch(() => undefined);
     return () => {
       cancelled = true;
     };
-  }, [status, id, result]);
+  }, [status, id, result, resultError]);
+
+  const failedNow = event?.status === "failed";
+  const noFaceNow = event?.status === "succeeded" && result != null && result.summary.frames_with_face === 0;
+  const heading = loadError
+    ? loadError.status === 404 || loadError.status === 422
+      ? "Analysis not found"
+      : "We couldn't load this analysis"
+    : !event
+      ? null
+      : event.status === "succeeded"
+        ? noFaceNow
+          ? "No face found"
+          : result
+            ? "Your expression report"
+            : "Loading your report"
+        : failedNow
+          ? "The analysis didn't finish"
+          : "Analysing your video";
+  usePageTitle(heading === "Your expression report" ? "Your report is ready" : (heading ?? "Analysis"));
+
+  // A state change that replaces the page's content moves focus to its new heading; a finished report also tells a
+  // hidden tab (when the user allowed notifications).
+  const lastHeading = useRef<string | null>(null);
+  const sawRunning = useRef(false);
+  useEffect(() => {
+    if (heading === "Analysing your video") sawRunning.current = true;
+    if (!heading || heading === lastHeading.current) return;
+    const previous = lastHeading.current;
+    lastHeading.current = heading;
+    if (previous === null) return; // the first heading: Layout focuses it after navigation
+    focusElement(document.querySelector<HTMLElement>("main h1"));
+    if (heading === "Your expression report" && sawRunning.current) notifyReady(analysis?.filename ?? null);
+  }, [heading, analysis?.filename]);
 
   const onDelete = async () => {
     setDeleting(true);
@@ -112,14 +159,7 @@ export function AnalysisPage() {
   const fail = failed ? failureMessage(event.error_code) : null;
   // The worker may finish successfully without seeing any face; that is not a report worth showing.
   const noFace = event.status === "succeeded" && result != null && result.summary.frames_with_face === 0;
-  const title =
-    event.status === "succeeded"
-      ? noFace
-        ? "No face found"
-        : "Your expression report"
-      : failed
-        ? "The analysis didn't finish"
-        : "Analysing your video";
+  const title = heading === "Loading your report" ? "Your expression report" : (heading ?? "");
 
   return (
     <div className="container page">
@@ -146,7 +186,7 @@ export function AnalysisPage() {
 
       {deleteError && <Alert tone="error">{deleteError}</Alert>}
 
-      {running && <StatusPanel event={event} transport={transport} />}
+      {running && <StatusPanel event={event} transport={transport} analysis={analysis} />}
 
       {failed && fail && (
         <section className="panel" data-testid="failure">
@@ -165,7 +205,11 @@ export function AnalysisPage() {
           {resultError && (
             <Alert tone="error" title="We couldn't load the report">
               <p>{resultError}</p>
-              <button type="button" className="btn btn--ghost btn--small" onClick={() => setResult(null)}>
+              <button
+                type="button"
+                className="btn btn--ghost btn--small"
+                onClick={() => setResultError(null)}
+              >
                 Try again
               </button>
             </Alert>
@@ -186,7 +230,7 @@ export function AnalysisPage() {
           )}
           {result && !noFace && (
             <Suspense fallback={<PageLoading label="Loading your report…" />}>
-              <ResultView analysisId={analysis.id} result={result} />
+              <ResultView analysisId={analysis.id} result={result} filename={analysis.filename} createdAt={analysis.created_at} />
             </Suspense>
           )}
         </>

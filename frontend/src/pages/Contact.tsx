@@ -1,6 +1,8 @@
 import { Disclaimer } from "../components/Disclaimer";
+import { usePageTitle } from "../lib/usePageTitle";
 
 export function Contact() {
+  usePageTitle("Contact");
   return (
     <div className="container page page--narrow prose">
       <h1>Contact</h1>

@@ -37,7 +37,7 @@ describe("History", () => {
     ]);
     const user = userEvent.setup();
     renderWithRouter(<History />);
-    let items = await screen.findAllByTestId("history-item");
+    const items = await screen.findAllByTestId("history-item");
     expect(items.map((i) => i.dataset.id)).toEqual(["new", "mid"]);
     expect(within(items[0]).getByText("Ready")).toBeInTheDocument();
     expect(within(items[0]).getByText("Happy")).toBeInTheDocument();
@@ -45,7 +45,6 @@ describe("History", () => {
     expect(within(items[0]).getByRole("link", { name: /Open analysis/ })).toHaveAttribute("href", "/analyses/new");
 
     await user.click(screen.getByRole("button", { name: "Show older analyses" }));
-    items = await screen.findAllByTestId("history-item");
     await screen.findByText("Failed");
     expect(screen.getAllByTestId("history-item").map((i) => i.dataset.id)).toEqual(["new", "mid", "old"]);
     expect(screen.queryByRole("button", { name: "Show older analyses" })).not.toBeInTheDocument();

@@ -5,9 +5,13 @@ import { ApiError } from "../api/client";
 import type { Analysis } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
+import { HistoryTrend } from "../components/HistoryTrend";
 import { Spinner } from "../components/Spinner";
-import { emotionLabel } from "../lib/emotions";
+import { emotionLabel } from "../domain/emotions";
+import { splitFailed } from "../domain/trend";
+import { focusElement } from "../lib/focus";
 import { formatDateTime } from "../lib/format";
+import { usePageTitle } from "../lib/usePageTitle";
 
 const STATUS_LABEL: Record<Analysis["status"], string> = {
   queued: "Queued",
@@ -17,39 +21,44 @@ const STATUS_LABEL: Record<Analysis["status"], string> = {
 };
 
 export function History() {
+  usePageTitle("Your analyses");
   const location = useLocation();
   const flash = (location.state as { flash?: string } | null)?.flash;
   const [items, setItems] = useState<Analysis[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
-  const [loading, setLoading] = useState(false);
+  const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [toDelete, setToDelete] = useState<Analysis | null>(null);
   const [deleting, setDeleting] = useState(false);
   const [notice, setNotice] = useState<string | null>(flash ?? null);
 
-  const loadPage = useCallback(async (after: string | null) => {
+  // Every state update happens once the request settles (so the first load can start from an effect).
+  const fetchPage = useCallback(
+    (after: string | null) =>
+      listAnalyses(after)
+        .then((page) => {
+          setItems((prev) => {
+            const base = after ? prev : [];
+            const seen = new Set(base.map((a) => a.id));
+            return [...base, ...page.items.filter((a) => !seen.has(a.id))];
+          });
+          setCursor(page.next_cursor);
+          setLoaded(true);
+        })
+        .catch((e) => setError(e instanceof ApiError ? e.message : "We couldn't load your analyses."))
+        .finally(() => setLoading(false)),
+    [],
+  );
+  const loadPage = (after: string | null) => {
     setLoading(true);
     setError(null);
-    try {
-      const page = await listAnalyses(after);
-      setItems((prev) => {
-        const base = after ? prev : [];
-        const seen = new Set(base.map((a) => a.id));
-        return [...base, ...page.items.filter((a) => !seen.has(a.id))];
-      });
-      setCursor(page.next_cursor);
-      setLoaded(true);
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : "We couldn't load your analyses.");
-    } finally {
-      setLoading(false);
-    }
-  }, []);
+    void fetchPage(after);
+  };
 
   useEffect(() => {
-    void loadPage(null);
-  }, [loadPage]);
+    void fetchPage(null);
+  }, [fetchPage]);
 
   // Keep queued / running analyses up to date while the list is open.
   const runningIds = items
@@ -77,6 +86,8 @@ export function History() {
       setItems((prev) => prev.filter((a) => a.id !== toDelete.id));
       setNotice("The analysis was deleted.");
       setToDelete(null);
+      // the dialog hands focus back to its trigger, which is gone with the item: land on the page heading instead
+      setTimeout(() => focusElement(document.querySelector<HTMLElement>("main h1")), 0);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : "We couldn't delete it. Please try again.");
       setToDelete(null);
@@ -84,6 +95,30 @@ export function History() {
       setDeleting(false);
     }
   };
+
+  const { active, failed } = splitFailed(items);
+  const renderItem = (a: Analysis) => (
+    <li key={a.id} className="history-item" data-testid="history-item" data-id={a.id}>
+      <div className="history-item__main">
+        <Link to={`/analyses/${a.id}`} className="history-item__title">
+          {formatDateTime(a.created_at)}
+        </Link>
+        <span className="muted small history-item__file">{a.filename || "Recording"}</span>
+      </div>
+      <span className={`badge badge--${a.status}`}>{STATUS_LABEL[a.status] ?? a.status}</span>
+      <span className="history-item__emotion">
+        {a.dominant_emotion ? <span className={`chip chip--${a.dominant_emotion}`}>{emotionLabel(a.dominant_emotion)}</span> : <span className="muted small">—</span>}
+      </span>
+      <span className="history-item__actions">
+        <Link to={`/analyses/${a.id}`} className="btn btn--ghost btn--small" aria-label={`Open analysis from ${formatDateTime(a.created_at)}`}>
+          Open
+        </Link>
+        <button type="button" className="btn btn--danger-ghost btn--small" onClick={() => setToDelete(a)} aria-label={`Delete analysis from ${formatDateTime(a.created_at)}`}>
+          Delete
+        </button>
+      </span>
+    </li>
+  );
 
   return (
     <div className="container page">
@@ -105,7 +140,7 @@ export function History() {
       {error && (
         <Alert tone="error" title="Something went wrong">
           <p>{error}</p>
-          <button type="button" className="btn btn--ghost btn--small" onClick={() => void loadPage(loaded ? cursor : null)}>
+          <button type="button" className="btn btn--ghost btn--small" onClick={() => loadPage(loaded ? cursor : null)}>
             Try again
           </button>
         </Alert>
@@ -127,36 +162,25 @@ export function History() {
         </div>
       )}
 
-      {items.length > 0 && (
+      <HistoryTrend items={items} />
+
+      {active.length > 0 && (
         <ul className="history" data-testid="history-list">
-          {items.map((a) => (
-            <li key={a.id} className="history-item" data-testid="history-item" data-id={a.id}>
-              <div className="history-item__main">
-                <Link to={`/analyses/${a.id}`} className="history-item__title">
-                  {formatDateTime(a.created_at)}
-                </Link>
-                <span className="muted small history-item__file">{a.filename || "Recording"}</span>
-              </div>
-              <span className={`badge badge--${a.status}`}>{STATUS_LABEL[a.status] ?? a.status}</span>
-              <span className="history-item__emotion">
-                {a.dominant_emotion ? <span className={`chip chip--${a.dominant_emotion}`}>{emotionLabel(a.dominant_emotion)}</span> : <span className="muted small">—</span>}
-              </span>
-              <span className="history-item__actions">
-                <Link to={`/analyses/${a.id}`} className="btn btn--ghost btn--small" aria-label={`Open analysis from ${formatDateTime(a.created_at)}`}>
-                  Open
-                </Link>
-                <button type="button" className="btn btn--danger-ghost btn--small" onClick={() => setToDelete(a)} aria-label={`Delete analysis from ${formatDateTime(a.created_at)}`}>
-                  Delete
-                </button>
-              </span>
-            </li>
-          ))}
+          {active.map(renderItem)}
         </ul>
+      )}
+
+      {failed.length > 0 && (
+        <section className="history-failed" aria-labelledby="failed-title" data-testid="history-failed">
+          <h2 id="failed-title">Didn't finish</h2>
+          <p className="muted small">These videos couldn't be analysed. Open one to see why, or delete it.</p>
+          <ul className="history history--failed">{failed.map(renderItem)}</ul>
+        </section>
       )}
 
       {cursor && (
         <div className="load-more">
-          <button type="button" className="btn btn--ghost" onClick={() => void loadPage(cursor)} disabled={loading}>
+          <button type="button" className="btn btn--ghost" onClick={() => loadPage(cursor)} disabled={loading}>
             {loading ? "Loading…" : "Show older analyses"}
           </button>
         </div>

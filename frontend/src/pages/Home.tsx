@@ -2,9 +2,11 @@ import { Link, useLocation } from "react-router-dom";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Disclaimer } from "../components/Disclaimer";
-import { EMOTIONS, EMOTION_COLORS, EMOTION_LABELS } from "../lib/emotions";
+import { EMOTIONS, EMOTION_COLORS, EMOTION_LABELS } from "../domain/emotions";
+import { usePageTitle } from "../lib/usePageTitle";
 
 export function Home() {
+  usePageTitle(null);
   const { state } = useAuth();
   const signedIn = state === "signed-in";
   const flash = (useLocation().state as { flash?: string } | null)?.flash;

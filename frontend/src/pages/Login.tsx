@@ -6,8 +6,10 @@ import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { useFocusFirstInvalid } from "../lib/useFocusFirstInvalid";
 import { validateEmail } from "../lib/validation";
+import { usePageTitle } from "../lib/usePageTitle";
 
 export function Login() {
+  usePageTitle("Log in");
   const { state, login, endedReason } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();

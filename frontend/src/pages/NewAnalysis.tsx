@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useLocation, useNavigate } from "react-router-dom";
 import { getConfig, uploadVideo, type UploadHandle } from "../api/analyses";
 import { ApiError } from "../api/client";
@@ -8,13 +8,21 @@ import { Alert } from "../components/Alert";
 import { ProgressBar } from "../components/ProgressBar";
 import { Recorder } from "../components/Recorder";
 import { PageLoading } from "../components/Spinner";
+import { Tabs, type TabItem } from "../components/Tabs";
 import { Uploader } from "../components/Uploader";
+import { usePageTitle } from "../lib/usePageTitle";
 
 type Mode = "record" | "upload";
+
+const SOURCE_TABS: readonly TabItem<Mode>[] = [
+  { id: "record", label: "Record with webcam" },
+  { id: "upload", label: "Upload a video" },
+];
 
 const FPS_CHOICES = [1, 2, 5, 10];
 
 export function NewAnalysis() {
+  usePageTitle("New analysis");
   const navigate = useNavigate();
   const location = useLocation();
   const { user } = useAuth();
@@ -26,18 +34,20 @@ export function NewAnalysis() {
   const [progress, setProgress] = useState<number | null>(null);
   const [uploadError, setUploadError] = useState<string | null>(null);
   const uploadRef = useRef<UploadHandle | null>(null);
-  const tabRefs = { record: useRef<HTMLButtonElement>(null), upload: useRef<HTMLButtonElement>(null) };
 
-  const loadConfig = () => {
-    setConfigError(null);
+  const fetchConfig = useCallback(() => {
     getConfig()
       .then((c) => {
         setConfig(c);
         setSampleFps((v) => v ?? c.default_sample_fps);
       })
       .catch((e) => setConfigError(e instanceof ApiError ? e.message : "We couldn't load the upload settings."));
+  }, []);
+  const loadConfig = () => {
+    setConfigError(null);
+    fetchConfig();
   };
-  useEffect(loadConfig, []);
+  useEffect(fetchConfig, [fetchConfig]);
   useEffect(() => () => uploadRef.current?.abort(), []);
 
   const busy = progress != null;
@@ -55,15 +65,6 @@ export function NewAnalysis() {
       setProgress(null);
     } finally {
       uploadRef.current = null;
-    }
-  };
-
-  const onTabKey = (e: KeyboardEvent) => {
-    if (e.key === "ArrowRight" || e.key === "ArrowLeft" || e.key === "Home" || e.key === "End") {
-      e.preventDefault();
-      const next: Mode = e.key === "Home" ? "record" : e.key === "End" ? "upload" : mode === "record" ? "upload" : "record";
-      setMode(next);
-      tabRefs[next].current?.focus();
     }
   };
 
@@ -97,46 +98,13 @@ export function NewAnalysis() {
 
       <div className="new-layout">
         <section className="panel" aria-label="Video source">
-          <div className="tabs" role="tablist" aria-label="How to provide the video">
-            <button
-              ref={tabRefs.record}
-              type="button"
-              role="tab"
-              id="tab-record"
-              aria-selected={mode === "record"}
-              aria-controls="panel-record"
-              tabIndex={mode === "record" ? 0 : -1}
-              className="tabs__tab"
-              onClick={() => setMode("record")}
-              onKeyDown={onTabKey}
-              disabled={busy}
-            >
-              Record with webcam
-            </button>
-            <button
-              ref={tabRefs.upload}
-              type="button"
-              role="tab"
-              id="tab-upload"
-              aria-selected={mode === "upload"}
-              aria-controls="panel-upload"
-              tabIndex={mode === "upload" ? 0 : -1}
-              className="tabs__tab"
-              onClick={() => setMode("upload")}
-              onKeyDown={onTabKey}
-              disabled={busy}
-            >
-              Upload a video
-            </button>
-          </div>
-
-          <div role="tabpanel" id={`panel-${mode}`} aria-labelledby={`tab-${mode}`} className="tabs__panel">
+          <Tabs label="How to provide the video" tabs={SOURCE_TABS} selected={mode} onSelect={setMode} idPrefix="source" disabled={busy}>
             {mode === "record" ? (
               <Recorder minSeconds={config.min_record_s} maxSeconds={config.max_record_s} maxBytes={config.max_upload_bytes} busy={busy} onSubmit={submit} />
             ) : (
               <Uploader config={config} busy={busy} onSubmit={submit} />
             )}
-          </div>
+          </Tabs>
 
           {busy && (
             <div className="upload-status">

@@ -1,6 +1,8 @@
 import { Link } from "react-router-dom";
+import { usePageTitle } from "../lib/usePageTitle";
 
 export function NotFound() {
+  usePageTitle("Page not found");
   return (
     <div className="container page page--narrow empty-state">
       <h1>Page not found</h1>

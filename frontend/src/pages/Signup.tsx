@@ -7,10 +7,12 @@ import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { useFocusFirstInvalid } from "../lib/useFocusFirstInvalid";
 import { PASSWORD_MIN, validateEmail, validateName, validateNewPassword, validatePasswordConfirmation } from "../lib/validation";
+import { usePageTitle } from "../lib/usePageTitle";
 
 type Errors = Partial<Record<"first_name" | "last_name" | "email" | "password" | "confirm", string | null>>;
 
 export function Signup() {
+  usePageTitle("Create your account");
   const { state, login } = useAuth();
   const navigate = useNavigate();
   const [form, setForm] = useState({ first_name: "", last_name: "", email: "", password: "", confirm: "" });

@@ -1,3 +1,4 @@
+import type { PublicConfig } from "../api/types";
 import { render } from "@testing-library/react";
 import type { ReactElement } from "react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
@@ -76,7 +77,7 @@ export function renderWithRouter(ui: ReactElement, { path = "/", route = "/", ex
   );
 }
 
-export const CONFIG = {
+export const CONFIG: PublicConfig = {
   max_upload_bytes: 50 * 1024 * 1024,
   max_duration_s: 60,
   min_record_s: 5,
@@ -84,6 +85,9 @@ export const CONFIG = {
   accepted_extensions: [".mp4", ".webm", ".mov", ".avi", ".mkv"],
   accepted_mime_types: ["video/mp4", "video/webm", "video/quicktime", "video/x-msvideo", "video/x-matroska"],
   default_sample_fps: 5,
+  min_sample_fps: 0.5,
+  max_sample_fps: 30,
+  gap_phrases: { turned_away: "the face was turned away from the camera", too_dark: "the face was too dark", not_visible: "this person was not in the picture" },
 };
 
 export function tokenPair(n: number, expiresIn = 900) {

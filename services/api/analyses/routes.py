@@ -18,7 +18,7 @@ from services.api.analyses.schemas import AnalysisCreated, AnalysisOut, Analysis
 from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES, FrameLimits, store_and_check
 from services.api.analyses.webhooks import check_webhook_url
 from services.api.deps import CurrentUserId, SessionDep, SettingsDep, StorageDep
-from services.common.analysis import MAX_SAMPLE_FPS, MIN_SAMPLE_FPS
+from services.common.analysis import GAP_PHRASES, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS
 from services.common.models import Analysis, AnalysisStatus
 from services.common.result_upgrade import result_document
 from services.common.schemas import AnalysisResultOut
@@ -46,6 +46,7 @@ async def public_config(settings: SettingsDep) -> PublicConfig:
         default_sample_fps=settings.default_sample_fps,
         min_sample_fps=MIN_SAMPLE_FPS,
         max_sample_fps=MAX_SAMPLE_FPS,
+        gap_phrases=GAP_PHRASES,
     )
 
 

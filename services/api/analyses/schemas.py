@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.models import AnalysisStatus
 
@@ -60,3 +60,6 @@ class PublicConfig(BaseModel):
     default_sample_fps: float
     min_sample_fps: float
     max_sample_fps: float
+    gap_phrases: dict[str, str] = Field(
+        description="plain words for each reason a stretch of a person's timeline could not be read"
+    )

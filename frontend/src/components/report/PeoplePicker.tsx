@@ -1,0 +1,45 @@
+import type { ShownPerson } from "../../domain/people";
+import { emotionLabel } from "../../domain/emotions";
+import { seconds } from "../../domain/words";
+import { useCropUrl } from "./useCropUrl";
+
+function PersonOption({ analysisId, shown, selected, onSelect }: { analysisId: string; shown: ShownPerson; selected: boolean; onSelect: () => void }) {
+  const url = useCropUrl(analysisId, shown.person.crop);
+  const { person } = shown;
+  const seen = seconds(Math.max(0, person.last_t - person.first_t));
+  return (
+    <li>
+      <button type="button" className={`person${selected ? " person--selected" : ""}`} aria-pressed={selected} onClick={onSelect} data-testid="person-option" data-track={person.track_id}>
+        {url ? (
+          <img className="person__face" src={url} alt="" width={56} height={56} />
+        ) : (
+          <span className="person__face person__face--empty" aria-hidden="true" />
+        )}
+        <span className="person__text">
+          <span className="person__label">{shown.label}</span>
+          <span className="person__meta">
+            {person.dominant_emotion ? `mostly ${emotionLabel(person.dominant_emotion).toLowerCase()}` : "not readable"} · seen {seen}
+          </span>
+        </span>
+      </button>
+    </li>
+  );
+}
+
+/** "We saw N people": one labelled face per person; choosing one switches the whole report to them. */
+export function PeoplePicker({ analysisId, people, selected, onSelect, unreadable = 0 }: { analysisId: string; people: ShownPerson[]; selected: number; onSelect: (trackId: number) => void; unreadable?: number }) {
+  return (
+    <section className="panel people" aria-labelledby="people-title" data-testid="people-picker">
+      <h2 id="people-title">We saw {people.length} people in this video</h2>
+      <p className="muted small">
+        Choose whose report you want to see. Person 1 was visible the longest.
+        {unreadable > 0 && ` ${unreadable === 1 ? "One more face was" : `${unreadable} more faces were`} too brief or unclear to read.`}
+      </p>
+      <ul className="people__list">
+        {people.map((p) => (
+          <PersonOption key={p.person.track_id} analysisId={analysisId} shown={p} selected={p.person.track_id === selected} onSelect={() => onSelect(p.person.track_id)} />
+        ))}
+      </ul>
+    </section>
+  );
+}
