@@ -5,7 +5,7 @@ FROM bloomwell-ci/bookworm:latest
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 COPY ca/ /usr/local/share/ca-certificates/
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates libglib2.0-0 libgl1 \
+ && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates libglib2.0-0 \
  && update-ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && python3 -m venv /usr/local/venv \
@@ -13,5 +13,8 @@ RUN apt-get update \
 ENV PATH=/usr/local/venv/bin:$PATH \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
     PIP_DEFAULT_TIMEOUT=180 \
-    REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+    REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
+    PIP_TRUSTED_HOST=172.17.0.1
+# 172.17.0.1 (docker0): scripts/test_compose.sh serves the host's local wheel mirrors there over plain HTTP
+# (CPU_TORCH_INDEX_URL) when download.pytorch.org does not answer; CI-only, like this whole image.
 CMD ["python3"]
