@@ -38,5 +38,6 @@ build postgres:16-alpine postgres.Dockerfile &
 build redis:7-alpine redis.Dockerfile &
 build nginx:1.27-alpine nginx.Dockerfile &
 build node:20-bookworm-slim node.Dockerfile &
+build prom/prometheus:v2.53.2 prometheus.Dockerfile &
 fail=0; for job in $(jobs -p); do wait "$job" || fail=1; done
 exit $fail
