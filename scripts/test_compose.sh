@@ -7,7 +7,8 @@
 #   upload -> events -> result -> delete), scales the CPU worker to 2 and checks two uploads ran on two workers,
 #   then `down -v`. Every wait is bounded; on failure the logs go to artifacts/compose/.
 # Env: TEST_VIDEO (default ../shared/data/videos/fer_test.mp4), WEB_PORT (default: a free port), PY (python with
-#      the project installed, for `make secrets`), COMPOSE_TIMEOUT (seconds per wait, default 600).
+#      the project installed, for `make secrets`), COMPOSE_TIMEOUT (seconds per wait, default 600),
+#      TEST_MONITORING (default 1: also the `monitoring` profile, Prometheus's targets and Flower's UI).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -19,11 +20,14 @@ WAIT=${COMPOSE_TIMEOUT:-600}
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-bloomwellci}
 export WEB_BIND=127.0.0.1
 export WEB_PORT=${WEB_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export PROMETHEUS_PORT=${PROMETHEUS_PORT:-$(free_port)} FLOWER_PORT=${FLOWER_PORT:-$(free_port)}
+MONITORING=${TEST_MONITORING:-1}
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0   # the classic builder: no dockerfile frontend image to pull
 T0=$(date +%s)
 log() { echo "[test-compose +$(( $(date +%s) - T0 ))s] $*"; }
 DOCKERD_PID="" INDEX_PID="" UP=0
-DC=(docker-compose --profile cpu)
+DC=(docker-compose --profile cpu --profile monitoring)
 
 cleanup() {
   rc=$?
@@ -77,7 +81,8 @@ if [ ! -f infra/secrets/jwt_private_key.pem ] || [ ! -f infra/secrets/webhook_se
 fi
 log "building the images"
 B0=$(date +%s)
-timeout 3600 "${DC[@]}" build api web inference_worker_cpu >"$ART/build.log" 2>&1 || { tail -40 "$ART/build.log"; exit 1; }
+BUILD=(api web inference_worker_cpu); [ "$MONITORING" = 1 ] && BUILD+=(flower)
+timeout 3600 "${DC[@]}" build "${BUILD[@]}" >"$ART/build.log" 2>&1 || { tail -40 "$ART/build.log"; exit 1; }
 log "images built in $(( $(date +%s) - B0 )) s"
 docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(bloomwell|'"$COMPOSE_PROJECT_NAME"')' | tee "$ART/images.txt"
 
@@ -125,6 +130,33 @@ for id in "${IDS[@]}"; do
 done
 [ -n "${RAN_ON[${IDS[0]}]:-}" ] && [ -n "${RAN_ON[${IDS[1]}]:-}" ] && [ "${RAN_ON[${IDS[0]}]}" != "${RAN_ON[${IDS[1]}]}" ] \
   || { echo "the two uploads did not run on two different workers" >&2; exit 1; }
+
+if [ "$MONITORING" = 1 ]; then
+  log "monitoring profile: prometheus on 127.0.0.1:$PROMETHEUS_PORT, flower on 127.0.0.1:$FLOWER_PORT"
+  timeout "$WAIT" "${DC[@]}" up -d --no-build --no-recreate prometheus flower
+  ok=0
+  for _ in $(seq 120); do
+    targets=$(curl -s -m 5 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets" || true)
+    if python3 - "$targets" >"$ART/prometheus-targets.txt" 2>&1 <<'PY'
+import json, sys
+active = json.loads(sys.argv[1])["data"]["activeTargets"]
+rows = sorted((t["labels"]["job"], t["labels"]["instance"], t["health"]) for t in active)
+print("\n".join(" ".join(r) for r in rows))
+up = {job for job, _, health in rows if health == "up"}
+workers = [r for r in rows if r[0] == "worker"]
+sys.exit(0 if {"gateway", "auth"} <= up and len(workers) == 2 else 1)
+PY
+    then ok=1; break; fi
+    sleep 2
+  done
+  cat "$ART/prometheus-targets.txt"
+  [ "$ok" = 1 ] || { echo "prometheus: gateway/auth not up or not 2 worker targets" >&2; exit 1; }
+  grep -q '^worker .* up$' "$ART/prometheus-targets.txt" || log "note: the workers' exporter (port 9108) does not answer yet"
+  for _ in $(seq 60); do curl -fs -m 5 -o /dev/null "http://127.0.0.1:$FLOWER_PORT/" && break; sleep 2; done
+  curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$FLOWER_PORT/" && log "flower answers"
+  curl -s -m 5 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=sum(http_requests_total)%20by%20(job)" \
+    | tee "$ART/prometheus-sample.json"; echo
+fi
 
 log "down -v"
 timeout 300 "${DC[@]}" down -v --remove-orphans >/dev/null 2>&1
