@@ -69,7 +69,7 @@ log "base images"
 timeout "$WAIT" bash scripts/ci_base_images.sh
 if [ -z "${CPU_TORCH_INDEX_URL+x}" ] && ! curl -s -m 10 -o /dev/null https://download.pytorch.org/whl/cpu/torch/; then
   # download.pytorch.org does not answer: serve the host's local wheel mirrors (PyPI's torch, on local disk)
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("172.17.0.1", 0)); print(s.getsockname()[1])')
+  PORT=${CI_WHEEL_INDEX_PORT:-18765}   # fixed: the URL is a build arg, so a new one would defeat the build cache
   python3 scripts/local_wheel_index.py 172.17.0.1 "$PORT" /var/tmp/bloomwell-ci-base/index >"$ART/index.log" 2>&1 &
   INDEX_PID=$!
   export CPU_TORCH_INDEX_URL=http://172.17.0.1:$PORT/simple
