@@ -9,7 +9,7 @@ PORT       ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv frontend api-types run test test-all test-fast test-chaos lint browser-deps bench bench-load train evaluate export clean secrets
+.PHONY: help venv frontend api-types run test test-all test-fast test-chaos lint browser-deps bench bench-load train evaluate export clean secrets test-compose
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,3 +76,6 @@ clean:  ## remove local data and build outputs (keeps .venv)
 
 secrets: venv  ## create infra/secrets/ (JWT signing key, webhook secret) for docker compose, readable by the services
 	$(PY) -m scripts.make_secrets --dir infra/secrets
+
+test-compose: venv  ## the docker compose stack end to end: build, up, signup→upload→result→delete, 2 workers, down -v
+	PY=$(abspath $(PY)) bash scripts/test_compose.sh

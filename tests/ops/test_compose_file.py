@@ -22,8 +22,13 @@ def _command(service: dict[str, Any]) -> list[str]:
 
 
 def test_only_the_web_proxy_is_published_and_on_loopback_by_default(compose: dict[str, Any]) -> None:
-    published = {name: svc["ports"] for name, svc in compose["services"].items() if svc.get("ports")}
+    published = {name: svc["ports"] for name, svc in compose["services"].items()
+                 if svc.get("ports") and not svc.get("profiles")}
     assert list(published) == ["web"]
+    optional = {name: svc["ports"] for name, svc in compose["services"].items()
+                if svc.get("profiles") and svc.get("ports")}
+    assert set(optional) == {"prometheus", "flower"}  # the monitoring profile, on loopback unless told otherwise
+    assert all(port.startswith("${") and ":-127.0.0.1}" in port for ports in optional.values() for port in ports)
     assert published["web"] == ["${WEB_BIND:-127.0.0.1}:${WEB_PORT:-8080}:80"]
     assert compose["services"]["web"]["networks"] == ["edge"]
     assert compose["services"]["api"]["networks"] == ["backend", "edge"]

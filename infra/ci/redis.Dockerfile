@@ -1,0 +1,8 @@
+# CI stand-in for redis:7-alpine: Debian bookworm's Redis 7.0, working directory /data.
+FROM bloomwell-ci/bookworm:latest
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends redis-server && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /data && chown redis:redis /data
+WORKDIR /data
+EXPOSE 6379
+CMD ["redis-server"]

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# `make test-compose`: the docker compose stack end to end on this machine.
+#   Installs Debian's docker.io and docker-compose if missing (root), starts dockerd if none answers (stopped again
+#   on exit, by its PID), builds stand-ins for base images Docker Hub will not give (scripts/ci_base_images.sh),
+#   builds the images, brings up postgres, redis, migrate, auth, api, the CPU worker and web (published on
+#   127.0.0.1 only), drives the public API through the web proxy (scripts/compose_smoke.py: signup -> login ->
+#   upload -> events -> result -> delete), scales the CPU worker to 2 and checks two uploads ran on two workers,
+#   then `down -v`. Every wait is bounded; on failure the logs go to artifacts/compose/.
+# Env: TEST_VIDEO (default ../shared/data/videos/fer_test.mp4), WEB_PORT (default: a free port), PY (python with
+#      the project installed, for `make secrets`), COMPOSE_TIMEOUT (seconds per wait, default 600),
+#      TEST_MONITORING (default 1: also the `monitoring` profile, Prometheus's targets and Flower's UI).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+ART=$ROOT/artifacts/compose
+mkdir -p "$ART"
+PY=${PY:-$ROOT/.venv/bin/python}
+VIDEO=${TEST_VIDEO:-$ROOT/../shared/data/videos/fer_test.mp4}
+WAIT=${COMPOSE_TIMEOUT:-600}
+export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-bloomwellci}
+export WEB_BIND=127.0.0.1
+export WEB_PORT=${WEB_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export PROMETHEUS_PORT=${PROMETHEUS_PORT:-$(free_port)} FLOWER_PORT=${FLOWER_PORT:-$(free_port)}
+MONITORING=${TEST_MONITORING:-1}
+export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0   # the classic builder: no dockerfile frontend image to pull
+T0=$(date +%s)
+log() { echo "[test-compose +$(( $(date +%s) - T0 ))s] $*"; }
+DOCKERD_PID="" INDEX_PID="" UP=0
+DC=(docker-compose --profile cpu --profile monitoring)
+
+cleanup() {
+  rc=$?
+  if [ "$UP" = 1 ]; then
+    if [ "$rc" != 0 ]; then
+      log "FAILED (rc=$rc): logs in $ART"
+      "${DC[@]}" ps >"$ART/ps.txt" 2>&1 || true
+      "${DC[@]}" logs --no-color --timestamps >"$ART/compose.log" 2>&1 || true
+    fi
+    timeout 180 "${DC[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+  fi
+  [ -n "$INDEX_PID" ] && kill "$INDEX_PID" 2>/dev/null || true
+  if [ -n "$DOCKERD_PID" ]; then
+    log "stopping the dockerd this run started (pid $DOCKERD_PID)"
+    kill "$DOCKERD_PID" 2>/dev/null || true
+    for _ in $(seq 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 1; done
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT INT TERM
+
+# --- docker -------------------------------------------------------------------------------------------------
+if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null; then
+  [ "$(id -u)" = 0 ] || { echo "docker.io/docker-compose missing and not root" >&2; exit 2; }
+  log "installing Debian's docker.io and docker-compose"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io docker-compose >"$ART/apt.log" 2>&1 \
+    || { apt-get update -q >>"$ART/apt.log" 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io docker-compose >>"$ART/apt.log" 2>&1; }
+fi
+if ! timeout 20 docker info >/dev/null 2>&1; then
+  log "starting dockerd"
+  dockerd >"$ART/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 60); do timeout 5 docker info >/dev/null 2>&1 && break; sleep 1; done
+  timeout 5 docker info >/dev/null 2>&1 || { echo "dockerd did not answer within 60 s" >&2; exit 1; }
+fi
+
+# --- images -------------------------------------------------------------------------------------------------
+log "base images"
+timeout "$WAIT" bash scripts/ci_base_images.sh
+if [ -z "${CPU_TORCH_INDEX_URL+x}" ] && ! curl -s -m 10 -o /dev/null https://download.pytorch.org/whl/cpu/torch/; then
+  # download.pytorch.org does not answer: serve the host's local wheel mirrors (PyPI's torch, on local disk)
+  PORT=${CI_WHEEL_INDEX_PORT:-18765}   # fixed: the URL is a build arg, so a new one would defeat the build cache
+  python3 scripts/local_wheel_index.py 172.17.0.1 "$PORT" /var/tmp/bloomwell-ci-base/index >"$ART/index.log" 2>&1 &
+  INDEX_PID=$!
+  export CPU_TORCH_INDEX_URL=http://172.17.0.1:$PORT/simple
+  log "download.pytorch.org does not answer: torch from the local mirrors at $CPU_TORCH_INDEX_URL"
+  sleep 2
+fi
+if [ ! -f infra/secrets/jwt_private_key.pem ] || [ ! -f infra/secrets/webhook_secret ]; then
+  "$PY" -m scripts.make_secrets --dir infra/secrets
+fi
+log "building the images"
+B0=$(date +%s)
+BUILD=(api web inference_worker_cpu); [ "$MONITORING" = 1 ] && BUILD+=(flower)
+timeout 3600 "${DC[@]}" build "${BUILD[@]}" >"$ART/build.log" 2>&1 || { tail -40 "$ART/build.log"; exit 1; }
+log "images built in $(( $(date +%s) - B0 )) s"
+docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(bloomwell|'"$COMPOSE_PROJECT_NAME"')' | tee "$ART/images.txt"
+
+# --- the stack ----------------------------------------------------------------------------------------------
+SERVICES=(postgres redis migrate auth api inference_worker_cpu web)
+UP=1
+log "up: ${SERVICES[*]} (web on 127.0.0.1:$WEB_PORT)"
+timeout "$WAIT" "${DC[@]}" up -d --no-build "${SERVICES[@]}"
+healthy() {  # healthy <service>...: wait (bounded) until each service's containers report healthy
+  for svc in "$@"; do
+    for _ in $(seq "$WAIT"); do
+      ids=$("${DC[@]}" ps -q "$svc")
+      states=$(for id in $ids; do docker inspect -f '{{.State.Health.Status}}' "$id"; done)
+      [ -n "$ids" ] && ! grep -qv '^healthy$' <<<"$states" && continue 2
+      sleep 1
+    done
+    echo "$svc not healthy within $WAIT s: $states" >&2; return 1
+  done
+}
+healthy postgres redis auth api web inference_worker_cpu
+log "stack healthy"
+BASE=http://127.0.0.1:$WEB_PORT
+published=$(docker ps --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" --format '{{.Names}} {{.Ports}}' | grep -- '->' || true)
+echo "$published"
+if grep -v '^[^ ]*web' <<<"$published" | grep -q .; then echo "only web may publish a port" >&2; exit 1; fi
+if grep -E -- '0\.0\.0\.0:|:::' <<<"$published" | grep -q .; then echo "web must be published on 127.0.0.1 only" >&2; exit 1; fi
+curl -fsS -m 10 "$BASE/" -o /dev/null
+
+log "one user's whole flow through the web proxy"
+F0=$(date +%s)
+timeout "$WAIT" python3 scripts/compose_smoke.py "$BASE" "$VIDEO" flow --timeout "$WAIT"
+log "flow done in $(( $(date +%s) - F0 )) s"
+
+log "scaling the CPU worker to 2"
+timeout "$WAIT" "${DC[@]}" up -d --no-build --no-recreate --scale inference_worker_cpu=2 inference_worker_cpu
+healthy inference_worker_cpu
+mapfile -t IDS < <(timeout "$WAIT" python3 scripts/compose_smoke.py "$BASE" "$VIDEO" parallel 2 --timeout "$WAIT")
+[ "${#IDS[@]}" = 2 ] || { echo "expected two analysis ids, got: ${IDS[*]}" >&2; exit 1; }
+declare -A RAN_ON
+for id in "${IDS[@]}"; do
+  for c in $("${DC[@]}" ps -q inference_worker_cpu); do
+    if docker logs "$c" 2>&1 | grep -q "$id"; then RAN_ON[$id]=$(docker inspect -f '{{.Name}}' "$c"); fi
+  done
+  log "analysis $id ran on ${RAN_ON[$id]:-?}"
+done
+[ -n "${RAN_ON[${IDS[0]}]:-}" ] && [ -n "${RAN_ON[${IDS[1]}]:-}" ] && [ "${RAN_ON[${IDS[0]}]}" != "${RAN_ON[${IDS[1]}]}" ] \
+  || { echo "the two uploads did not run on two different workers" >&2; exit 1; }
+
+if [ "$MONITORING" = 1 ]; then
+  log "monitoring profile: prometheus on 127.0.0.1:$PROMETHEUS_PORT, flower on 127.0.0.1:$FLOWER_PORT"
+  timeout "$WAIT" "${DC[@]}" up -d --no-build --no-recreate prometheus flower
+  ok=0
+  for _ in $(seq 120); do
+    targets=$(curl -s -m 5 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets" || true)
+    if python3 - "$targets" >"$ART/prometheus-targets.txt" 2>&1 <<'PY'
+import json, sys
+active = json.loads(sys.argv[1])["data"]["activeTargets"]
+rows = sorted((t["labels"]["job"], t["labels"]["instance"], t["health"]) for t in active)
+print("\n".join(" ".join(r) for r in rows))
+up = {job for job, _, health in rows if health == "up"}
+workers = [r for r in rows if r[0] == "worker"]
+sys.exit(0 if {"gateway", "auth"} <= up and len(workers) == 2 else 1)
+PY
+    then ok=1; break; fi
+    sleep 2
+  done
+  cat "$ART/prometheus-targets.txt"
+  [ "$ok" = 1 ] || { echo "prometheus: gateway/auth not up or not 2 worker targets" >&2; exit 1; }
+  grep -q '^worker .* up$' "$ART/prometheus-targets.txt" || log "note: the workers' exporter (port 9108) does not answer yet"
+  for _ in $(seq 60); do curl -fs -m 5 -o /dev/null "http://127.0.0.1:$FLOWER_PORT/" && break; sleep 2; done
+  curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$FLOWER_PORT/" && log "flower answers"
+  curl -s -m 5 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=sum(http_requests_total)%20by%20(job)" \
+    | tee "$ART/prometheus-sample.json"; echo
+fi
+
+log "down -v"
+timeout 300 "${DC[@]}" down -v --remove-orphans >/dev/null 2>&1
+UP=0
+log "PASSED in $(( $(date +%s) - T0 )) s"
