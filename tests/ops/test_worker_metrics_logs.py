@@ -8,14 +8,27 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import redis as redis_sync
 
 from scripts.devinfra import free_port
+from services.api.config import ApiSettings
+from services.auth.config import AuthSettings
 from services.common.settings import REPO_ROOT
-from tests.conftest import VIDEOS, auth_header, signup_and_login
+from tests.conftest import (
+    VIDEOS,
+    Servers,
+    _client_for,
+    auth_header,
+    claim_redis_db,
+    release_redis_db,
+    signup_and_login,
+)
 from tests.e2e.test_upload_to_result import upload, wait_until_finished
 from tests.fixtures.worker import WEBHOOK_TEST_SECRET, start_worker, stop_worker
 from tests.worker.conftest import write_video
@@ -23,11 +36,37 @@ from tests.worker.conftest import write_video
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def own_redis_url(servers: Servers) -> Iterator[str]:
+    """A Redis database of this test's own, so no other worker of the session takes its jobs (exact counts)."""
+    owner = f"metrics-{uuid.uuid4().hex[:8]}"
+    db = claim_redis_db(servers.redis_base_url, owner)
+    url = f"{servers.redis_base_url}/{db}"
+    redis_sync.from_url(url).flushdb()
+    yield url
+    redis_sync.from_url(url).flushdb()
+    release_redis_db(servers.redis_base_url, db, owner)
+
+
+@pytest.fixture
+async def own_client(
+    auth_settings: AuthSettings, api_settings: ApiSettings, own_redis_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway (and auth) enqueueing on :func:`own_redis_url`; writes are committed."""
+    auth = auth_settings.model_copy(update={"redis_url": own_redis_url})
+    api = api_settings.model_copy(update={"redis_url": own_redis_url})
+    async for client in _client_for(auth, api, None):
+        yield client
+
+
 async def test_worker_metrics_and_json_logs(
-    committing_client: httpx.AsyncClient, test_env: dict[str, str], tiny_model_path: Path, tmp_path: Path
+    own_client: httpx.AsyncClient, own_redis_url: str, test_env: dict[str, str], tiny_model_path: Path,
+    tmp_path: Path,
 ) -> None:
+    committing_client = own_client
     port = free_port("127.0.0.1")
-    worker = start_worker(test_env, tiny_model_path, tmp_path, extra_env={
+    env = {**test_env, "REDIS_URL": own_redis_url}
+    worker = start_worker(env, tiny_model_path, tmp_path, extra_env={
         "WORKER_METRICS_PORT": str(port), "WORKER_METRICS_HOST": "127.0.0.1", "LOG_FORMAT": "json"}, pool="prefork")
     try:
         user = await signup_and_login(committing_client)
