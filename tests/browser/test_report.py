@@ -121,7 +121,19 @@ def test_stage_clip_offers_a_person_picker_and_switching_changes_the_summary(rep
 
 def test_single_person_report_reads_plainly(reports: Reports) -> None:
     page = reports.page
+    api_calls: list[str] = []
+
+    def record_call(request) -> None:  # noqa: ANN001 - playwright's Request
+        if "/v1/analyses/" in request.url:
+            api_calls.append(request.url.split("?")[0])
+
+    page.on("request", record_call)
     open_report(page, reports.short_id)
+    page.remove_listener("request", record_call)
+    # one fetch of the record and one of the result: nothing asked twice
+    record = f"{page.url.split('/analyses/')[0]}/v1/analyses/{reports.short_id}"
+    assert api_calls.count(record) == 1, api_calls
+    assert api_calls.count(f"{record}/result") == 1, api_calls
     expect(page.get_by_test_id("people-picker")).to_have_count(0)
     plain = re.compile(r"^(Mostly|Often|A mix of expressions|We could not)")
     expect(page.get_by_test_id("summary-text")).to_have_text(plain)

@@ -26,6 +26,7 @@ def test_record_with_webcam_then_get_a_report(page: Page) -> None:
         "() => { const v = document.querySelector('[data-testid=live-preview]');"
         " return v && v.readyState >= 2 && v.videoWidth > 0; }"
     )
+    expect(page.get_by_test_id("light-hint")).to_be_visible(timeout=10_000)  # the light check read the preview
     shot(page, "20-webcam-preview")
 
     page.get_by_role("button", name="Start recording").click()

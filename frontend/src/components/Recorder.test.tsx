@@ -1,7 +1,7 @@
 import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Recorder } from "./Recorder";
+import { Recorder, lightHint } from "./Recorder";
 
 class FakeRecorder {
   static isTypeSupported = (t: string) => t.startsWith("video/webm");
@@ -130,5 +130,12 @@ describe("Recorder", () => {
     await waitFor(() => expect(done).toHaveFocus());
     expect(screen.getByTestId("playback")).toHaveClass("video-frame__video--mirror");
     expect(screen.getByRole("slider", { name: "Position in the recording" })).toBeInTheDocument();
+  });
+
+  it("words the light check plainly", () => {
+    expect(lightHint(null)).toBeNull();
+    expect(lightHint(20)).toMatchObject({ ok: false, text: expect.stringMatching(/dark/) });
+    expect(lightHint(240)).toMatchObject({ ok: false, text: expect.stringMatching(/bright/) });
+    expect(lightHint(120)).toMatchObject({ ok: true });
   });
 });

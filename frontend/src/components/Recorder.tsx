@@ -20,6 +20,33 @@ const TITLES: Record<Phase, string> = {
   recorded: "Your recording",
 };
 
+/** Mean luma (0-255) of the video's current frame, sampled small; null when it cannot be read. */
+function frameLuma(video: HTMLVideoElement, canvas: HTMLCanvasElement): number | null {
+  if (!video.videoWidth) return null;
+  canvas.width = 32;
+  canvas.height = 24;
+  let ctx: CanvasRenderingContext2D | null;
+  try {
+    ctx = canvas.getContext("2d", { willReadFrequently: true });
+  } catch {
+    return null;
+  }
+  if (!ctx) return null;
+  ctx.drawImage(video, 0, 0, 32, 24);
+  const px = ctx.getImageData(0, 0, 32, 24).data;
+  let sum = 0;
+  for (let i = 0; i < px.length; i += 4) sum += 0.2126 * px[i] + 0.7152 * px[i + 1] + 0.0722 * px[i + 2];
+  return sum / (px.length / 4);
+}
+
+/** Plain advice from the preview's brightness (the worker cannot read faces in the dark or against the light). */
+export function lightHint(luma: number | null): { ok: boolean; text: string } | null {
+  if (luma == null) return null;
+  if (luma < 50) return { ok: false, text: "It looks dark: turn on a light in front of you, so your face can be read." };
+  if (luma > 215) return { ok: false, text: "It looks very bright: move away from a window or strong light behind you." };
+  return { ok: true, text: "Light looks fine. Keep your whole face in the picture." };
+}
+
 /** The recorded clip, shown mirrored like the preview, with its own play and seek controls (native ones would flip). */
 function Playback({ url, durationMs }: { url: string; durationMs: number }) {
   const video = useRef<HTMLVideoElement>(null);
@@ -116,6 +143,19 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
   const countRef = useRef<ReturnType<typeof setInterval> | null>(null);
   const titleRef = useRef<HTMLHeadingElement>(null);
   const actedRef = useRef(false);
+  const [luma, setLuma] = useState<number | null>(null);
+
+  // While the camera is on, check the light once a second (a small canvas sample of the preview).
+  useEffect(() => {
+    if (phase !== "ready") return;
+    const canvas = document.createElement("canvas");
+    const timer = setInterval(() => {
+      const v = previewRef.current;
+      if (v) setLuma(frameLuma(v, canvas));
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [phase]);
+  const hint = phase === "ready" ? lightHint(luma) : null;
 
   // After a click changed the phase (camera on, countdown, recording, stopped), focus lands on the new heading.
   useEffect(() => {
@@ -341,6 +381,11 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
                 <button type="button" className="btn btn--record" onClick={startRecording}>
                   <span className="rec-dot" aria-hidden="true" /> Start recording
                 </button>
+                {hint && (
+                  <p className={`light-hint${hint.ok ? "" : " light-hint--warn"}`} data-testid="light-hint" role="status">
+                    {hint.text}
+                  </p>
+                )}
                 <label className="check">
                   <input type="checkbox" checked={countdown} onChange={(e) => setCountdown(e.target.checked)} data-testid="countdown-toggle" /> Count down 3, 2, 1 before
                   recording starts
