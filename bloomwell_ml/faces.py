@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -133,7 +134,10 @@ def prepare(frame: np.ndarray, max_side: int, pad_frac: float) -> _Prepared:
 
 
 def clip_box(x0: float, y0: float, x1: float, y1: float, width: int, height: int, score: float) -> Box | None:
-    """A :class:`Box` from corner coordinates clipped to the frame, or None if nothing is left."""
+    """A :class:`Box` from corner coordinates clipped to the frame, or None if nothing is left (or the detector
+    returned non-finite coordinates, as YuNet can on frames of a few pixels)."""
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        return None
     xa, ya = max(0, int(round(x0))), max(0, int(round(y0)))
     xb, yb = min(width, int(round(x1))), min(height, int(round(y1)))
     if xb - xa < 2 or yb - ya < 2:
@@ -186,7 +190,7 @@ class YuNetDetector:
         self.max_faces = max_faces
 
     def _detect_one(self, frame: np.ndarray) -> list[Box]:
-        if min(frame.shape[:2]) < 8:  # nothing to find, and the network cannot take it
+        if min(frame.shape[:2]) < max(8, self.min_face_px):  # no face we keep fits, and the network misbehaves
             return []
         prep = prepare(frame, self.max_side, self.pad_frac)
         size = (prep.image.shape[1], prep.image.shape[0])
@@ -198,7 +202,8 @@ class YuNetDetector:
         for row in rows if rows is not None else ():
             x, y, w, h = (float(v) for v in row[:4])
             points = [(float(row[4 + 2 * i]), float(row[5 + 2 * i])) for i in range(5)]
-            box = prep.to_source(x, y, x + w, y + h, float(row[14]), Landmarks(*points))
+            marks = Landmarks(*points) if all(math.isfinite(v) for pt in points for v in pt) else None
+            box = prep.to_source(x, y, x + w, y + h, float(row[14]), marks)
             if box is not None and box.short_side >= self.min_face_px:
                 boxes.append(box)
         return largest_first(boxes, self.max_faces)

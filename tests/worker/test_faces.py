@@ -185,3 +185,9 @@ def test_alignment_reduces_the_tilt_of_a_real_tilted_face() -> None:
     ((turned,),) = YuNetDetector().detect([tilted])
     ((again,),) = YuNetDetector(pad_frac=0.3).detect([crop_square(tilted, turned, margin=0.3, align=True)])
     assert abs(eye_roll_deg(again) or 99) < abs(eye_roll_deg(turned) or 0)
+
+
+def test_non_finite_detector_coordinates_give_no_box() -> None:
+    """YuNet has returned inf/nan boxes on frames of a few pixels: they are dropped, never an error."""
+    assert clip_box(float("-inf"), -1e31, float("nan"), -1e31, 8, 8, 1.0) is None
+    assert clip_box(1.0, 1.0, 6.0, 6.0, 8, 8, 0.9) is not None
