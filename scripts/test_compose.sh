@@ -47,7 +47,9 @@ cleanup() {
   fi
   exit "$rc"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # --- docker -------------------------------------------------------------------------------------------------
 if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null; then
@@ -124,7 +126,8 @@ mapfile -t IDS < <(timeout "$WAIT" python3 scripts/compose_smoke.py "$BASE" "$VI
 declare -A RAN_ON
 for id in "${IDS[@]}"; do
   for c in $("${DC[@]}" ps -q inference_worker_cpu); do
-    if docker logs "$c" 2>&1 | grep -q "$id"; then RAN_ON[$id]=$(docker inspect -f '{{.Name}}' "$c"); fi
+    # not a pipe: grep -q's early exit would make pipefail report a miss
+    if grep -q "$id" <<<"$(docker logs "$c" 2>&1)"; then RAN_ON[$id]=$(docker inspect -f '{{.Name}}' "$c"); fi
   done
   log "analysis $id ran on ${RAN_ON[$id]:-?}"
 done

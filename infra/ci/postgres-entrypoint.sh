@@ -7,9 +7,12 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   su postgres -c "initdb -D '$PGDATA' -U '${POSTGRES_USER:-postgres}' --pwfile=/tmp/pwfile --auth-host=scram-sha-256 --auth-local=trust" >/dev/null
   rm -f /tmp/pwfile
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
-  if [ -n "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != "${POSTGRES_USER:-postgres}" ]; then
-    su postgres -c "postgres -D '$PGDATA' -c listen_addresses='' &" && sleep 3
-    su postgres -c "createdb -U '${POSTGRES_USER:-postgres}' '$POSTGRES_DB'"
+  DB=${POSTGRES_DB:-${POSTGRES_USER:-postgres}}   # as upstream: POSTGRES_DB, else one named after the user
+  if [ "$DB" != postgres ]; then
+    # a private socket directory: pg_isready (the health check) must not see this temporary server
+    mkdir -p /tmp/pginit && chown postgres /tmp/pginit
+    su postgres -c "pg_ctl -D '$PGDATA' -w -o \"-c listen_addresses='' -c unix_socket_directories=/tmp/pginit\" start" >/dev/null
+    su postgres -c "createdb -h /tmp/pginit -U '${POSTGRES_USER:-postgres}' '$DB'"
     su postgres -c "pg_ctl -D '$PGDATA' -m fast -w stop" >/dev/null
   fi
 fi

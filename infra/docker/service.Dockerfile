@@ -55,8 +55,8 @@ ENV ENVIRONMENT=production \
     BLOOMWELL_DATA_DIR=/data \
     STORAGE_DIR=/data/storage \
     WORKER_HEARTBEAT_FILE=/tmp/bloomwell-worker.heartbeat \
-    WORKER_METRICS_PORT=9100
-EXPOSE 9100
+    WORKER_METRICS_PORT=9108
+EXPOSE 9108
 HEALTHCHECK --interval=15s --timeout=5s --retries=3 --start-period=120s \
   CMD ["python", "-m", "services.inference_worker.healthcheck"]
 CMD ["celery", "-A", "services.inference_worker.worker", "worker", "-Q", "inference", "--concurrency", "1", \
