@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PERSON_A, PERSON_B, PERSON_C } from "../test/fixtures";
 import { ribbonBands } from "./ribbon";
 import { keyFigures, summarySentences } from "./summary";
+import { withArticle } from "./words";
 
 const phrases = { turned_away: "the face was turned away from the camera", too_dark: "the face was too dark" };
 
@@ -41,5 +42,12 @@ describe("keyFigures", () => {
     const long = { ...PERSON_A, indicators: { ...PERSON_A.indicators!, observed_s: 90, emotion_changes_per_min: 3.3 } };
     expect(keyFigures(long, 95)[2].value).toBe("3.3 per minute");
     expect(keyFigures(PERSON_C, 12)).toEqual([]);
+  });
+});
+
+describe("withArticle", () => {
+  it("uses 'an' before a vowel", () => {
+    expect(withArticle("angry")).toBe("an angry");
+    expect(withArticle("sad")).toBe("a sad");
   });
 });

@@ -2,7 +2,7 @@
 import type { Person } from "../api/types";
 import { emotionLabel, emotionWord, type Emotion } from "./emotions";
 import type { Band } from "./ribbon";
-import { listWords, moment, percent, plural, seconds } from "./words";
+import { listWords, moment, percent, plural, seconds, withArticle } from "./words";
 
 /** Plain words for a gap reason ("the face was turned away from the camera"); undefined when unknown. */
 export type GapPhrases = Record<string, string>;
@@ -37,7 +37,7 @@ function moments(bands: readonly Band[], dominant: string): string[] {
         .sort((a, b) => a.start - b.start)
         .map((b) => moment((b.start + b.end) / 2));
       const word = emotionWord(emotion);
-      return list.length === 1 ? `a ${word} moment around ${picked[0]}` : `${word} moments around ${listWords(picked)}`;
+      return list.length === 1 ? `${withArticle(word)} moment around ${picked[0]}` : `${word} moments around ${listWords(picked)}`;
     });
 }
 

@@ -1,5 +1,5 @@
 import type { ShownPerson } from "../../domain/people";
-import { emotionLabel } from "../../domain/emotions";
+import { emotionWord } from "../../domain/emotions";
 import { seconds } from "../../domain/words";
 import { useCropUrl } from "./useCropUrl";
 
@@ -18,7 +18,7 @@ function PersonOption({ analysisId, shown, selected, onSelect }: { analysisId: s
         <span className="person__text">
           <span className="person__label">{shown.label}</span>
           <span className="person__meta">
-            {person.dominant_emotion ? `mostly ${emotionLabel(person.dominant_emotion).toLowerCase()}` : "not readable"} · seen {seen}
+            {person.dominant_emotion ? `mostly ${emotionWord(person.dominant_emotion)}` : "not readable"} · seen {seen}
           </span>
         </span>
       </button>
