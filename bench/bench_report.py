@@ -22,7 +22,14 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.browser.helpers import layout_shift, observe_layout_shifts, sign_up, unique_email, wait_for_report
+from tests.browser.helpers import (
+    ANALYSIS_TIMEOUT_MS,
+    layout_shift,
+    observe_layout_shifts,
+    sign_up,
+    unique_email,
+    wait_for_report,
+)
 from tests.browser.stack import REPO_ROOT, running_stack
 
 VIDEOS = REPO_ROOT.parent / "shared" / "data" / "videos"
@@ -63,10 +70,11 @@ def run(videos: list[Path]) -> None:
             page.get_by_role("button", name="Analyse this video").click()
             expect(page).to_have_url(re.compile(r"/analyses/[0-9a-f-]{36}$"), timeout=120_000)
             since = page.evaluate("() => performance.now()") + 600  # past the click's 500 ms input window
-            try:
-                wait_for_report(page)
-            except AssertionError:
-                print(f"{video.name:44} no report (failed or no face)")
+            done = page.get_by_test_id("result").or_(page.get_by_test_id("failure")).or_(page.get_by_test_id("no-face"))
+            expect(done).to_be_visible(timeout=ANALYSIS_TIMEOUT_MS)
+            if not page.get_by_test_id("result").is_visible():
+                words = " ".join(done.inner_text().split())[:140]
+                print(f"{video.name:44} no report, after {time.monotonic() - t0:.1f} s: {words}")
                 continue
             to_report = time.monotonic() - t0
             page.wait_for_timeout(SETTLE_MS)
