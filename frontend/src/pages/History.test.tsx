@@ -139,16 +139,27 @@ async function vi_wait(cond: () => boolean) {
 describe("History refresh", () => {
   beforeEach(() => tokens.set(tokenPair(1)));
 
-  it("updates a running analysis in place when it finishes", async () => {
+  it("updates a running analysis in place when it finishes, then shows its thumbnail", async () => {
+    let lists = 0;
+    const running = analysis({ id: "run", status: "processing", progress: 0.3, dominant_emotion: null });
+    const done = analysis({ id: "run", status: "succeeded", dominant_emotion: "neutral" });
     mockFetch([
       { path: "/auth/me", body: ME },
-      { path: "/v1/analyses?", body: { items: [analysis({ id: "run", status: "processing", progress: 0.3, dominant_emotion: null })], next_cursor: null } },
-      { path: "/v1/analyses/run", body: analysis({ id: "run", status: "succeeded", dominant_emotion: "neutral" }) },
+      { path: "/v1/analyses/run/crops/1_0.jpg", body: new Blob(["jpeg"], { type: "image/jpeg" }) },
+      {
+        path: "/v1/analyses?",
+        handler: () => ({
+          status: 200,
+          body: { items: [lists++ === 0 ? running : { ...done, thumbnail_url: "/v1/analyses/run/crops/1_0.jpg", negative_share: 0.1 }], next_cursor: null },
+        }),
+      },
+      { path: "/v1/analyses/run", body: done },
     ]);
     renderWithRouter(<History />);
     const item = await screen.findByTestId("history-item");
     expect(within(item).getByText("Analysing")).toBeInTheDocument();
     expect(await within(item).findByText("Ready", {}, { timeout: 8000 })).toBeInTheDocument();
     expect(within(item).getByText("Neutral")).toBeInTheDocument();
+    expect(await within(item).findByTestId("history-thumb")).toBeInTheDocument();
   }, 15_000);
 });

@@ -21,6 +21,15 @@ const STATUS_LABEL: Record<Analysis["status"], string> = {
   failed: "Failed",
 };
 
+/** `items` with the list-only fields of the succeeded analyses in `listed` (the rest of each item kept as is). */
+function withListExtras(items: HistoryItem[], listed: readonly HistoryItem[]): HistoryItem[] {
+  const byId = new Map(listed.filter((l) => l.status === "succeeded").map((l) => [l.id, l]));
+  return items.map((a) => {
+    const l = byId.get(a.id);
+    return l ? { ...a, thumbnail_url: l.thumbnail_url, negative_share: l.negative_share } : a;
+  });
+}
+
 export function History() {
   usePageTitle("Your analyses");
   const location = useLocation();
@@ -72,7 +81,11 @@ export function History() {
     const timer = setInterval(() => {
       for (const id of runningIds.split(",")) {
         getAnalysis(id)
-          .then((fresh) => setItems((prev) => prev.map((a) => (a.id === fresh.id ? { ...a, ...fresh } : a))))
+          .then((fresh) => {
+            setItems((prev) => prev.map((a) => (a.id === fresh.id ? { ...a, ...fresh } : a)));
+            // the thumbnail and negative share come with the list only: read them once it has finished
+            if (fresh.status === "succeeded") return listAnalyses(null).then((page) => setItems((prev) => withListExtras(prev, page.items)));
+          })
           .catch(() => undefined);
       }
     }, 4000);
