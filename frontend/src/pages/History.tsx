@@ -13,6 +13,7 @@ import { splitFailed } from "../domain/trend";
 import { focusElement } from "../lib/focus";
 import { formatDateTime } from "../lib/format";
 import { usePageTitle } from "../lib/usePageTitle";
+import "./History.css";
 
 const STATUS_LABEL: Record<Analysis["status"], string> = {
   queued: "Queued",
