@@ -1,6 +1,7 @@
 import { Route, Routes } from "react-router-dom";
 import { RequireAuth } from "./components/RequireAuth";
 import { Layout } from "./components/Layout";
+import { ReportSkeleton } from "./components/ReportSkeleton";
 import { About } from "./pages/About";
 import { Account } from "./pages/Account";
 import { AnalysisPage } from "./pages/AnalysisPage";
@@ -40,7 +41,7 @@ export function AppRoutes() {
         <Route
           path="analyses/:id"
           element={
-            <RequireAuth>
+            <RequireAuth fallback={<ReportSkeleton withHead label="Restoring your session…" />}>
               <AnalysisPage />
             </RequireAuth>
           }

@@ -274,3 +274,32 @@ async def test_health_and_docs(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/docs")).status_code == 200
     assert "/v1/analyses" in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_list_items_carry_the_primary_persons_thumbnail_and_negative_share(
+    client: httpx.AsyncClient, user: dict[str, str], face_video: Path, db_session: AsyncSession
+) -> None:
+    """The history needs no request per item: a version-2 result's primary crop and negative share are in the list;
+    unfinished and version-1 items have nulls; another user sees none of it."""
+    v2_id, v1_id, queued_id = [(await upload(client, user, face_video)).json()["id"] for _ in range(3)]
+    await _finish(db_session, v1_id)
+    analysis = await db_session.get(Analysis, uuid.UUID(v2_id))
+    assert analysis is not None
+    analysis.status = AnalysisStatus.succeeded
+    summary = {"primary_track_id": 2, "indicators": {"negative_share": 0.25}}
+    people = [{"track_id": 1, "crop": "1_0.jpg"}, {"track_id": 2, "crop": "2_5.jpg"}]
+    db_session.add(
+        AnalysisResult(analysis_id=analysis.id, schema_version=2, summary=summary, people=people, frames=[],
+                       model_name="test-model", model_version="1")
+    )
+    await db_session.commit()
+
+    items = {i["id"]: i for i in (await client.get("/v1/analyses", headers=auth_header(user))).json()["items"]}
+    assert items[v2_id]["thumbnail_url"] == f"/v1/analyses/{v2_id}/crops/2_5.jpg"
+    assert items[v2_id]["negative_share"] == 0.25
+    assert items[v1_id]["thumbnail_url"] is None and items[v1_id]["negative_share"] == 0.0
+    assert items[queued_id]["thumbnail_url"] is None and items[queued_id]["negative_share"] is None
+    thumb = await client.get(items[v2_id]["thumbnail_url"], headers=auth_header(user))
+    assert thumb.status_code == 404  # the path is the crop route's (no file was written here)
+    intruder = await signup_and_login(client)
+    assert (await client.get("/v1/analyses", headers=auth_header(intruder))).json()["items"] == []

@@ -3,10 +3,9 @@
 Session fixtures:
 
 * ``stack`` starts ``.venv/bin/python -m scripts.run_stack --port <free port>`` exactly as the README
-  does, with a throwaway ``BLOOMWELL_DATA_DIR`` (so SQLite, storage, the generated JWT key and the private
-  Redis are all temporary), waits for ``GET /readyz`` → 200 and stops it with SIGTERM at the end.
-  The access-token lifetime is shortened (``ACCESS_TOKEN_TTL_S``) so the web app's refresh-token
-  rotation is exercised during the longer flows.
+  does (``tests/browser/stack.py``: a throwaway ``BLOOMWELL_DATA_DIR``, so SQLite, storage, the generated JWT
+  key and the private Redis are all temporary; a shortened access-token lifetime), waits for
+  ``GET /readyz`` → 200 and stops it with SIGTERM at the end.
 * ``fake_camera`` converts a shared face video to a ``.y4m`` file for Chromium's fake webcam.
 * ``browser`` launches ``/usr/bin/chromium`` (never a downloaded browser) with the fake camera.
 
@@ -18,28 +17,22 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from scripts.devinfra import free_port
 from tests.browser.helpers import SCREENSHOTS
+from tests.browser.stack import Stack, StackError, running_stack
+
+__all__ = ["Stack"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VIDEOS = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "videos"
 CHROMIUM = os.environ.get("BLOOMWELL_CHROMIUM", "/usr/bin/chromium")
 FRONTEND_DIST = REPO_ROOT / "frontend" / "dist" / "index.html"
-ACCESS_TOKEN_TTL_S = 60
-READY_TIMEOUT_S = 240
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -56,30 +49,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-@dataclass(frozen=True)
-class Stack:
-    """The running product."""
-
-    base_url: str
-    data_dir: Path
-    log_path: Path
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _ensure_frontend_built() -> None:
     if FRONTEND_DIST.is_file():
         return
@@ -90,72 +59,15 @@ def _ensure_frontend_built() -> None:
     pytest.fail("frontend/dist is missing: run `make frontend` (npm ci && npm run build in frontend/) first")
 
 
-def _model_env(tmp: Path) -> dict[str, str]:
-    """The shipped model when it exists; otherwise a tiny random checkpoint so the UI flows can run."""
-    from bloomwell_ml.paths import default_model_path
-
-    if os.environ.get("MODEL_PATH") or default_model_path().is_file():
-        return {}
-    from tests.fixtures.worker import write_tiny_model
-
-    path = write_tiny_model(tmp / "tiny-model.pt")
-    warnings.warn(
-        f"{default_model_path()} is missing: the browser tests run the worker with a tiny random model",
-        stacklevel=1,
-    )
-    return {"MODEL_PATH": str(path)}
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """``python -m scripts.run_stack`` on a free port with a temporary data dir; stopped afterwards."""
     _ensure_frontend_built()
-    data_dir = tmp_path_factory.mktemp("bloomwell-data")
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "STORAGE_DIR", "PORT"}
-    }
-    env.update(
-        {
-            "BLOOMWELL_DATA_DIR": str(data_dir),
-            "ACCESS_TOKEN_TTL_S": str(ACCESS_TOKEN_TTL_S),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.update(_model_env(data_dir))
-    log_path = data_dir / "stack.log"
-    python = REPO_ROOT / ".venv" / "bin" / "python"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(python if python.exists() else sys.executable), "-m", "scripts.run_stack", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not _ready(f"{base_url}/readyz"):
-            if process.poll() is not None:
-                pytest.fail(f"run_stack exited with {process.returncode}:\n{_tail(log_path)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the stack was not ready within {READY_TIMEOUT_S} s:\n{_tail(log_path)}")
-            time.sleep(0.5)
-        yield Stack(base_url=base_url, data_dir=data_dir, log_path=log_path)
-    finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        with running_stack(tmp_path_factory.mktemp("bloomwell-data"), warn=warnings.warn) as started:
+            yield started
+    except StackError as e:
+        pytest.fail(str(e))
 
 
 def write_y4m(source: Path, target: Path, seconds: float = 6.0, width: int = 640, height: int = 360) -> Path:

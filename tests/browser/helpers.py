@@ -59,3 +59,37 @@ def analysis_id_from_url(page: Page) -> str:
     match = re.search(r"/analyses/([0-9a-f-]{36})", page.url)
     assert match, page.url
     return match.group(1)
+
+
+# Records every layout shift of the document (PerformanceObserver 'layout-shift', buffered) in window.__shifts.
+LAYOUT_SHIFT_OBSERVER = """(() => {
+  window.__shifts = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      window.__shifts.push({
+        value: e.value, t: e.startTime, input: e.hadRecentInput,
+        sources: (e.sources || []).map((s) => s.node ? (s.node.className || s.node.nodeName) + '' : '?').slice(0, 4),
+      });
+    }
+  }).observe({ type: 'layout-shift', buffered: true });
+})();"""
+
+
+def observe_layout_shifts(page: Page) -> None:
+    """Record layout shifts in every document the page loads from now on (read them with ``layout_shift``)."""
+    page.add_init_script(LAYOUT_SHIFT_OBSERVER)
+
+
+def layout_shift(page: Page, since_ms: float = 0.0) -> tuple[float, list[dict]]:
+    """Cumulative Layout Shift as browsers report it (the largest session window: shifts < 1 s apart, ≤ 5 s long,
+    those right after user input left out) over the shifts after ``since_ms``, and those shifts."""
+    shifts = [s for s in page.evaluate("() => window.__shifts || []") if s["t"] >= since_ms and not s["input"]]
+    best = current = 0.0
+    start = last = -1e9
+    for s in shifts:
+        if s["t"] - last > 1000 or s["t"] - start > 5000:
+            current, start = 0.0, s["t"]
+        current += s["value"]
+        last = s["t"]
+        best = max(best, current)
+    return best, shifts

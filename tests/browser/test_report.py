@@ -13,7 +13,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import VIDEOS, Stack
-from tests.browser.helpers import REPO_ROOT, analysis_id_from_url, shot, sign_up, unique_email, wait_for_report
+from tests.browser.helpers import (
+    REPO_ROOT,
+    analysis_id_from_url,
+    layout_shift,
+    observe_layout_shifts,
+    shot,
+    sign_up,
+    unique_email,
+    wait_for_report,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -193,6 +202,8 @@ def test_history_shows_a_trend_and_lands_focus_on_the_heading(reports: Reports) 
     expect(trend).to_be_visible()
     points = trend.get_by_test_id("trend-point")
     expect(points).to_have_count(2)
+    # each finished item shows its primary person's face (from the list itself, no request per report)
+    expect(page.get_by_test_id("history-thumb")).to_have_count(2)
     expect(points.first.locator(".trend__value")).to_have_text(re.compile(r"\d+\s?%"), timeout=30_000)
     expect(points.last.locator(".trend__value")).to_have_text(re.compile(r"\d+\s?%"), timeout=30_000)
     shot(page, "45-history-trend-desktop")
@@ -205,3 +216,17 @@ def test_history_shows_a_trend_and_lands_focus_on_the_heading(reports: Reports) 
     page.keyboard.press("Enter")
     wait_for_report(page)
     expect(page.get_by_role("heading", level=1)).to_be_focused()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_loading_the_report_does_not_shift_the_layout(reports: Reports, viewport: dict[str, int]) -> None:
+    """Cumulative Layout Shift of a cold load of the stage clip's report stays under 0.1 (it was 0.148): the skeleton
+    and the page keep the footer below the fold while the report replaces them."""
+    page = reports.page
+    observe_layout_shifts(page)
+    open_report(page, reports.stage_id, viewport)
+    page.wait_for_timeout(1500)  # let crops, the config and fonts arrive: their shifts count too
+    cls, shifts = layout_shift(page)
+    print(f"CLS {viewport['width']}x{viewport['height']}: {cls:.3f}", shifts)
+    assert cls < 0.1, shifts
+    page.set_viewport_size(DESKTOP)

@@ -44,9 +44,19 @@ export async function deleteAnalysis(id: string): Promise<void> {
   await apiFetch(`/v1/analyses/${encodeURIComponent(id)}`, { method: "DELETE" });
 }
 
-export async function fetchCrop(id: string, name: string, signal?: AbortSignal): Promise<Blob> {
-  const res = await apiFetch(`/v1/analyses/${encodeURIComponent(id)}/crops/${encodeURIComponent(name)}`, { signal });
+/** The path of one face crop of an analysis (fetched with the Bearer header: `fetchBlob`). */
+export function cropPath(id: string, name: string): string {
+  return `/v1/analyses/${encodeURIComponent(id)}/crops/${encodeURIComponent(name)}`;
+}
+
+/** An authenticated GET of a binary resource (a face crop, a history thumbnail). */
+export async function fetchBlob(path: string, signal?: AbortSignal): Promise<Blob> {
+  const res = await apiFetch(path, { signal });
   return res.blob();
+}
+
+export function fetchCrop(id: string, name: string, signal?: AbortSignal): Promise<Blob> {
+  return fetchBlob(cropPath(id, name), signal);
 }
 
 export interface UploadOptions {

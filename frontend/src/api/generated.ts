@@ -200,6 +200,55 @@ export interface components {
             status: components["schemas"]["AnalysisStatus"];
         };
         /**
+         * AnalysisListItem
+         * @description One analysis in the history list, with what a history needs from its result (no extra request per item).
+         */
+        AnalysisListItem: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dominant Emotion */
+            dominant_emotion: string | null;
+            /** Duration S */
+            duration_s: number | null;
+            /** Error */
+            error: string | null;
+            /** Error Code */
+            error_code: string | null;
+            /** Filename */
+            filename: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Keep Video */
+            keep_video: boolean;
+            /**
+             * Negative Share
+             * @description the primary person's `indicators.negative_share`; null when unknown
+             */
+            negative_share?: number | null;
+            /** Progress */
+            progress: number;
+            /** Sample Fps */
+            sample_fps: number;
+            /** Stage */
+            stage: string | null;
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["AnalysisStatus"];
+            /**
+             * Thumbnail Url
+             * @description path of the primary person's representative face crop (fetch it with the Bearer header); null until succeeded, when no crop was kept, or for results stored before per-person results
+             */
+            thumbnail_url?: string | null;
+        };
+        /**
          * AnalysisOut
          * @description The state of one analysis job.
          */
@@ -244,7 +293,7 @@ export interface components {
          */
         AnalysisPage: {
             /** Items */
-            items: components["schemas"]["AnalysisOut"][];
+            items: components["schemas"]["AnalysisListItem"][];
             /** Next Cursor */
             next_cursor: string | null;
         };

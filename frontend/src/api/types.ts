@@ -10,6 +10,8 @@ type Schemas = components["schemas"];
 export type PublicConfig = Schemas["PublicConfig"];
 export type AnalysisStatus = Schemas["AnalysisStatus"];
 export type Analysis = Schemas["AnalysisOut"];
+/** A history row: an analysis plus its primary person's thumbnail path and negative share (once succeeded). */
+export type HistoryItem = Schemas["AnalysisListItem"];
 export type AnalysisPage = Schemas["AnalysisPage"];
 export type AnalysisResult = Schemas["AnalysisResultOut"];
 export type Summary = Schemas["Summary"];

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { fetchCrop } from "../api/analyses";
 import type { FrameResult } from "../api/types";
 import { emotionLabel } from "../domain/emotions";
+import "./FaceCrops.css";
 
 interface CropRef {
   name: string;

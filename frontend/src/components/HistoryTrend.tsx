@@ -1,9 +1,8 @@
-import { useEffect, useMemo, useState } from "react";
-import { getResult } from "../api/analyses";
-import type { Analysis } from "../api/types";
+import { useMemo } from "react";
+import type { HistoryItem } from "../api/types";
 import { EMOTION_LABELS, emotionColor, emotionLabel, isEmotion } from "../domain/emotions";
 import { textColorOn } from "../domain/contrast";
-import { TREND_MAX, trendPoints } from "../domain/trend";
+import { trendPoints } from "../domain/trend";
 import { percent } from "../domain/words";
 import "./HistoryTrend.css";
 
@@ -11,24 +10,10 @@ const shortDate = (iso: string) => new Date(iso).toLocaleDateString(undefined, {
 
 /**
  * Across the latest finished analyses: the most frequent expression (a labelled chip) and the negative share (a bar
- * with its value), oldest on the left. The negative share comes from each report, fetched once per analysis.
+ * with its value), oldest on the left. Both come with the history list itself: no request per analysis.
  */
-export function HistoryTrend({ items }: { items: readonly Analysis[] }) {
-  const [negative, setNegative] = useState<Record<string, number | null>>({});
-  const points = useMemo(() => trendPoints(items, negative), [items, negative]);
-  const wanted = useMemo(() => trendPoints(items, {}, TREND_MAX).map((p) => p.id).join(","), [items]);
-
-  useEffect(() => {
-    let live = true;
-    for (const id of wanted ? wanted.split(",") : []) {
-      getResult(id)
-        .then((r) => live && setNegative((n) => (id in n ? n : { ...n, [id]: r.summary.indicators?.negative_share ?? null })))
-        .catch(() => live && setNegative((n) => ({ ...n, [id]: null })));
-    }
-    return () => {
-      live = false;
-    };
-  }, [wanted]);
+export function HistoryTrend({ items }: { items: readonly HistoryItem[] }) {
+  const points = useMemo(() => trendPoints(items), [items]);
 
   if (points.length < 2) return null;
   return (

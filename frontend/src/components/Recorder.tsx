@@ -4,6 +4,7 @@ import { focusElement } from "../lib/focus";
 import { formatClock } from "../lib/format";
 import { cameraErrorMessage, extensionForMime, pickRecorderMimeType } from "../lib/media";
 import { Alert } from "./Alert";
+import "./Recorder.css";
 
 type Phase = "idle" | "requesting" | "blocked" | "ready" | "countdown" | "recording" | "recorded";
 

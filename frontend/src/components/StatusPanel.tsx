@@ -4,6 +4,7 @@ import { glide, remainingS, remainingText, stageLabel } from "../domain/progress
 import { formatClock } from "../lib/format";
 import { askToNotify } from "../lib/notify";
 import { ProgressBar } from "./ProgressBar";
+import "./StatusPanel.css";
 
 const STEPS = [
   { key: "uploaded", label: "Video received" },

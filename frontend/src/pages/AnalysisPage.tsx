@@ -5,7 +5,7 @@ import { ApiError } from "../api/client";
 import type { Analysis, AnalysisResult, ProgressEvent } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
-import { PageLoading } from "../components/Spinner";
+import { ReportSkeleton } from "../components/ReportSkeleton";
 import { StatusPanel } from "../components/StatusPanel";
 import { failureMessage } from "../lib/failures";
 import { focusElement } from "../lib/focus";
@@ -153,7 +153,7 @@ export function AnalysisPage() {
       </div>
     );
   }
-  if (!analysis || !event) return <PageLoading label="Loading the analysis…" />;
+  if (!analysis || !event) return <ReportSkeleton withHead label="Loading the analysis…" />;
 
   const failed = event.status === "failed";
   const fail = failed ? failureMessage(event.error_code) : null;
@@ -162,7 +162,7 @@ export function AnalysisPage() {
   const title = heading === "Loading your report" ? "Your expression report" : (heading ?? "");
 
   return (
-    <div className="container page">
+    <div className="container page page--analysis">
       <div className="page-head">
         <div>
           <p className="eyebrow">
@@ -214,7 +214,7 @@ export function AnalysisPage() {
               </button>
             </Alert>
           )}
-          {!result && !resultError && <PageLoading label="Loading your report…" />}
+          {!result && !resultError && <ReportSkeleton />}
           {noFace && (
             <section className="panel" data-testid="no-face">
               <Alert tone="warning" title={failureMessage("no_face").title}>
@@ -229,7 +229,7 @@ export function AnalysisPage() {
             </section>
           )}
           {result && !noFace && (
-            <Suspense fallback={<PageLoading label="Loading your report…" />}>
+            <Suspense fallback={<ReportSkeleton />}>
               <ResultView analysisId={analysis.id} result={result} filename={analysis.filename} createdAt={analysis.created_at} />
             </Suspense>
           )}

@@ -55,6 +55,30 @@ describe("History", () => {
     expect(await screen.findByTestId("history-notice")).toHaveTextContent("deleted");
     expect(screen.getAllByTestId("history-item").map((i) => i.dataset.id)).toEqual(["mid", "old"]);
   });
+
+  it("shows each finished item's face and the trend from the list alone (no result requests)", async () => {
+    const calls = mockFetch([
+      { path: "/auth/me", body: ME },
+      { path: "/v1/analyses/a/crops/1_3.jpg", body: new Blob(["jpeg"], { type: "image/jpeg" }) },
+      {
+        path: "/v1/analyses?limit=20",
+        body: {
+          items: [
+            analysis({ id: "a", created_at: "2026-11-24T10:00:00Z", thumbnail_url: "/v1/analyses/a/crops/1_3.jpg", negative_share: 0.25 }),
+            analysis({ id: "b", created_at: "2026-11-20T10:00:00Z", dominant_emotion: "sad", negative_share: 0.6 }),
+          ],
+          next_cursor: null,
+        },
+      },
+    ]);
+    renderWithRouter(<History />);
+    const items = await screen.findAllByTestId("history-item");
+    expect(await within(items[0]).findByTestId("history-thumb")).toHaveAttribute("src", expect.stringMatching(/^blob:/));
+    expect(within(items[1]).getByTestId("history-thumb-blank")).toBeInTheDocument();
+    const values = within(screen.getByTestId("history-trend")).getAllByTestId("trend-point").map((p) => p.textContent);
+    expect(values.join(" ")).toMatch(/60\s?%.*25\s?%/);
+    expect(calls.some((c) => c.url.includes("/result"))).toBe(false);
+  });
 });
 
 describe("Account", () => {
@@ -115,16 +139,27 @@ async function vi_wait(cond: () => boolean) {
 describe("History refresh", () => {
   beforeEach(() => tokens.set(tokenPair(1)));
 
-  it("updates a running analysis in place when it finishes", async () => {
+  it("updates a running analysis in place when it finishes, then shows its thumbnail", async () => {
+    let lists = 0;
+    const running = analysis({ id: "run", status: "processing", progress: 0.3, dominant_emotion: null });
+    const done = analysis({ id: "run", status: "succeeded", dominant_emotion: "neutral" });
     mockFetch([
       { path: "/auth/me", body: ME },
-      { path: "/v1/analyses?", body: { items: [analysis({ id: "run", status: "processing", progress: 0.3, dominant_emotion: null })], next_cursor: null } },
-      { path: "/v1/analyses/run", body: analysis({ id: "run", status: "succeeded", dominant_emotion: "neutral" }) },
+      { path: "/v1/analyses/run/crops/1_0.jpg", body: new Blob(["jpeg"], { type: "image/jpeg" }) },
+      {
+        path: "/v1/analyses?",
+        handler: () => ({
+          status: 200,
+          body: { items: [lists++ === 0 ? running : { ...done, thumbnail_url: "/v1/analyses/run/crops/1_0.jpg", negative_share: 0.1 }], next_cursor: null },
+        }),
+      },
+      { path: "/v1/analyses/run", body: done },
     ]);
     renderWithRouter(<History />);
     const item = await screen.findByTestId("history-item");
     expect(within(item).getByText("Analysing")).toBeInTheDocument();
     expect(await within(item).findByText("Ready", {}, { timeout: 8000 })).toBeInTheDocument();
     expect(within(item).getByText("Neutral")).toBeInTheDocument();
+    expect(await within(item).findByTestId("history-thumb")).toBeInTheDocument();
   }, 15_000);
 });

@@ -2,9 +2,10 @@ import { useCallback, useEffect, useState } from "react";
 import { Link, useLocation } from "react-router-dom";
 import { deleteAnalysis, getAnalysis, listAnalyses } from "../api/analyses";
 import { ApiError } from "../api/client";
-import type { Analysis } from "../api/types";
+import type { Analysis, HistoryItem } from "../api/types";
 import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
+import { HistoryThumb } from "../components/HistoryThumb";
 import { HistoryTrend } from "../components/HistoryTrend";
 import { Spinner } from "../components/Spinner";
 import { emotionLabel } from "../domain/emotions";
@@ -12,6 +13,7 @@ import { splitFailed } from "../domain/trend";
 import { focusElement } from "../lib/focus";
 import { formatDateTime } from "../lib/format";
 import { usePageTitle } from "../lib/usePageTitle";
+import "./History.css";
 
 const STATUS_LABEL: Record<Analysis["status"], string> = {
   queued: "Queued",
@@ -20,16 +22,25 @@ const STATUS_LABEL: Record<Analysis["status"], string> = {
   failed: "Failed",
 };
 
+/** `items` with the list-only fields of the succeeded analyses in `listed` (the rest of each item kept as is). */
+function withListExtras(items: HistoryItem[], listed: readonly HistoryItem[]): HistoryItem[] {
+  const byId = new Map(listed.filter((l) => l.status === "succeeded").map((l) => [l.id, l]));
+  return items.map((a) => {
+    const l = byId.get(a.id);
+    return l ? { ...a, thumbnail_url: l.thumbnail_url, negative_share: l.negative_share } : a;
+  });
+}
+
 export function History() {
   usePageTitle("Your analyses");
   const location = useLocation();
   const flash = (location.state as { flash?: string } | null)?.flash;
-  const [items, setItems] = useState<Analysis[]>([]);
+  const [items, setItems] = useState<HistoryItem[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
-  const [toDelete, setToDelete] = useState<Analysis | null>(null);
+  const [toDelete, setToDelete] = useState<HistoryItem | null>(null);
   const [deleting, setDeleting] = useState(false);
   const [notice, setNotice] = useState<string | null>(flash ?? null);
 
@@ -71,7 +82,11 @@ export function History() {
     const timer = setInterval(() => {
       for (const id of runningIds.split(",")) {
         getAnalysis(id)
-          .then((fresh) => setItems((prev) => prev.map((a) => (a.id === fresh.id ? fresh : a))))
+          .then((fresh) => {
+            setItems((prev) => prev.map((a) => (a.id === fresh.id ? { ...a, ...fresh } : a)));
+            // the thumbnail and negative share come with the list only: read them once it has finished
+            if (fresh.status === "succeeded") return listAnalyses(null).then((page) => setItems((prev) => withListExtras(prev, page.items)));
+          })
           .catch(() => undefined);
       }
     }, 4000);
@@ -97,13 +112,16 @@ export function History() {
   };
 
   const { active, failed } = splitFailed(items);
-  const renderItem = (a: Analysis) => (
+  const renderItem = (a: HistoryItem) => (
     <li key={a.id} className="history-item" data-testid="history-item" data-id={a.id}>
       <div className="history-item__main">
-        <Link to={`/analyses/${a.id}`} className="history-item__title">
-          {formatDateTime(a.created_at)}
-        </Link>
-        <span className="muted small history-item__file">{a.filename || "Recording"}</span>
+        <HistoryThumb path={a.status === "succeeded" ? a.thumbnail_url : null} />
+        <div className="history-item__text">
+          <Link to={`/analyses/${a.id}`} className="history-item__title">
+            {formatDateTime(a.created_at)}
+          </Link>
+          <span className="muted small history-item__file">{a.filename || "Recording"}</span>
+        </div>
       </div>
       <span className={`badge badge--${a.status}`}>{STATUS_LABEL[a.status] ?? a.status}</span>
       <span className="history-item__emotion">

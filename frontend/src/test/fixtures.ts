@@ -1,4 +1,4 @@
-import type { Analysis, AnalysisResult, Person } from "../api/types";
+import type { AnalysisResult, HistoryItem, Person } from "../api/types";
 
 const p = (over: Record<string, number>) => ({ angry: 0.01, disgust: 0.01, fear: 0.02, happy: 0.1, neutral: 0.8, sad: 0.04, surprise: 0.02, ...over });
 const zero = { angry: 0, disgust: 0, fear: 0, happy: 0, neutral: 0, sad: 0, surprise: 0 };
@@ -133,7 +133,8 @@ export const MULTI_RESULT: AnalysisResult = {
   summary: { ...RESULT.summary, people_count: 3 },
 };
 
-export function analysis(over: Partial<Analysis> = {}): Analysis {
+/** An analysis as the list returns it (a single `GET` returns the same without the two list-only fields). */
+export function analysis(over: Partial<HistoryItem> = {}): HistoryItem {
   return {
     id: "a1",
     status: "succeeded",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Annotated
+from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, Response, UploadFile, status
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import messages
 from services.api.analyses import service
-from services.api.analyses.schemas import AnalysisCreated, AnalysisOut, AnalysisPage, PublicConfig
+from services.api.analyses.schemas import AnalysisCreated, AnalysisListItem, AnalysisOut, AnalysisPage, PublicConfig
 from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES, FrameLimits, store_and_check
 from services.api.analyses.webhooks import check_webhook_url
 from services.api.deps import CurrentUserId, SessionDep, SettingsDep, StorageDep
@@ -162,7 +163,17 @@ async def list_analyses(
         rows, next_cursor = await service.list_page(session, user_id, limit, cursor)
     except service.InvalidCursor:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="Invalid pagination cursor.") from None
-    return AnalysisPage(items=[AnalysisOut.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return AnalysisPage(items=[list_item(row, extras) for row, extras in rows], next_cursor=next_cursor)
+
+
+def list_item(analysis: Analysis, extras: service.ListExtras) -> AnalysisListItem:
+    """A history row: the analysis and, once succeeded, its thumbnail path and negative share."""
+    item = AnalysisListItem.model_validate(analysis)
+    if analysis.status == AnalysisStatus.succeeded:
+        item.negative_share = extras.negative_share
+        if extras.crop:
+            item.thumbnail_url = f"/v1/analyses/{analysis.id}/crops/{quote(extras.crop)}"
+    return item
 
 
 async def owned_or_404(session: SessionDep, user_id: uuid.UUID, analysis_id: uuid.UUID) -> Analysis:
@@ -199,8 +210,10 @@ async def _succeeded_result(session: SessionDep, user_id: uuid.UUID, analysis_id
 @router.get(
     "/analyses/{analysis_id}/result",
     response_model=None,
-    responses={200: {"model": AnalysisResultOut, "content": {"text/csv": {}}},
-               409: {"description": "Not succeeded (yet)"}},
+    responses={
+        200: {"model": AnalysisResultOut, "content": {"text/csv": {}}},
+        409: {"description": "Not succeeded (yet)"},
+    },
 )
 async def get_result(
     analysis_id: uuid.UUID,

@@ -41,10 +41,23 @@ class AnalysisOut(BaseModel):
     dominant_emotion: str | None
 
 
+class AnalysisListItem(AnalysisOut):
+    """One analysis in the history list, with what a history needs from its result (no extra request per item)."""
+
+    thumbnail_url: str | None = Field(
+        default=None,
+        description="path of the primary person's representative face crop (fetch it with the Bearer header); "
+        "null until succeeded, when no crop was kept, or for results stored before per-person results",
+    )
+    negative_share: float | None = Field(
+        default=None, description="the primary person's `indicators.negative_share`; null when unknown"
+    )
+
+
 class AnalysisPage(BaseModel):
     """A page of the caller's analyses, newest first."""
 
-    items: list[AnalysisOut]
+    items: list[AnalysisListItem]
     next_cursor: str | None
 
 

@@ -7,7 +7,9 @@ import binascii
 import csv
 import io
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -27,9 +29,7 @@ class InvalidCursor(ValueError):
 
 async def get_owned(session: AsyncSession, user_id: uuid.UUID, analysis_id: uuid.UUID) -> Analysis:
     """The caller's analysis; another user's id is indistinguishable from a missing one."""
-    analysis = await session.scalar(
-        select(Analysis).where(Analysis.id == analysis_id, Analysis.user_id == user_id)
-    )
+    analysis = await session.scalar(select(Analysis).where(Analysis.id == analysis_id, Analysis.user_id == user_id))
     if analysis is None:
         raise AnalysisNotFound(str(analysis_id))
     return analysis
@@ -37,9 +37,7 @@ async def get_owned(session: AsyncSession, user_id: uuid.UUID, analysis_id: uuid
 
 async def find_by_idempotency_key(session: AsyncSession, user_id: uuid.UUID, key: str) -> Analysis | None:
     """The caller's analysis created with ``Idempotency-Key: key``, if any."""
-    return await session.scalar(
-        select(Analysis).where(Analysis.user_id == user_id, Analysis.idempotency_key == key)
-    )
+    return await session.scalar(select(Analysis).where(Analysis.user_id == user_id, Analysis.idempotency_key == key))
 
 
 async def user_exists(session: AsyncSession, user_id: uuid.UUID) -> bool:
@@ -78,20 +76,47 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidCursor("invalid cursor") from exc
 
 
+@dataclass(frozen=True)
+class ListExtras:
+    """What the history shows of a finished analysis's result: the primary person's crop and negative share."""
+
+    crop: str | None = None
+    negative_share: float | None = None
+
+
+def list_extras(summary: dict[str, Any] | None, people: list[dict[str, Any]] | None) -> ListExtras:
+    """The primary person's representative crop (version-2 results only) and negative share from a stored result."""
+    if not summary:
+        return ListExtras()
+    indicators = summary.get("indicators")
+    share = indicators.get("negative_share") if isinstance(indicators, dict) else None
+    primary = summary.get("primary_track_id")
+    crop = next((p.get("crop") for p in people or [] if primary is not None and p.get("track_id") == primary), None)
+    return ListExtras(
+        crop=crop if isinstance(crop, str) else None,
+        negative_share=float(share) if isinstance(share, int | float) else None,
+    )
+
+
 async def list_page(
     session: AsyncSession, user_id: uuid.UUID, limit: int, cursor: str | None
-) -> tuple[list[Analysis], str | None]:
-    """One page of the caller's analyses, newest first, and the cursor of the next page."""
-    query = select(Analysis).where(Analysis.user_id == user_id)
+) -> tuple[list[tuple[Analysis, ListExtras]], str | None]:
+    """One page of the caller's analyses, newest first, each with its result's ``ListExtras`` (one query, the
+    result's summary and people joined; not its frames), and the cursor of the next page."""
+    query = (
+        select(Analysis, AnalysisResult.summary, AnalysisResult.people)
+        .outerjoin(AnalysisResult, AnalysisResult.analysis_id == Analysis.id)
+        .where(Analysis.user_id == user_id)
+    )
     if cursor:
         created_at, ident = decode_cursor(cursor)
         query = query.where(
             or_(Analysis.created_at < created_at, and_(Analysis.created_at == created_at, Analysis.id < ident))
         )
-    rows = list(
-        await session.scalars(query.order_by(Analysis.created_at.desc(), Analysis.id.desc()).limit(limit + 1))
-    )
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    result = await session.execute(query.order_by(Analysis.created_at.desc(), Analysis.id.desc()).limit(limit + 1))
+    rows = [(row[0], list_extras(row[1], row[2])) for row in result]
+    last = rows[limit - 1][0] if len(rows) > limit else None
+    next_cursor = encode_cursor(last.created_at, last.id) if last is not None else None
     return rows[:limit], next_cursor
 
 
@@ -126,7 +151,19 @@ def result_to_csv(frames: list[dict]) -> str:
             x, y, w, h = face["box"]
             probabilities = [f"{face['probabilities'].get(label, 0.0):.5f}" for label in EMOTIONS]
             track = face.get("track_id")
-            writer.writerow([f"{frame['t']:.3f}", "" if track is None else track, index, x, y, w, h,
-                             int(bool(face.get("assessable", True))), face.get("unassessable_reason") or "",
-                             face["emotion"], *probabilities])
+            writer.writerow(
+                [
+                    f"{frame['t']:.3f}",
+                    "" if track is None else track,
+                    index,
+                    x,
+                    y,
+                    w,
+                    h,
+                    int(bool(face.get("assessable", True))),
+                    face.get("unassessable_reason") or "",
+                    face["emotion"],
+                    *probabilities,
+                ]
+            )
     return buffer.getvalue()
