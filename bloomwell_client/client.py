@@ -287,6 +287,11 @@ class BloomwellClient:
 
     # --- account ---------------------------------------------------------------------------------------------
 
+    def signup(self, email: str, password: str, first_name: str, last_name: str) -> None:
+        """Create an account (then :meth:`login`)."""
+        body = {"email": email, "password": password, "first_name": first_name, "last_name": last_name}
+        raise_for_status(self._send("POST", "/auth/signup", json=body))
+
     def login(self, email: str, password: str) -> Tokens:
         """Log in and store the session."""
         response = self._send("POST", "/auth/login", json={"email": email, "password": password})

@@ -115,13 +115,13 @@ curl -fsS -m 10 "$BASE/" -o /dev/null
 
 log "one user's whole flow through the web proxy"
 F0=$(date +%s)
-timeout "$WAIT" python3 scripts/compose_smoke.py "$BASE" "$VIDEO" flow --timeout "$WAIT"
+timeout "$WAIT" "$PY" scripts/compose_smoke.py "$BASE" "$VIDEO" flow --timeout "$WAIT"
 log "flow done in $(( $(date +%s) - F0 )) s"
 
 log "scaling the CPU worker to 2"
 timeout "$WAIT" "${DC[@]}" up -d --no-build --no-recreate --scale inference_worker_cpu=2 inference_worker_cpu
 healthy inference_worker_cpu
-mapfile -t IDS < <(timeout "$WAIT" python3 scripts/compose_smoke.py "$BASE" "$VIDEO" parallel 2 --timeout "$WAIT")
+mapfile -t IDS < <(timeout "$WAIT" "$PY" scripts/compose_smoke.py "$BASE" "$VIDEO" parallel 2 --timeout "$WAIT")
 [ "${#IDS[@]}" = 2 ] || { echo "expected two analysis ids, got: ${IDS[*]}" >&2; exit 1; }
 declare -A RAN_ON
 for id in "${IDS[@]}"; do
