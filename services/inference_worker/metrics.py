@@ -98,9 +98,10 @@ class DeadProcessSweeper(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         for path in self.directory.glob("gauge_live*_*.db"):
-            pid = int(path.stem.rsplit("_", 1)[-1]) if path.stem.rsplit("_", 1)[-1].isdigit() else None
-            if pid is None or pid == os.getpid():
+            suffix = path.stem.rsplit("_", 1)[-1]
+            if not suffix.isdigit() or int(suffix) == os.getpid():
                 continue
+            pid = int(suffix)
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
