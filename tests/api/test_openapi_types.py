@@ -21,7 +21,7 @@ def test_committed_openapi_schema_matches_the_gateway() -> None:
 
 def test_result_document_is_described_in_the_schema() -> None:
     schemas = gateway_openapi()["components"]["schemas"]
-    assert {"AnalysisResultOut", "Person", "Segment", "TimelinePoint", "FaceResult", "UnassessableReason"} <= set(
+    assert {"ResultDocument", "Person", "Segment", "TimelinePoint", "FaceResult", "UnassessableReason"} <= set(
         schemas
     )
-    assert "people" in schemas["AnalysisResultOut"]["properties"]
+    assert "people" in schemas["ResultDocument"]["properties"]

@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from services.common.db import Base, create_engine
 from services.common.events import channel_for
-from services.common.result_upgrade import result_document
-from services.common.schemas import AnalysisResultOut
+from services.common.result_store import stored_document
 from services.inference_worker.config import WorkerSettings
 from services.inference_worker.quality import QualityThresholds
 from services.inference_worker.runtime import Runtime, build_runtime
@@ -91,9 +90,7 @@ def test_real_video_succeeds_with_events_result_and_crops(rt: Runtime) -> None:
     assert analysis is not None and result is not None
     assert analysis.status == "succeeded" and analysis.video_path is None and analysis.attempts == 1
     assert result.schema_version == 2
-    doc = AnalysisResultOut.model_validate(
-        result_document(result.summary, result.frames, result.people, result.schema_version)
-    )
+    doc = stored_document(result)
     assert doc.summary.frames_with_face > 0 and doc.summary.dominant_emotion == analysis.dominant_emotion
     assert doc.summary.people_count == 1 and doc.people[0].crop is not None
     crops = {f.crop for frame in doc.frames for f in frame.faces if f.crop} | {doc.people[0].crop}
