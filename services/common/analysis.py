@@ -32,7 +32,7 @@ def clamp_sample_fps(value: float | None, default: float = DEFAULT_SAMPLE_FPS) -
 
 
 class Emotion(StrEnum):
-    """An expression label, in the canonical order of :data:`bloomwell_ml.labels.EMOTIONS` (a test keeps them equal)."""
+    """An expression label: the model's seven classes, in their canonical order (``bloomwell_ml.labels.EMOTIONS``)."""
 
     angry = "angry"
     disgust = "disgust"
