@@ -160,7 +160,6 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
             crop_jpeg_quality=self.crop_jpeg_quality,
             track_lost_s=self.track_lost_s,
             quality=self.quality,
-            face_detector=self.face_detector,
             max_frame_pixels=self.max_frame_pixels,
         )
 

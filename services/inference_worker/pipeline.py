@@ -25,7 +25,7 @@ import numpy as np
 
 from bloomwell_ml.crop import crop_square
 from bloomwell_ml.faces import Box, FaceDetector
-from services.common.analysis import Stage
+from services.common.analysis import DEFAULT_MAX_FRAME_PIXELS, Stage
 from services.common.schemas import FaceQuality, ModelInfo, ResultDocument, Summary
 from services.common.video import DecodedFrame
 from services.inference_worker.aggregate import (
@@ -103,7 +103,8 @@ class AnalysisOutput:
 @dataclass(frozen=True, slots=True)
 class PipelineOptions:
     """How to analyse one video (``WorkerSettings.pipeline_options()`` builds it from the settings; each field has
-    the name of the setting it comes from)."""
+    the name and the default of the setting it comes from). The face detector is passed beside them, built from
+    ``FACE_DETECTOR`` (the result names the detector that ran)."""
 
     aggregate: AggregateOptions = field(default_factory=AggregateOptions)
     max_duration_s: float | None = 60.0
@@ -115,8 +116,7 @@ class PipelineOptions:
     crop_jpeg_quality: int = 88
     track_lost_s: float = 1.0
     quality: QualityThresholds = field(default_factory=QualityThresholds)
-    face_detector: str = ""
-    max_frame_pixels: int | None = None
+    max_frame_pixels: int | None = DEFAULT_MAX_FRAME_PIXELS
 
     @property
     def sample_fps(self) -> float:
@@ -313,7 +313,7 @@ def analyze_video(
     if options.max_duration_s:
         duration = min(duration, options.max_duration_s)
     model = ModelInfo(name=classifier.name, version=classifier.version, temperature=classifier.temperature,
-                      detector=options.face_detector or getattr(detector, "name", None))
+                      detector=detector.name)
     document = build_document(observations, duration_s=duration, options=options.aggregate, model=model,
                               person_crop=keeper.write_person)
     timings.aggregate = time.perf_counter() - t0

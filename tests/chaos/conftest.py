@@ -29,15 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripts.devinfra import port_open, redis_server_binary
 from services.common.celery_app import AnalysisQueue
-from services.common.settings import QueueSettings
 from services.common.db import create_engine, create_sessionmaker
 from services.common.models import Analysis, AnalysisResult
-from services.common.settings import REPO_ROOT
+from services.common.settings import REPO_ROOT, QueueSettings
 from services.common.storage import Storage
 from tests.fixtures.worker import WEBHOOK_TEST_SECRET
 from tests.worker.conftest import shared_video
 from tests.worker.db import create_analysis
 
+INFERENCE_QUEUE: str = QueueSettings.model_fields["inference_queue"].default
 HARD_LIMIT_S = 40
 VISIBILITY_MARGIN_S = 10
 RECOVERY_BOUND_S = HARD_LIMIT_S + VISIBILITY_MARGIN_S + 30

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.common.settings import REPO_ROOT
 from services.common.heartbeat import check_heartbeat_file as check
+from services.common.settings import REPO_ROOT
 from tests.fixtures.worker import WorkerHandle, start_worker, stop_worker
 
 pytestmark = pytest.mark.integration
