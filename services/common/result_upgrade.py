@@ -30,6 +30,7 @@ from services.common.timeline import FrameState, indicators, segments
 V1_SMOOTHING = "3-frame majority filter (version 1 result)"
 V1_TRACK_ID = 1
 V1_DEFAULT_SAMPLE_FPS = 5.0
+V1_UNKNOWN_MODEL = {"name": "unknown", "version": "unknown"}
 V1_KEPT_INDICATORS = ("negative_share", "sustained_negative_affect", "longest_negative_run_s", "expression_variability")
 """Indicators version 1 computed itself, kept as stored (its definitions: raw top labels per face-frame)."""
 
@@ -92,6 +93,13 @@ def _indicators(states: list[FrameState], interval: float, stored: dict[str, Any
     return rebuilt.model_copy(update={key: stored[key] for key in V1_KEPT_INDICATORS if key in stored})
 
 
+def _filled(summary: dict[str, Any]) -> dict[str, Any]:
+    """The version-1 summary with its optional parts filled in (version 1 left some out, or stored null)."""
+    optional = {key: summary.get(key) or {} for key in ("distribution", "mean_probabilities", "indicators")}
+    return {**summary, **optional, "model": summary.get("model") or V1_UNKNOWN_MODEL,
+            "sample_fps": float(summary.get("sample_fps") or V1_DEFAULT_SAMPLE_FPS)}
+
+
 def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, interval: float) -> Person:
     """The subject as Person 1, with its figures as version 1 stored them."""
     first, last = subject.frames[0]["t"], subject.frames[-1]["t"]
@@ -107,9 +115,9 @@ def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Sub
         assessable_frames=len(subject.frames),
         mean_face_px=round(sum(sizes) / len(sizes), 1),
         dominant_emotion=summary.get("dominant_emotion"),
-        distribution=summary.get("distribution") or {},
-        mean_probabilities=summary.get("mean_probabilities") or {},
-        indicators=_indicators(states, interval, summary.get("indicators") or {}),
+        distribution=summary["distribution"],
+        mean_probabilities=summary["mean_probabilities"],
+        indicators=_indicators(states, interval, summary["indicators"]),
         unassessable={},
         crop=next((crop for crop in crops if crop), None),
         timeline=[TimelinePoint(t=f["t"], emotion=subject.smoothed[f["t"]],
@@ -118,37 +126,33 @@ def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Sub
     )
 
 
-def _model(summary: dict[str, Any]) -> ModelInfo:
-    return ModelInfo.model_validate(summary.get("model") or {"name": "unknown", "version": "unknown"})
-
-
-def _summary(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, person: Person | None,
-             sample_fps: float) -> Summary:
+def _summary(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, person: Person | None
+             ) -> Summary:
     return Summary(
         dominant_emotion=summary.get("dominant_emotion"),
-        distribution=summary.get("distribution") or {},
-        mean_probabilities=summary.get("mean_probabilities") or {},
+        distribution=summary["distribution"],
+        mean_probabilities=summary["mean_probabilities"],
         frames_analyzed=summary.get("frames_analyzed", len(frames)),
         frames_with_face=summary.get("frames_with_face", len(subject.frames)),
         assessable_frames=len(subject.frames),
         people_count=1 if person else 0,
         primary_track_id=person.track_id if person else None,
         duration_s=summary.get("duration_s", 0.0),
-        sample_fps=sample_fps,
+        sample_fps=summary["sample_fps"],
         smoothing=V1_SMOOTHING,
-        model=_model(summary),
+        model=ModelInfo.model_validate(summary["model"]),
         indicators=person.indicators if person else None,
     )
 
 
 def upgrade_v1(summary: dict[str, Any], frames: list[dict[str, Any]]) -> ResultDocument:
     """The version-2 document for a version-1 ``summary`` and ``frames``."""
-    sample_fps = float(summary.get("sample_fps") or V1_DEFAULT_SAMPLE_FPS)
+    summary = _filled(summary)
     subject = _Subject.of(frames)
-    person = _person(summary, frames, subject, _interval(frames, sample_fps)) if subject.frames else None
+    person = _person(summary, frames, subject, _interval(frames, summary["sample_fps"])) if subject.frames else None
     return ResultDocument(
         upgraded_from=1,
-        summary=_summary(summary, frames, subject, person, sample_fps),
+        summary=_summary(summary, frames, subject, person),
         people=[person] if person else [],
         primary_track_id=person.track_id if person else None,
         frames=[_frame(frame) for frame in frames],

@@ -134,16 +134,24 @@ def _tracks(frames: Sequence[FrameObservation]) -> list[_Track]:
 def _keep_people(tracks: list[_Track], frames: Sequence[FrameObservation], needed: int) -> list[_Track]:
     """The tracks seen in at least ``needed`` frames, ordered as people (see module docstring). Faces of shorter
     tracks lose their track, and every face without a track that was readable is marked ``brief`` (in place)."""
-    kept = [track for track in tracks if len(track.faces) >= needed]
     for track in tracks:
         if len(track.faces) < needed:
-            for _, face in track.faces:
-                face.track = None
+            _untrack(track)
+    _mark_brief(frames)
+    kept = [track for track in tracks if len(track.faces) >= needed]
+    return sorted(kept, key=lambda tr: (-len(tr.readable), -len(tr.faces), -tr.mean_px, tr.faces[0][0]))
+
+
+def _untrack(track: _Track) -> None:
+    for _, face in track.faces:
+        face.track = None
+
+
+def _mark_brief(frames: Sequence[FrameObservation]) -> None:
     for frame in frames:
         for face in frame.faces:
             if face.track is None and face.reason is None:
                 face.reason = UnassessableReason.brief
-    return sorted(kept, key=lambda tr: (-len(tr.readable), -len(tr.faces), -tr.mean_px, tr.faces[0][0]))
 
 
 def _states(track: _Track, frames: Sequence[FrameObservation], label_at: dict[int, Emotion]) -> list[FrameState]:
@@ -247,7 +255,7 @@ def _summary(frames: Sequence[FrameObservation], people: list[Person], duration_
 
 
 def build_document(frames: Sequence[FrameObservation], *, duration_s: float, options: AggregateOptions,
-                   model: ModelInfo, person_crop: Callable[[int], str | None] | None = None) -> ResultDocument:
+                   model: ModelInfo, person_crop: Callable[[int], str | None] = lambda raw: None) -> ResultDocument:
     """The version-2 result document (raises ``pydantic.ValidationError`` if it would not be a valid one).
 
     Faces of tracks too short to be a person lose their track and are marked ``brief`` (in place).
@@ -256,8 +264,7 @@ def build_document(frames: Sequence[FrameObservation], *, duration_s: float, opt
     """
     interval = sample_interval(frames, options.sample_fps)
     ordered = _keep_people(_tracks(frames), frames, min_track_frames(interval, options.min_track_s, len(frames)))
-    people = [_person(rank, track, frames, interval, options,
-                      (person_crop(track.raw) if person_crop else None) or _best_crop(track))
+    people = [_person(rank, track, frames, interval, options, person_crop(track.raw) or _best_crop(track))
               for rank, track in enumerate(ordered, start=1)]
     person_of = {track.raw: person.track_id for track, person in zip(ordered, people, strict=True)}
     summary = _summary(frames, people, duration_s, options, model)
