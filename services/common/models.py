@@ -164,3 +164,41 @@ class AnalysisResult(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     analysis: Mapped[Analysis] = relationship(back_populates="result")
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a webhook delivery stands."""
+
+    pending = "pending"
+    """Not sent yet, or to be tried again at ``next_attempt_at``."""
+    delivered = "delivered"
+    """The receiver answered 2xx."""
+    failed = "failed"
+    """Given up after ``WEBHOOK_MAX_ATTEMPTS``; ``last_error`` says why."""
+
+
+class WebhookDelivery(Base):
+    """The webhook outbox: one row per analysis with a ``webhook_url``, written in the transaction that ends the
+    analysis and delivered afterwards (``services.inference_worker.outbox``). Its id is the delivery's idempotency
+    key (the ``X-Bloomwell-Delivery`` header), the same on every attempt. Deleted with its analysis."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    analysis_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), unique=True)
+    """One delivery per analysis: the end of a job is announced once."""
+    event: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(2048))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The JSON object POSTed (``services.inference_worker.webhook.encode_payload`` gives the exact bytes)."""
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Enum(DeliveryStatus, name="delivery_status", native_enum=False, length=16), default=DeliveryStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    """When a pending delivery is due; while an attempt runs, the end of its lease (a worker that died mid-attempt
+    leaves the row to be tried again then)."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

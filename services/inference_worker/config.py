@@ -114,7 +114,17 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     webhook_secret_file: Path | None = Field(
         default=None, description="file holding WEBHOOK_SECRET (a Docker secret); read at start-up"
     )
-    webhook_timeout_s: float = 5.0
+    webhook_timeout_s: float = Field(default=5.0, gt=0, description="how long one webhook attempt may take in all")
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, description="attempts of one webhook delivery before it is given up (recorded as failed)"
+    )
+    webhook_retry_base_s: float = Field(
+        default=10.0, gt=0, description="wait after the first failed attempt; doubled after each further one"
+    )
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0, description="longest wait between two attempts")
+    webhook_sweep_interval_s: float = Field(
+        default=5.0, ge=0, description="how often each worker delivers due webhooks from the outbox; 0 = off"
+    )
 
     worker_metrics_port: int = Field(
         default=9108, ge=0, le=65535,

@@ -18,6 +18,9 @@ Series (no analysis ids or user data in labels):
   faces classified (faces/s: ``rate(bloomwell_worker_faces_processed_total[1m])``)
 * ``bloomwell_worker_jobs_in_flight``: jobs running now (summed over live processes)
 * ``bloomwell_worker_queue_depth{queue}``: messages waiting in the broker queue, read at scrape time
+* ``bloomwell_worker_webhook_deliveries_total{outcome}``: webhook attempts, by ``delivered``, ``retrying`` (failed,
+  to be tried again), ``gave_up`` (failed ``WEBHOOK_MAX_ATTEMPTS`` times), ``gone`` (deleted with its analysis)
+* ``bloomwell_worker_webhook_pending``: deliveries not yet delivered nor given up, counted at each outbox sweep
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ JOB_SECONDS = Histogram("bloomwell_worker_job_duration_seconds", "Seconds from c
 FRAMES = Counter("bloomwell_worker_frames_processed", "Sampled video frames analysed")
 FACES = Counter("bloomwell_worker_faces_processed", "Faces detected and classified")
 IN_FLIGHT = Gauge("bloomwell_worker_jobs_in_flight", "Jobs running now", multiprocess_mode="livesum")
+WEBHOOK_DELIVERIES = Counter("bloomwell_worker_webhook_deliveries", "Webhook delivery attempts, by outcome",
+                             ["outcome"])
+WEBHOOK_PENDING = Gauge("bloomwell_worker_webhook_pending", "Webhook deliveries waiting (counted at each outbox sweep)",
+                        multiprocess_mode="livemax")
 
 
 class StageTimer:

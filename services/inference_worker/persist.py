@@ -1,7 +1,10 @@
-"""The worker's database writes (async SQLAlchemy, PostgreSQL or SQLite), each one short transaction.
+"""The worker's two writes of a job's state (async SQLAlchemy, PostgreSQL or SQLite), each one short transaction:
+:func:`claim` at the start, :func:`store` at the end. (Progress while it runs: ``services.inference_worker.progress``.)
 
-A job's end is written in one transaction: the result row first, the analysis status last, so a reader
-never sees ``succeeded`` without its result, and a crash leaves the job re-runnable.
+A job's end is written in one transaction: the result row first, the analysis status last, and the webhook delivery
+of an analysis with a ``webhook_url`` (the outbox, ``services.inference_worker.outbox``) beside them, so a reader never
+sees ``succeeded`` without its result, a crash leaves the job re-runnable, and an ended job always has its callback
+queued.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from services.common.analysis import ErrorCode, Stage
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus, utcnow
 from services.common.result_store import result_row
 from services.common.schemas import ResultDocument
+from services.inference_worker import outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +38,36 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class Succeeded:
+    """A run's outcome: the result document to store."""
+
+    document: ResultDocument
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A run's outcome: the job fails with ``code`` and ``message`` (the sentence the user reads)."""
+
+    code: ErrorCode
+    message: str
+
+
+Outcome = Succeeded | Failed
+
+
+@dataclass(frozen=True, slots=True)
 class Ended:
-    """What is left to do after the final write: files to delete, a webhook to call."""
+    """What is left to do after the final write: files to delete, the terminal event, a webhook to deliver."""
 
     status: AnalysisStatus
     video_to_delete: str | None
-    webhook_url: str | None
     finished_at: datetime | None
     dominant_emotion: str | None
+    error: str | None = None
+    error_code: ErrorCode | None = None
+    delivery_id: uuid.UUID | None = None
+    """The webhook delivery queued by this end (None without a ``webhook_url``, or when an earlier end queued it)."""
 
 
 async def _locked(session: AsyncSession, analysis_id: uuid.UUID) -> Analysis | None:
@@ -77,18 +103,11 @@ async def claim(factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUI
         )
 
 
-async def set_progress(
-    factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUID, progress: float, stage: Stage
-) -> bool:
-    """Store progress and stage of a processing job; False if the analysis was deleted meanwhile."""
-    async with factory() as session, session.begin():
-        analysis = await session.get(Analysis, analysis_id, populate_existing=True)
-        if analysis is None:
-            return False
-        if analysis.status == AnalysisStatus.processing:
-            analysis.progress = round(min(1.0, max(0.0, progress)), 4)
-            analysis.stage = stage.value
-        return True
+async def store(factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUID, outcome: Outcome) -> Ended | None:
+    """End the analysis with ``outcome`` (:func:`save_success` or :func:`save_failure`)."""
+    if isinstance(outcome, Succeeded):
+        return await save_success(factory, analysis_id, document=outcome.document, duration_s=outcome.duration_s)
+    return await save_failure(factory, analysis_id, error=outcome.message, error_code=outcome.code)
 
 
 async def save_success(
@@ -98,7 +117,8 @@ async def save_success(
     document: ResultDocument,
     duration_s: float,
 ) -> Ended | None:
-    """Write the result document (version 2) and mark the analysis ``succeeded`` in one transaction (status last).
+    """Write the result document (version 2), mark the analysis ``succeeded`` (status last) and queue its webhook, in
+    one transaction.
 
     Returns None if the analysis was deleted meanwhile. A result from an earlier attempt is replaced.
     """
@@ -119,13 +139,14 @@ async def save_success(
         analysis.finished_at = utcnow()
         await session.flush()
         analysis.status = AnalysisStatus.succeeded
-        return _ended(analysis, video)
+        return await _ended(session, analysis, video)
 
 
 async def save_failure(
     factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUID, *, error: str, error_code: ErrorCode
 ) -> Ended | None:
-    """Mark the analysis ``failed`` with a sentence for the user and a code; None if it was deleted."""
+    """Mark the analysis ``failed`` with a sentence for the user and a code, and queue its webhook, in one
+    transaction; None if it was deleted."""
     async with factory() as session, session.begin():
         analysis = await _locked(session, analysis_id)
         if analysis is None:
@@ -138,7 +159,7 @@ async def save_failure(
         analysis.finished_at = utcnow()
         await session.flush()
         analysis.status = AnalysisStatus.failed
-        return _ended(analysis, video)
+        return await _ended(session, analysis, video)
 
 
 def _release_video(analysis: Analysis) -> str | None:
@@ -149,11 +170,14 @@ def _release_video(analysis: Analysis) -> str | None:
     return path
 
 
-def _ended(analysis: Analysis, video: str | None) -> Ended:
+async def _ended(session: AsyncSession, analysis: Analysis, video: str | None) -> Ended:
+    """Queue the webhook of the analysis's end (in the caller's transaction) and say what is left to do."""
     return Ended(
         status=analysis.status,
         video_to_delete=video,
-        webhook_url=analysis.webhook_url,
         finished_at=analysis.finished_at,
         dominant_emotion=analysis.dominant_emotion,
+        error=analysis.error,
+        error_code=ErrorCode(analysis.error_code) if analysis.error_code else None,
+        delivery_id=await outbox.add_delivery(session, analysis),
     )

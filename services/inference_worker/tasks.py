@@ -1,5 +1,8 @@
-"""The analysis task's body, :func:`analyze_video`: one analysis from queued to succeeded or failed, as
-claim → run → finish. ``services.inference_worker.worker`` registers it on the worker's Celery app
+"""The analysis task's body, :func:`analyze_video`: one analysis from queued to succeeded or failed, as four stages
+called in order by :func:`process` — **claim** (``persist.claim``) → **run** (:func:`run`: the analysis engine, with
+progress reported by ``progress.ProgressReporter``) → **store** (``persist.store``: result or failure, status and the
+webhook's outbox row in one transaction) → **notify** (:func:`notify`: files released, the terminal event, the
+webhook's first delivery attempt). ``services.inference_worker.worker`` registers it on the worker's Celery app
 (``services.common.celery_app.register_analysis_task``); the gateway queues it with ``AnalysisQueue.enqueue``.
 
 Reliability (with the app-wide ``acks_late``, ``reject_on_worker_lost``, ``prefetch_multiplier=1``):
@@ -8,7 +11,8 @@ Reliability (with the app-wide ``acks_late``, ``reject_on_worker_lost``, ``prefe
 * permanent ones end in ``failed`` with a sentence for the user and an ``error_code`` (a result document that does
   not validate: ``invalid_result``, before anything is stored);
 * a job whose deliveries keep killing workers fails after ``TASK_MAX_ATTEMPTS``;
-* the result and the final status are written in one transaction (status last);
+* the result and the final status are written in one transaction (status last), with the webhook queued beside them
+  (``outbox``: a crash before it is sent delays it, never loses it);
 * an analysis deleted meanwhile ends the job quietly and its files are removed;
 * the job's crops folder is owned by one :class:`JobScope`: emptied before a run, removed on every way out but
   success.
@@ -17,9 +21,7 @@ Reliability (with the app-wide ``acks_late``, ``reject_on_worker_lost``, ``prefe
 from __future__ import annotations
 
 import logging
-import random
 import shutil
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +35,15 @@ from celery.exceptions import Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
 from services.common.analysis import MESSAGES, ErrorCode, Stage, no_assessable_face_message
-from services.common.events import ProgressEvent, publish_progress
 from services.common.logs import analysis_context
 from services.common.models import AnalysisStatus
 from services.common.video import VideoError, probe_video
-from services.inference_worker import metrics, persist, pipeline
+from services.inference_worker import metrics, outbox, persist, pipeline
+from services.inference_worker.outbox import DeliveryPolicy
+from services.inference_worker.persist import Failed, Outcome, Succeeded
 from services.inference_worker.pipeline import AnalysisOutput, NoFrames
+from services.inference_worker.progress import AnalysisGone, ProgressReporter, publish
 from services.inference_worker.runtime import Runtime, get_runtime
-from services.inference_worker.webhook import send_webhook
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +60,6 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 """Errors worth retrying: the job itself is fine, a service it needs was briefly unavailable."""
 
 
-class AnalysisGone(Exception):
-    """The analysis row was deleted while the job ran."""
-
-
 class PermanentFailure(Exception):
     """The job cannot succeed; ``code`` goes to ``error_code``, the message to ``error``."""
 
@@ -68,50 +67,6 @@ class PermanentFailure(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _publish(rt: Runtime, analysis_id: uuid.UUID, status: AnalysisStatus, progress: float, stage: Stage | None,
-             error: str | None = None, error_code: ErrorCode | None = None) -> None:
-    """Publish a progress event; a Redis hiccup never fails the job (events are a convenience)."""
-    try:
-        publish_progress(
-            rt.redis,
-            ProgressEvent(analysis_id=analysis_id, status=status, progress=round(min(1.0, max(0.0, progress)), 4),
-                          stage=stage, error=error, error_code=error_code),
-        )
-    except redis.exceptions.RedisError as exc:
-        log.warning("could not publish progress of %s: %s", analysis_id, exc)
-
-
-class _Progress:
-    """Maps pipeline progress to 0..1, publishes events per batch and writes the DB column sparingly.
-
-    It is also the job's cooperative deadline: past ``time_limit_s`` the pipeline's next per-batch report raises
-    ``SoftTimeLimitExceeded``, so pools without Celery time limits (solo, threads) stop long jobs too.
-    """
-
-    START, END = 0.05, 0.9
-
-    def __init__(self, rt: Runtime, analysis_id: uuid.UUID, time_limit_s: float | None = None) -> None:
-        self.rt = rt
-        self.analysis_id = analysis_id
-        self.last_db = time.monotonic()
-        self.deadline = self.last_db + time_limit_s if time_limit_s else None
-        self.timer = metrics.StageTimer()
-
-    def stage(self, stage: Stage, progress: float, *, write_db: bool = False) -> None:
-        self.timer.enter(stage)
-        _publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage)
-        if write_db or time.monotonic() - self.last_db >= self.rt.settings.progress_db_interval_s:
-            self.last_db = time.monotonic()
-            if not self.rt.run(persist.set_progress(self.rt.sessions, self.analysis_id, progress, stage)):
-                raise AnalysisGone
-
-    def __call__(self, stage: Stage, done: int, expected: int) -> None:
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise SoftTimeLimitExceeded
-        share = min(1.0, done / max(1, expected))
-        self.stage(stage, self.END if stage == Stage.summarizing else self.START + (self.END - self.START) * share)
 
 
 @dataclass
@@ -136,60 +91,69 @@ class JobScope:
             shutil.rmtree(self.crops_dir, ignore_errors=True)
 
 
-def _remove_files(rt: Runtime, analysis_id: uuid.UUID, video: str | None, *, all_files: bool = False) -> None:
+def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s: float | None = None) -> str:
+    """Run one analysis end to end — claim → run → store → notify; returns its final status (or ``deleted`` /
+    ``skipped``).
+
+    Transient errors propagate (the task retries them); everything else ends the job. ``time_limit_s``
+    (default: ``TASK_SOFT_TIME_LIMIT_S``) is checked between frame batches.
+    """
+    job = rt.run(persist.claim(rt.sessions, analysis_id))
+    if job is None:
+        return notify(rt, analysis_id, None)
+    if job.status.is_terminal:
+        log.info("analysis %s is already %s; duplicate delivery ignored", analysis_id, job.status.value)
+        return "skipped"
+    reporter = ProgressReporter(rt, analysis_id, time_limit_s or rt.settings.task_soft_time_limit_s)
+    with JobScope(rt.storage.crops_dir(analysis_id)) as scope, reporter:
+        try:
+            outcome = run(rt, job, reporter, scope.crops_dir, retries)
+        except AnalysisGone:
+            return notify(rt, analysis_id, None)
+        ended = store(rt, analysis_id, outcome)
+        if ended is not None and ended.status == AnalysisStatus.succeeded:
+            scope.keep()
+    return notify(rt, analysis_id, ended)
+
+
+def run(rt: Runtime, job: persist.Job, reporter: ProgressReporter, crops_dir: Path, retries: int = 0) -> Outcome:
+    """The run stage: the job's outcome — :class:`Succeeded` with its result document, or :class:`Failed` with the
+    code and sentence its user reads. Raises ``AnalysisGone`` (deleted meanwhile) and transient errors (the task
+    retries them)."""
+    if job.attempts > rt.settings.task_max_attempts + retries:
+        return Failed(ErrorCode.internal, MESSAGES["attempts"])
     try:
-        if all_files:
-            rt.storage.delete_analysis_files(analysis_id, video)
-        elif video:
-            rt.storage.resolve(video).unlink(missing_ok=True)
-    except (OSError, ValueError) as exc:
-        log.warning("could not remove files of %s: %s", analysis_id, exc)
+        reporter.stage(Stage.probing, 0.0)
+        output = _analyse(rt, job, reporter, crops_dir)
+        reporter.stage(Stage.saving, 0.95)
+        return Succeeded(output.document, output.duration_s)
+    except PermanentFailure as exc:
+        return Failed(exc.code, exc.message)
+    except SoftTimeLimitExceeded:
+        return Failed(ErrorCode.timeout, MESSAGES["timeout"])
+    except AnalysisGone:
+        raise
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        log.exception("analysis %s failed unexpectedly", job.id)
+        return Failed(ErrorCode.internal, MESSAGES["internal"])
 
 
-def _after_end(rt: Runtime, analysis_id: uuid.UUID, ended: persist.Ended | None, error: str | None = None,
-               error_code: ErrorCode | None = None) -> str:
-    """Delete what the end released, publish the terminal event and call the webhook."""
-    if ended is None:
-        log.info("analysis %s was deleted while it was processed; cleaning up", analysis_id)
-        _remove_files(rt, analysis_id, None, all_files=True)
-        return "deleted"
-    _remove_files(rt, analysis_id, ended.video_to_delete)
-    if ended.status == AnalysisStatus.failed:
-        shutil.rmtree(rt.storage.crops_dir(analysis_id), ignore_errors=True)
-    succeeded = ended.status == AnalysisStatus.succeeded
-    _publish(rt, analysis_id, ended.status, 1.0, Stage.done if succeeded else Stage.failed, error, error_code)
-    if ended.webhook_url:
-        payload: dict[str, Any] = {
-            "event": f"analysis.{ended.status.value}",
-            "analysis_id": str(analysis_id),
-            "status": ended.status.value,
-            "dominant_emotion": ended.dominant_emotion,
-            "error": error,
-            "error_code": error_code,
-            "finished_at": ended.finished_at.isoformat() if ended.finished_at else None,
-        }
-        send_webhook(ended.webhook_url, payload, rt.settings.webhook_secret, rt.settings.webhook_timeout_s,
-                     allow_internal=rt.settings.is_local)
-    return ended.status.value
-
-
-def _fail(rt: Runtime, analysis_id: uuid.UUID, code: ErrorCode, message: str) -> str:
-    log.info("analysis %s failed: %s (%s)", analysis_id, message, code)
-    metrics.FAILURES.labels(error_code=str(code)).inc()
-    ended = rt.run(persist.save_failure(rt.sessions, analysis_id, error=message, error_code=code))
-    return _after_end(rt, analysis_id, ended, message, code)
-
-
-def _run(rt: Runtime, job: persist.Job, progress: _Progress, crops_dir: Path) -> AnalysisOutput:
-    """Analyse the job's video; raises :class:`PermanentFailure` for everything the user must be told."""
-    if not job.video_path:
-        raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["missing_video"])
+def _video_of(rt: Runtime, job: persist.Job) -> Path:
+    """The job's uploaded video; :class:`PermanentFailure` when it is gone."""
     try:
-        video = rt.storage.resolve(job.video_path)
+        video = rt.storage.resolve(job.video_path) if job.video_path else None
     except ValueError as exc:
         raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["missing_video"]) from exc
-    if not video.is_file():
+    if video is None or not video.is_file():
         raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["missing_video"])
+    return video
+
+
+def _analyse(rt: Runtime, job: persist.Job, reporter: ProgressReporter, crops_dir: Path) -> AnalysisOutput:
+    """Analyse the job's video; raises :class:`PermanentFailure` for everything the user must be told."""
+    video = _video_of(rt, job)
     try:
         classifier, detector = rt.batching_classifier, rt.detector
     except (OSError, ValueError, RuntimeError) as exc:
@@ -198,10 +162,10 @@ def _run(rt: Runtime, job: persist.Job, progress: _Progress, crops_dir: Path) ->
     settings = rt.settings
     try:
         duration_s = job.duration_s or probe_video(video, max_duration_s=settings.max_duration_s).duration_s
-        progress.stage(Stage.analyzing, progress.START)
+        reporter.stage(Stage.analyzing, reporter.START)
         output = pipeline.analyze_video(video, classifier=classifier, detector=detector,
                                         options=settings.pipeline_options(job.sample_fps), duration_hint_s=duration_s,
-                                        crops_dir=crops_dir, on_progress=progress)
+                                        crops_dir=crops_dir, on_progress=reporter)
     except VideoError as exc:
         raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["unreadable_video"]) from exc
     except NoFrames as exc:
@@ -223,50 +187,58 @@ def _run(rt: Runtime, job: persist.Job, progress: _Progress, crops_dir: Path) ->
     return output
 
 
-def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s: float | None = None) -> str:
-    """Run one analysis end to end — claim, run, finish; returns its final status (or ``deleted`` / ``skipped``).
-
-    Transient errors propagate (the task retries them); everything else ends the job. ``time_limit_s``
-    (default: ``TASK_SOFT_TIME_LIMIT_S``) is checked between frame batches.
-    """
-    job = rt.run(persist.claim(rt.sessions, analysis_id))
-    if job is None:
-        return _after_end(rt, analysis_id, None)
-    if job.status.is_terminal:
-        log.info("analysis %s is already %s; duplicate delivery ignored", analysis_id, job.status.value)
-        return "skipped"
-    if job.attempts > rt.settings.task_max_attempts + retries:
-        return _fail(rt, analysis_id, ErrorCode.internal, MESSAGES["attempts"])
-    progress = _Progress(rt, analysis_id, time_limit_s or rt.settings.task_soft_time_limit_s)
-    with JobScope(rt.storage.crops_dir(analysis_id)) as scope:
-        try:
-            progress.stage(Stage.probing, 0.0)
-            output = _run(rt, job, progress, scope.crops_dir)
-            progress.stage(Stage.saving, 0.95)
-            ended = rt.run(persist.save_success(rt.sessions, analysis_id, document=output.document,
-                                                duration_s=output.duration_s))
-            progress.timer.close()
-            if ended is not None:
-                scope.keep()
-            return _after_end(rt, analysis_id, ended)
-        except AnalysisGone:
-            return _after_end(rt, analysis_id, None)
-        except PermanentFailure as exc:
-            return _fail(rt, analysis_id, exc.code, exc.message)
-        except SoftTimeLimitExceeded:
-            return _fail(rt, analysis_id, ErrorCode.timeout, MESSAGES["timeout"])
-        except TRANSIENT_ERRORS:
+def store(rt: Runtime, analysis_id: uuid.UUID, outcome: Outcome) -> persist.Ended | None:
+    """The store stage (``persist.store``); None when the analysis was deleted meanwhile. A result that cannot be
+    written for a reason other than a transient one ends the job as ``internal`` instead."""
+    try:
+        return rt.run(persist.store(rt.sessions, analysis_id, outcome))
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        if isinstance(outcome, Failed):
             raise
-        except Exception:
-            log.exception("analysis %s failed unexpectedly", analysis_id)
-            return _fail(rt, analysis_id, ErrorCode.internal, MESSAGES["internal"])
-        finally:
-            progress.timer.close()
+        log.exception("analysis %s: could not store its result", analysis_id)
+        return rt.run(persist.store(rt.sessions, analysis_id, Failed(ErrorCode.internal, MESSAGES["internal"])))
+
+
+def _remove_files(rt: Runtime, analysis_id: uuid.UUID, video: str | None, *, all_files: bool = False) -> None:
+    try:
+        if all_files:
+            rt.storage.delete_analysis_files(analysis_id, video)
+        elif video:
+            rt.storage.resolve(video).unlink(missing_ok=True)
+    except (OSError, ValueError) as exc:
+        log.warning("could not remove files of %s: %s", analysis_id, exc)
+
+
+def notify(rt: Runtime, analysis_id: uuid.UUID, ended: persist.Ended | None) -> str:
+    """The notify stage: delete what the end released, publish the terminal event and make the webhook's first
+    delivery attempt (the outbox sweeper retries it); returns the final status, or ``deleted``."""
+    if ended is None:
+        log.info("analysis %s was deleted while it was processed; cleaning up", analysis_id)
+        _remove_files(rt, analysis_id, None, all_files=True)
+        return "deleted"
+    _remove_files(rt, analysis_id, ended.video_to_delete)
+    succeeded = ended.status == AnalysisStatus.succeeded
+    if not succeeded:
+        log.info("analysis %s failed: %s (%s)", analysis_id, ended.error, ended.error_code)
+        metrics.FAILURES.labels(error_code=str(ended.error_code)).inc()
+        shutil.rmtree(rt.storage.crops_dir(analysis_id), ignore_errors=True)
+    publish(rt, analysis_id, ended.status, 1.0, Stage.done if succeeded else Stage.failed, ended.error,
+            ended.error_code)
+    if ended.delivery_id is not None:
+        rt.run(outbox.deliver(rt.sessions, ended.delivery_id, DeliveryPolicy.for_settings(rt.settings)))
+    return ended.status.value
+
+
+def conclude(rt: Runtime, analysis_id: uuid.UUID, outcome: Outcome) -> str:
+    """Store and notify an outcome decided outside :func:`process` (the task gave up on a transient error)."""
+    return notify(rt, analysis_id, store(rt, analysis_id, outcome))
 
 
 def retry_countdown(retries: int, cap_s: int) -> float:
     """Exponential back-off with jitter: about 1, 2, 4, 8 … seconds, at most ``cap_s``."""
-    return min(float(cap_s), 2.0**retries) * random.uniform(0.8, 1.2)
+    return outbox.backoff_s(retries, 1.0, float(cap_s))
 
 
 def analyze_video(self: Task[Any, str], analysis_id: str) -> str:
@@ -302,7 +274,7 @@ def _analyze(task: Task[Any, str], aid: uuid.UUID) -> str:
             raise task.retry(exc=exc, countdown=countdown) from exc
         log.error("analysis %s: giving up after %d retries: %s", aid, retries, exc)
         try:
-            _fail(rt, aid, ErrorCode.internal, MESSAGES["internal"])
+            conclude(rt, aid, Failed(ErrorCode.internal, MESSAGES["internal"]))
         except TRANSIENT_ERRORS:
             log.exception("analysis %s: could not even record the failure", aid)
         raise

@@ -53,6 +53,7 @@ from services.common.heartbeat import Heartbeat  # noqa: E402
 from services.common.logs import configure_logging  # noqa: E402
 from services.inference_worker import tasks  # noqa: E402
 from services.inference_worker.metrics import mark_process_dead, start_metrics_server  # noqa: E402
+from services.inference_worker.outbox import start_outbox_thread  # noqa: E402
 from services.inference_worker.recovery import start_recovery_thread  # noqa: E402
 from services.inference_worker.runtime import get_runtime, shutdown_runtime  # noqa: E402
 
@@ -108,8 +109,8 @@ def _on_worker_init(sender: Any = None, **_: Any) -> None:
 
 @worker_ready.connect
 def _on_worker_ready(sender: Any = None, **_: Any) -> None:
-    """Main process: start the heartbeat, and sweep for jobs whose broker message was lost, now and every
-    RECOVERY_INTERVAL_S."""
+    """Main process: start the heartbeat, sweep for jobs whose broker message was lost, now and every
+    RECOVERY_INTERVAL_S, and deliver due webhooks from the outbox every WEBHOOK_SWEEP_INTERVAL_S."""
     global _heartbeat
     settings = get_settings()
     name = str(getattr(sender, "hostname", None) or f"worker-{os.getpid()}")
@@ -117,6 +118,7 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
     _heartbeat = Heartbeat(name, client, settings.worker_heartbeat_file, settings.worker_heartbeat_interval_s,
                            alive=consumer_running(sender)).start()
     start_recovery_thread(AnalysisQueue(app, settings.inference_queue))
+    start_outbox_thread(settings)
     global _metrics_server
     if _metrics_dir is not None and _metrics_server is None:
         try:

@@ -1,4 +1,4 @@
-"""The worker's DB writes on PostgreSQL (migrated test database) and on SQLite (local runs)."""
+"""The worker's DB writes (claim, progress, end) on PostgreSQL (migrated test database) and on SQLite (local runs)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.common.analysis import Emotion, ErrorCode, Stage
 from services.common.models import AnalysisStatus
 from services.common.schemas import ModelInfo, ResultDocument
 from services.inference_worker import persist
+from services.inference_worker.progress import write_progress
 from tests.fixtures.result_scenarios import load_golden
 from tests.worker.db import create_analysis, delete_analysis, fetch, sqlite_engine
 
@@ -62,7 +63,7 @@ async def test_success_writes_result_then_status_and_releases_the_video(
 ) -> None:
     aid = await create_analysis(sessions, video_path="uploads/x.mp4")
     await persist.claim(sessions, aid)
-    assert await persist.set_progress(sessions, aid, 0.5, Stage.analyzing)
+    assert await write_progress(sessions, aid, 0.5, Stage.analyzing)
     stored = document()
     ended = await persist.save_success(sessions, aid, document=stored, duration_s=4.6)
     assert ended is not None and ended.status == AnalysisStatus.succeeded
@@ -107,7 +108,7 @@ async def test_writes_after_deletion_report_it(sessions: async_sessionmaker[Asyn
     aid = await create_analysis(sessions)
     await persist.claim(sessions, aid)
     await delete_analysis(sessions, aid)
-    assert await persist.set_progress(sessions, aid, 0.3, Stage.analyzing) is False
+    assert await write_progress(sessions, aid, 0.3, Stage.analyzing) is False
     assert await persist.save_success(sessions, aid, document=document(), duration_s=1.0) is None
     assert await persist.save_failure(sessions, aid, error="x", error_code=ErrorCode.internal) is None
     assert await fetch(sessions, aid) == (None, None)

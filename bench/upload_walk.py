@@ -1,0 +1,230 @@
+"""The upload walk: which files and functions of the project one upload runs through, from the gateway's route to the
+stored result and the terminal event the browser receives (prints figures; asserts nothing).
+
+    .venv/bin/python bench/upload_walk.py              # counts, and the order of the worker's stage calls
+    .venv/bin/python bench/upload_walk.py --list       # also every function, file by file
+
+How it counts: a profiler hook (``sys.setprofile`` / ``threading.setprofile``, so the worker's event-loop and
+forward-pass threads are seen too) records every Python function *called* whose code lives in the project
+(``services/``, ``bloomwell_ml/``; libraries, tests and this script are not counted) while (1) the gateway, in process,
+answers ``POST /v1/analyses`` for a real face video (``../shared/data/videos/fer_test.mp4``) and (2) the worker's task
+body (``services.inference_worker.tasks.process``) runs that analysis to its stored result and terminal event, with
+the worker's default settings and a tiny random-weight model (the walk is about structure, not accuracy). Sign-up and
+log-in, model loading and database set-up happen before recording starts.
+
+"Crossings" counts how often consecutive calls into the job's orchestration files (``tasks.py`` and ``persist.py``,
+plus the modules the job's stages live in) switch from one of those files to another, in call order: each
+``tasks → persist → tasks`` round trip is two. It needs PostgreSQL on 127.0.0.1:5432 (else an embedded one is started)
+and starts a private Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.devinfra import port_open, start_postgres, start_redis  # noqa: E402
+from services.common.settings import REPO_ROOT  # noqa: E402
+
+COUNTED = (REPO_ROOT / "services", REPO_ROOT / "bloomwell_ml")
+VIDEO = REPO_ROOT.parent / "shared" / "data" / "videos" / "fer_test.mp4"
+SPINE = ("services/inference_worker/tasks.py", "services/inference_worker/persist.py",
+         "services/inference_worker/progress.py", "services/inference_worker/outbox.py")
+"""The files one job's stages are called from and written in (those that exist in the checkout measured)."""
+
+
+ENGINE = ("services/inference_worker/pipeline.py", "analyze_video")
+"""The analysis engine (decode → detect → track → classify → aggregate): what it runs is counted apart."""
+CALLBACKS = (*SPINE, "services/common/events.py", "services/inference_worker/metrics.py")
+"""Files whose functions the engine calls back into (progress reports): these stay in the walk."""
+
+
+@dataclass
+class Recorder:
+    """Calls into project code, in order, while :attr:`on` is set; calls made while the analysis engine runs (in any
+    thread but the database loop's) go to :attr:`engine` instead, except the engine's calls back into the job."""
+
+    on: bool = False
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    engine: list[tuple[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    engine_depth: int = 0
+    _roots: tuple[str, ...] = tuple(str(root) + os.sep for root in COUNTED)
+
+    def hook(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event not in ("call", "return") or not self.on:
+            return
+        code = frame.f_code
+        if not code.co_filename.startswith(self._roots) or code.co_name.startswith("<"):
+            return
+        path = Path(code.co_filename).relative_to(REPO_ROOT).as_posix()
+        is_engine = (path, code.co_qualname) == ENGINE
+        with self.lock:
+            if event == "return":
+                self.engine_depth -= is_engine
+                return
+            inside = self.engine_depth > 0 and threading.current_thread().name != "bloomwell-db-loop"
+            (self.engine if inside and path not in CALLBACKS else self.calls).append((path, code.co_qualname))
+            self.engine_depth += is_engine
+
+    def record(self, work: Callable[[], Any]) -> list[tuple[str, str]]:
+        """The calls ``work()`` makes (in every thread)."""
+        self.calls, self.engine = [], []
+        self.on = True
+        try:
+            work()
+        finally:
+            self.on = False
+        return list(self.calls)
+
+
+def crossings(calls: list[tuple[str, str]]) -> list[str]:
+    """The spine files entered, in order, with consecutive repeats folded."""
+    visits: list[str] = []
+    for path, _ in calls:
+        if path in SPINE and (not visits or visits[-1] != path):
+            visits.append(path)
+    return visits
+
+
+def report(name: str, calls: list[tuple[str, str]], listing: bool) -> None:
+    functions: dict[str, set[str]] = defaultdict(set)
+    for path, qualname in calls:
+        functions[path].add(qualname)
+    services = {p for p in functions if p.startswith("services/")}
+    print(f"{name}: {len(functions)} files ({len(services)} under services/), "
+          f"{sum(len(f) for f in functions.values())} functions "
+          f"({sum(len(functions[p]) for p in services)} under services/), {len(calls)} calls")
+    if listing:
+        for path in sorted(functions):
+            print(f"    {path}: {', '.join(sorted(functions[path]))}")
+
+
+async def _upload(api_settings: Any, auth_settings: Any, recorder: Recorder) -> tuple[uuid.UUID, list[Any]]:
+    import httpx
+
+    from services.api.main import create_app as create_api
+    from services.auth.main import create_app as create_auth
+
+    auth_app = create_auth(auth_settings)
+    api_app = create_api(api_settings, auth_transport=httpx.ASGITransport(auth_app))
+    async with (
+        auth_app.router.lifespan_context(auth_app),
+        api_app.router.lifespan_context(api_app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(api_app), base_url="http://walk", timeout=120) as client,
+    ):
+        email, password = f"walk-{uuid.uuid4().hex[:8]}@bloomwell.dev", "upload-walk-password"
+        body = {"email": email, "password": password, "first_name": "W", "last_name": "K"}
+        (await client.post("/auth/signup", json=body)).raise_for_status()
+        login = await client.post("/auth/login", json={"email": email, "password": password})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        await client.get("/v1/analyses", headers=headers)  # token verified and cached, pools warm
+        recorder.calls, recorder.on = [], True
+        with VIDEO.open("rb") as handle:
+            created = await client.post("/v1/analyses", headers=headers, files={"video": (VIDEO.name, handle)})
+        recorder.on = False
+        created.raise_for_status()
+        return uuid.UUID(created.json()["id"]), list(recorder.calls)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--list", action="store_true", help="print every function, file by file")
+    args = parser.parse_args(argv)
+    if not VIDEO.is_file():
+        print(f"{VIDEO} is missing (the shared test videos)", file=sys.stderr)
+        return 2
+
+    from bloomwell_ml.arch import create_model
+    from bloomwell_ml.io import save_model
+    from bloomwell_ml.spec import ModelSpec
+    from services.api.config import ApiSettings
+    from services.auth.config import AuthSettings
+    from services.common.migrations import upgrade_to_head
+    from services.inference_worker.config import WorkerSettings
+    from services.inference_worker.runtime import build_runtime
+    from services.inference_worker.tasks import process
+
+    recorder = Recorder()
+    sys.setprofile(recorder.hook)
+    threading.setprofile(recorder.hook)
+    managed_pg = None if port_open("127.0.0.1", 5432) else start_postgres()
+    admin = managed_pg.url("postgres") if managed_pg else "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    redis = start_redis()
+    name = f"bloomwell_walk_{os.getpid()}"
+    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
+    database_url = admin.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade_to_head(database_url)
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            spec = ModelSpec(arch="convnext_face", arch_kwargs={"dims": [16, 32, 48, 64], "depths": [1, 1, 1, 1],
+                                                                "head_hidden": 32},
+                             image_size=48, grayscale=True, name="walk-tiny", version="0")
+            model = save_model(root / "tiny.pt", create_model(spec.arch, num_classes=7, **spec.arch_kwargs), spec)
+            common: dict[str, Any] = {"environment": "test", "database_url": database_url, "redis_url": redis.url,
+                                      "bloomwell_data_dir": root, "storage_dir": root / "storage"}
+            limits = {"login_rate_limit_per_address": "1000/minute", "signup_rate_limit_per_address": "1000/minute"}
+            aid, gateway = asyncio.run(_upload(ApiSettings(auth_url="http://auth.internal", **common),
+                                               AuthSettings(**common, **limits), recorder))
+            rt = build_runtime(WorkerSettings(model_path=model, webhook_secret="walk", **common))
+            try:
+                rt.warm_up()
+                outcome: list[str] = []
+                worker = recorder.record(lambda: outcome.append(process(rt, aid)))
+                engine = recorder.engine
+            finally:
+                rt.close()
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)  # type: ignore[arg-type]
+        redis.stop()
+        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if managed_pg is not None:
+            managed_pg.stop()
+
+    print(f"one upload of {VIDEO.name}, job outcome: {outcome[0]}")
+    report("gateway (POST /v1/analyses)", gateway, args.list)
+    report("worker (tasks.process)", worker, args.list)
+    report("analysis engine (inside pipeline.analyze_video, counted apart)", engine, args.list)
+    report("the walk: route to stored result and event, engine apart", gateway + worker, args.list)
+    report("everything: walk and engine", gateway + worker + engine, False)
+    visits = crossings(worker)
+    print(f"job spine, in call order ({len(visits) - 1} crossings between "
+          f"{', '.join(p.rsplit('/', 1)[1] for p in SPINE if (REPO_ROOT / p).exists())}):")
+    print("    " + " → ".join(p.rsplit("/", 1)[1].removesuffix(".py") for p in visits))
+    for path in SPINE:
+        entered = [q for p, q in worker if p == path]
+        if entered:
+            print(f"    {path.rsplit('/', 1)[1]}: {len(entered)} calls into {len(set(entered))} functions")
+    return 0
+
+
+async def _admin(admin_url: str, statement: str) -> None:
+    from sqlalchemy import text
+
+    from services.common.db import create_engine
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

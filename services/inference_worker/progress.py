@@ -1,0 +1,97 @@
+"""A running job's progress: a ``ProgressEvent`` on Redis for the browser after every batch, the analyses row's
+``progress``/``stage`` columns now and then, the per-stage timings, and the job's own deadline.
+
+The analysis engine reports through :class:`ProgressReporter` (its ``on_progress`` callback); nothing here ends a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from types import TracebackType
+
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.analysis import ErrorCode, Stage
+from services.common.events import ProgressEvent, publish_progress
+from services.common.models import Analysis, AnalysisStatus
+from services.inference_worker import metrics
+from services.inference_worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class AnalysisGone(Exception):
+    """The analysis row was deleted while the job ran."""
+
+
+def publish(rt: Runtime, analysis_id: uuid.UUID, status: AnalysisStatus, progress: float, stage: Stage | None,
+            error: str | None = None, error_code: ErrorCode | None = None) -> None:
+    """Publish a progress event; a Redis hiccup never fails the job (events are a convenience)."""
+    try:
+        publish_progress(
+            rt.redis,
+            ProgressEvent(analysis_id=analysis_id, status=status, progress=round(min(1.0, max(0.0, progress)), 4),
+                          stage=stage, error=error, error_code=error_code),
+        )
+    except redis.exceptions.RedisError as exc:
+        log.warning("could not publish progress of %s: %s", analysis_id, exc)
+
+
+async def write_progress(
+    factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUID, progress: float, stage: Stage
+) -> bool:
+    """Store progress and stage of a processing job; False if the analysis was deleted meanwhile."""
+    async with factory() as session, session.begin():
+        analysis = await session.get(Analysis, analysis_id, populate_existing=True)
+        if analysis is None:
+            return False
+        if analysis.status == AnalysisStatus.processing:
+            analysis.progress = round(min(1.0, max(0.0, progress)), 4)
+            analysis.stage = stage.value
+        return True
+
+
+class ProgressReporter:
+    """Maps pipeline progress to 0..1, publishes events per batch and writes the DB columns sparingly
+    (``PROGRESS_DB_INTERVAL_S``); raises :class:`AnalysisGone` when that write finds the row deleted.
+
+    It is also the job's cooperative deadline: past ``time_limit_s`` the pipeline's next per-batch report raises
+    ``SoftTimeLimitExceeded``, so pools without Celery time limits (solo, threads) stop long jobs too. Used as a
+    context manager, it closes the last stage's timing on exit.
+    """
+
+    START, END = 0.05, 0.9
+
+    def __init__(self, rt: Runtime, analysis_id: uuid.UUID, time_limit_s: float | None = None) -> None:
+        self.rt = rt
+        self.analysis_id = analysis_id
+        self.last_db = time.monotonic()
+        self.deadline = self.last_db + time_limit_s if time_limit_s else None
+        self.timer = metrics.StageTimer()
+
+    def __enter__(self) -> ProgressReporter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.timer.close()
+
+    def stage(self, stage: Stage, progress: float, *, write_db: bool = False) -> None:
+        """Enter ``stage`` at ``progress`` (0..1)."""
+        self.timer.enter(stage)
+        publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage)
+        if write_db or time.monotonic() - self.last_db >= self.rt.settings.progress_db_interval_s:
+            self.last_db = time.monotonic()
+            if not self.rt.run(write_progress(self.rt.sessions, self.analysis_id, progress, stage)):
+                raise AnalysisGone
+
+    def __call__(self, stage: Stage, done: int, expected: int) -> None:
+        """The pipeline's per-batch report (``pipeline.ProgressCallback``)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SoftTimeLimitExceeded
+        share = min(1.0, done / max(1, expected))
+        self.stage(stage, self.END if stage == Stage.summarizing else self.START + (self.END - self.START) * share)
