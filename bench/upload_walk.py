@@ -7,14 +7,15 @@ stored result and the terminal event the browser receives (prints figures; asser
 How it counts: a profiler hook (``sys.setprofile`` / ``threading.setprofile``, so the worker's event-loop and
 forward-pass threads are seen too) records every Python function *called* whose code lives in the project
 (``services/``, ``bloomwell_ml/``; libraries, tests and this script are not counted) while (1) the gateway, in process,
-answers ``POST /v1/analyses`` for a real face video (``../shared/data/videos/fer_test.mp4``) and (2) the worker's task
-body (``services.inference_worker.tasks.process``) runs that analysis to its stored result and terminal event, with
-the worker's default settings and a tiny random-weight model (the walk is about structure, not accuracy). Sign-up and
-log-in, model loading and database set-up happen before recording starts.
+answers ``POST /v1/analyses`` for a real face video (``../shared/data/videos/fer_test.mp4``, ``--video``) and (2)
+the worker's task body (``services.inference_worker.tasks.process``) runs that analysis to its stored result and
+terminal event, with the worker's default settings and a tiny random-weight model (the walk is about structure, not
+accuracy). Sign-up and log-in, model loading and database set-up happen before recording starts.
 
-"Crossings" counts how often consecutive calls into the job's orchestration files (``tasks.py`` and ``persist.py``,
-plus the modules the job's stages live in) switch from one of those files to another, in call order: each
-``tasks → persist → tasks`` round trip is two. It needs PostgreSQL on 127.0.0.1:5432 (else an embedded one is started)
+Calls made while the analysis engine runs (``pipeline.analyze_video``: decode → detect → track → classify → aggregate)
+are counted apart, except its calls back into the job's files. For those files (``tasks.py``, ``persist.py`` and, where
+they exist, ``progress.py``, ``outbox.py``) it lists every call that came in from another file, with its caller: the
+back-and-forth between them. It needs PostgreSQL on 127.0.0.1:5432 (else an embedded one is started)
 and starts a private Redis.
 """
 
@@ -22,12 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import os
 import sys
 import tempfile
 import threading
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,16 +42,27 @@ from scripts.devinfra import port_open, start_postgres, start_redis  # noqa: E40
 from services.common.settings import REPO_ROOT  # noqa: E402
 
 COUNTED = (REPO_ROOT / "services", REPO_ROOT / "bloomwell_ml")
-VIDEO = REPO_ROOT.parent / "shared" / "data" / "videos" / "fer_test.mp4"
+VIDEOS = REPO_ROOT.parent / "shared" / "data" / "videos"
 SPINE = ("services/inference_worker/tasks.py", "services/inference_worker/persist.py",
          "services/inference_worker/progress.py", "services/inference_worker/outbox.py")
 """The files one job's stages are called from and written in (those that exist in the checkout measured)."""
 
 
+RESUMABLE = inspect.CO_COROUTINE | inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 ENGINE = ("services/inference_worker/pipeline.py", "analyze_video")
 """The analysis engine (decode → detect → track → classify → aggregate): what it runs is counted apart."""
 CALLBACKS = (*SPINE, "services/common/events.py", "services/inference_worker/metrics.py")
 """Files whose functions the engine calls back into (progress reports): these stay in the walk."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a project function: its file and name, and the project file that called it (for a coroutine run
+    on the worker's database loop: the file that handed it over with ``Runtime.run``)."""
+
+    path: str
+    qualname: str
+    caller: str
 
 
 @dataclass
@@ -58,29 +71,53 @@ class Recorder:
     thread but the database loop's) go to :attr:`engine` instead, except the engine's calls back into the job."""
 
     on: bool = False
-    calls: list[tuple[str, str]] = field(default_factory=list)
-    engine: list[tuple[str, str]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    engine: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     engine_depth: int = 0
     _roots: tuple[str, ...] = tuple(str(root) + os.sep for root in COUNTED)
+    _started: set[FrameType] = field(default_factory=set)
+    """Coroutine and generator frames already entered: resuming one is not a new call."""
+    _handover: str = "(outside)"
+    """The file of the last ``Runtime.run`` call: the caller of what then starts on the database loop."""
+
+    def _project_path(self, frame: FrameType) -> str | None:
+        name = frame.f_code.co_filename
+        return Path(name).relative_to(REPO_ROOT).as_posix() if name.startswith(self._roots) else None
+
+    def _caller(self, frame: FrameType) -> str:
+        back = frame.f_back
+        while back is not None:
+            path = self._project_path(back)
+            if path is not None and back.f_code.co_qualname != "_start_loop.<locals>.serve":
+                return path
+            back = back.f_back
+        return self._handover if threading.current_thread().name == "bloomwell-db-loop" else "(outside)"
 
     def hook(self, frame: FrameType, event: str, arg: Any) -> None:
         if event not in ("call", "return") or not self.on:
             return
         code = frame.f_code
-        if not code.co_filename.startswith(self._roots) or code.co_name.startswith("<"):
+        path = self._project_path(frame)
+        if path is None or code.co_name.startswith("<"):
             return
-        path = Path(code.co_filename).relative_to(REPO_ROOT).as_posix()
         is_engine = (path, code.co_qualname) == ENGINE
         with self.lock:
             if event == "return":
                 self.engine_depth -= is_engine
                 return
+            if code.co_flags & RESUMABLE:
+                if frame in self._started:
+                    return
+                self._started.add(frame)
             inside = self.engine_depth > 0 and threading.current_thread().name != "bloomwell-db-loop"
-            (self.engine if inside and path not in CALLBACKS else self.calls).append((path, code.co_qualname))
+            call = Call(path, code.co_qualname, self._caller(frame))
+            if call.qualname == "Runtime.run":
+                self._handover = call.caller
+            (self.engine if inside and path not in CALLBACKS else self.calls).append(call)
             self.engine_depth += is_engine
 
-    def record(self, work: Callable[[], Any]) -> list[tuple[str, str]]:
+    def record(self, work: Callable[[], Any]) -> list[Call]:
         """The calls ``work()`` makes (in every thread)."""
         self.calls, self.engine = [], []
         self.on = True
@@ -91,19 +128,23 @@ class Recorder:
         return list(self.calls)
 
 
-def crossings(calls: list[tuple[str, str]]) -> list[str]:
-    """The spine files entered, in order, with consecutive repeats folded."""
-    visits: list[str] = []
-    for path, _ in calls:
-        if path in SPINE and (not visits or visits[-1] != path):
-            visits.append(path)
-    return visits
+def short(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
 
 
-def report(name: str, calls: list[tuple[str, str]], listing: bool) -> None:
+def entries(calls: list[Call]) -> dict[str, Counter[str]]:
+    """For each job file: the calls that came into it from another file, as ``caller: function`` → count."""
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for call in calls:
+        if call.path in SPINE and call.caller != call.path:
+            found[call.path][f"{short(call.caller)}: {call.qualname}"] += 1
+    return found
+
+
+def report(name: str, calls: list[Call], listing: bool) -> None:
     functions: dict[str, set[str]] = defaultdict(set)
-    for path, qualname in calls:
-        functions[path].add(qualname)
+    for call in calls:
+        functions[call.path].add(call.qualname)
     services = {p for p in functions if p.startswith("services/")}
     print(f"{name}: {len(functions)} files ({len(services)} under services/), "
           f"{sum(len(f) for f in functions.values())} functions "
@@ -113,7 +154,8 @@ def report(name: str, calls: list[tuple[str, str]], listing: bool) -> None:
             print(f"    {path}: {', '.join(sorted(functions[path]))}")
 
 
-async def _upload(api_settings: Any, auth_settings: Any, recorder: Recorder) -> tuple[uuid.UUID, list[Any]]:
+async def _upload(api_settings: Any, auth_settings: Any, recorder: Recorder,
+                  video: Path) -> tuple[uuid.UUID, list[Any]]:
     import httpx
 
     from services.api.main import create_app as create_api
@@ -133,8 +175,8 @@ async def _upload(api_settings: Any, auth_settings: Any, recorder: Recorder) -> 
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         await client.get("/v1/analyses", headers=headers)  # token verified and cached, pools warm
         recorder.calls, recorder.on = [], True
-        with VIDEO.open("rb") as handle:
-            created = await client.post("/v1/analyses", headers=headers, files={"video": (VIDEO.name, handle)})
+        with video.open("rb") as handle:
+            created = await client.post("/v1/analyses", headers=headers, files={"video": (video.name, handle)})
         recorder.on = False
         created.raise_for_status()
         return uuid.UUID(created.json()["id"]), list(recorder.calls)
@@ -143,9 +185,13 @@ async def _upload(api_settings: Any, auth_settings: Any, recorder: Recorder) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--list", action="store_true", help="print every function, file by file")
+    parser.add_argument("--video", default="fer_test.mp4", help="a video of ../shared/data/videos")
+    parser.add_argument("--progress-db-interval", type=float, default=None,
+                        help="PROGRESS_DB_INTERVAL_S of the worker (default: its default, 2 s)")
     args = parser.parse_args(argv)
-    if not VIDEO.is_file():
-        print(f"{VIDEO} is missing (the shared test videos)", file=sys.stderr)
+    video = VIDEOS / args.video
+    if not video.is_file():
+        print(f"{video} is missing (the shared test videos)", file=sys.stderr)
         return 2
 
     from bloomwell_ml.arch import create_model
@@ -179,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
                                       "bloomwell_data_dir": root, "storage_dir": root / "storage"}
             limits = {"login_rate_limit_per_address": "1000/minute", "signup_rate_limit_per_address": "1000/minute"}
             aid, gateway = asyncio.run(_upload(ApiSettings(auth_url="http://auth.internal", **common),
-                                               AuthSettings(**common, **limits), recorder))
+                                               AuthSettings(**common, **limits), recorder, video))
+            if args.progress_db_interval is not None:
+                common["progress_db_interval_s"] = args.progress_db_interval
             rt = build_runtime(WorkerSettings(model_path=model, webhook_secret="walk", **common))
             try:
                 rt.warm_up()
@@ -196,20 +244,17 @@ def main(argv: list[str] | None = None) -> int:
         if managed_pg is not None:
             managed_pg.stop()
 
-    print(f"one upload of {VIDEO.name}, job outcome: {outcome[0]}")
+    print(f"one upload of {video.name}, job outcome: {outcome[0]}, progress written to the row every "
+          f"{rt.settings.progress_db_interval_s:g} s at most")
     report("gateway (POST /v1/analyses)", gateway, args.list)
     report("worker (tasks.process)", worker, args.list)
     report("analysis engine (inside pipeline.analyze_video, counted apart)", engine, args.list)
     report("the walk: route to stored result and event, engine apart", gateway + worker, args.list)
     report("everything: walk and engine", gateway + worker + engine, False)
-    visits = crossings(worker)
-    print(f"job spine, in call order ({len(visits) - 1} crossings between "
-          f"{', '.join(p.rsplit('/', 1)[1] for p in SPINE if (REPO_ROOT / p).exists())}):")
-    print("    " + " → ".join(p.rsplit("/", 1)[1].removesuffix(".py") for p in visits))
-    for path in SPINE:
-        entered = [q for p, q in worker if p == path]
-        if entered:
-            print(f"    {path.rsplit('/', 1)[1]}: {len(entered)} calls into {len(set(entered))} functions")
+    print("the job's files, entered from another file (caller: function × calls):")
+    for path, counts in sorted(entries(worker).items()):
+        print(f"    {short(path)} ({sum(counts.values())}): "
+              + ", ".join(f"{key} × {n}" for key, n in sorted(counts.items())))
     return 0
 
 

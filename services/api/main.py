@@ -16,8 +16,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.api import errors, health, proxy, push, webapp
 from services.api.analyses.routes import router as analyses_router
-from services.api.body_limits import BodyLimits, UploadSizeLimit
 from services.api.config import ApiSettings
+from services.api.limits import BodyLimits, UploadSizeLimit
 from services.api.security_headers import SecurityHeaders
 from services.common.celery_app import AnalysisQueue
 from services.common.db import create_engine, create_sessionmaker

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,25 +56,6 @@ WEBHOOK_DELIVERIES = Counter("bloomwell_worker_webhook_deliveries", "Webhook del
                              ["outcome"])
 WEBHOOK_PENDING = Gauge("bloomwell_worker_webhook_pending", "Webhook deliveries waiting (counted at each outbox sweep)",
                         multiprocess_mode="livemax")
-
-
-class StageTimer:
-    """Times the stages of one job: :meth:`enter` closes the previous stage's interval; :meth:`close` the last."""
-
-    def __init__(self) -> None:
-        self.stage: str | None = None
-        self.since = time.monotonic()
-
-    def enter(self, stage: str) -> None:
-        if stage == self.stage:
-            return
-        self.close()
-        self.stage, self.since = stage, time.monotonic()
-
-    def close(self) -> None:
-        if self.stage is not None:
-            STAGE_SECONDS.labels(stage=self.stage).observe(time.monotonic() - self.since)
-            self.stage = None
 
 
 class QueueDepthCollector(Collector):

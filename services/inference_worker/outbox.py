@@ -1,5 +1,5 @@
 """The webhook outbox: an analysis's callback is a row (``WebhookDelivery``) written in the transaction that ends the
-analysis (:func:`add_delivery`, called by ``persist``), then delivered — at once by the job (:func:`deliver`) and,
+analysis (``persist.store``), then delivered — at once by the job (:func:`deliver`) and,
 whenever that did not succeed, by a sweeper in every worker's main process (:func:`sweep`, every
 ``WEBHOOK_SWEEP_INTERVAL_S``) with exponential back-off, until the receiver answers 2xx or ``WEBHOOK_MAX_ATTEMPTS``
 attempts have failed (the row then says ``failed``; every failed attempt records ``last_error``).
@@ -29,7 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.db import create_engine, create_sessionmaker
-from services.common.models import Analysis, DeliveryStatus, WebhookDelivery, utcnow
+from services.common.models import DeliveryStatus, WebhookDelivery, utcnow
 from services.inference_worker import metrics
 from services.inference_worker.config import WorkerSettings
 from services.inference_worker.webhook import encode_payload, post, signed_headers
@@ -70,34 +70,6 @@ class DeliveryPolicy:
     def lease_s(self) -> float:
         """How long a claimed attempt keeps its row from other workers."""
         return self.timeout_s + LEASE_MARGIN_S
-
-
-def payload_for(analysis: Analysis, delivery_id: uuid.UUID) -> dict[str, Any]:
-    """The JSON object POSTed when ``analysis`` ended (its fields are documented in docs/CONTRACTS.md)."""
-    return {
-        "event": f"analysis.{analysis.status.value}",
-        "delivery_id": str(delivery_id),
-        "analysis_id": str(analysis.id),
-        "status": analysis.status.value,
-        "dominant_emotion": analysis.dominant_emotion,
-        "error": analysis.error,
-        "error_code": analysis.error_code,
-        "finished_at": analysis.finished_at.isoformat() if analysis.finished_at else None,
-    }
-
-
-async def add_delivery(session: AsyncSession, analysis: Analysis) -> uuid.UUID | None:
-    """Queue the webhook of ``analysis``'s end in the caller's transaction; its id, or None when the analysis has no
-    ``webhook_url`` or its end was queued before (a duplicate run: a job's end is announced once)."""
-    if not analysis.webhook_url:
-        return None
-    if await session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.analysis_id == analysis.id)):
-        return None
-    delivery_id = uuid.uuid4()
-    session.add(WebhookDelivery(id=delivery_id, analysis_id=analysis.id, event=f"analysis.{analysis.status.value}",
-                                url=analysis.webhook_url, payload=payload_for(analysis, delivery_id),
-                                status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow()))
-    return delivery_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 :func:`claim` at the start, :func:`store` at the end. (Progress while it runs: ``services.inference_worker.progress``.)
 
 A job's end is written in one transaction: the result row first, the analysis status last, and the webhook delivery
-of an analysis with a ``webhook_url`` (the outbox, ``services.inference_worker.outbox``) beside them, so a reader never
-sees ``succeeded`` without its result, a crash leaves the job re-runnable, and an ended job always has its callback
-queued.
+of an analysis with a ``webhook_url`` (an outbox row; ``services.inference_worker.outbox`` delivers it) beside them,
+so a reader never sees ``succeeded`` without its result, a crash leaves the job re-runnable, and an ended job always
+has its callback queued.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.analysis import ErrorCode, Stage
-from services.common.models import Analysis, AnalysisResult, AnalysisStatus, utcnow
+from services.common.models import Analysis, AnalysisResult, AnalysisStatus, DeliveryStatus, WebhookDelivery, utcnow
 from services.common.result_store import result_row
 from services.common.schemas import ResultDocument
-from services.inference_worker import outbox
+from services.inference_worker.webhook import analysis_payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,5 +179,19 @@ async def _ended(session: AsyncSession, analysis: Analysis, video: str | None) -
         dominant_emotion=analysis.dominant_emotion,
         error=analysis.error,
         error_code=ErrorCode(analysis.error_code) if analysis.error_code else None,
-        delivery_id=await outbox.add_delivery(session, analysis),
+        delivery_id=await _queue_webhook(session, analysis),
     )
+
+
+async def _queue_webhook(session: AsyncSession, analysis: Analysis) -> uuid.UUID | None:
+    """The outbox row of ``analysis``'s webhook, added in the caller's transaction (``outbox`` delivers it); its id,
+    or None without a ``webhook_url`` or when an earlier end queued it already (a job's end is announced once)."""
+    if not analysis.webhook_url:
+        return None
+    if await session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.analysis_id == analysis.id)):
+        return None
+    delivery_id = uuid.uuid4()
+    session.add(WebhookDelivery(id=delivery_id, analysis_id=analysis.id, event=f"analysis.{analysis.status.value}",
+                                url=analysis.webhook_url, payload=analysis_payload(analysis, delivery_id),
+                                status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow()))
+    return delivery_id

@@ -1,5 +1,5 @@
 """A running job's progress: a ``ProgressEvent`` on Redis for the browser after every batch, the analyses row's
-``progress``/``stage`` columns now and then, the per-stage timings, and the job's own deadline.
+``progress``/``stage`` columns now and then, the time spent per stage, and the job's own deadline.
 
 The analysis engine reports through :class:`ProgressReporter` (its ``on_progress`` callback); nothing here ends a job.
 """
@@ -55,6 +55,26 @@ async def write_progress(
         return True
 
 
+class StageTimer:
+    """Times the stages of one job (``bloomwell_worker_stage_duration_seconds``): :meth:`enter` closes the previous
+    stage's interval; :meth:`close` the last."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.since = time.monotonic()
+
+    def enter(self, stage: str) -> None:
+        if stage == self.stage:
+            return
+        self.close()
+        self.stage, self.since = stage, time.monotonic()
+
+    def close(self) -> None:
+        if self.stage is not None:
+            metrics.STAGE_SECONDS.labels(stage=self.stage).observe(time.monotonic() - self.since)
+            self.stage = None
+
+
 class ProgressReporter:
     """Maps pipeline progress to 0..1, publishes events per batch and writes the DB columns sparingly
     (``PROGRESS_DB_INTERVAL_S``); raises :class:`AnalysisGone` when that write finds the row deleted.
@@ -71,7 +91,7 @@ class ProgressReporter:
         self.analysis_id = analysis_id
         self.last_db = time.monotonic()
         self.deadline = self.last_db + time_limit_s if time_limit_s else None
-        self.timer = metrics.StageTimer()
+        self.timer = StageTimer()
 
     def __enter__(self) -> ProgressReporter:
         return self

@@ -20,12 +20,14 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from services.common.models import Analysis
 from services.common.netguard import BlockedAddress, resolve_public
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,20 @@ def verify_delivery(body: bytes, secret: str, headers: Mapping[str, str], tolera
     if abs((time.time() if now is None else now) - int(stamp)) > tolerance_s:
         return False
     return hmac.compare_digest(sign_delivery(delivery, int(stamp), body, secret), signature)
+
+
+def analysis_payload(analysis: Analysis, delivery_id: uuid.UUID) -> dict[str, Any]:
+    """The JSON object POSTed when ``analysis`` ended (documented in docs/CONTRACTS.md)."""
+    return {
+        "event": f"analysis.{analysis.status.value}",
+        "delivery_id": str(delivery_id),
+        "analysis_id": str(analysis.id),
+        "status": analysis.status.value,
+        "dominant_emotion": analysis.dominant_emotion,
+        "error": analysis.error,
+        "error_code": analysis.error_code,
+        "finished_at": analysis.finished_at.isoformat() if analysis.finished_at else None,
+    }
 
 
 def encode_payload(payload: dict[str, Any]) -> bytes:

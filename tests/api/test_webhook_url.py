@@ -6,7 +6,7 @@ import pytest
 from pydantic import AnyHttpUrl
 
 from services.api.analyses.errors import InvalidWebhookUrl
-from services.api.analyses.webhooks import check_webhook_url
+from services.api.analyses.upload import check_webhook_url
 from services.api.errors import http_exception
 from services.common.netguard import is_internal_host
 

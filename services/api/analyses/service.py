@@ -29,8 +29,7 @@ from services.api.analyses.errors import (
     InvalidCursor,
     QueueUnavailable,
 )
-from services.api.analyses.upload import FrameLimits, StoredUpload, store_and_check
-from services.api.analyses.webhooks import check_webhook_url
+from services.api.analyses.upload import FrameLimits, StoredUpload, check_webhook_url, store_and_check
 from services.api.config import ApiSettings
 from services.common.celery_app import AnalysisQueue
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus, User

@@ -1,7 +1,7 @@
 """Receiving an uploaded video: chunked copy to a temporary file, container, decode, duration and frame-size
-checks, refusing with the domain errors of :mod:`services.api.analyses.errors`. (The body's size and speed are
-bounded before, at the HTTP edge: ``services.api.body_limits``; publishing the file after its row is committed is
-``service.accept_upload``'s job.)"""
+checks, and the check of its ``webhook_url``, refusing with the domain errors of
+:mod:`services.api.analyses.errors`. (The body's size and speed are bounded before, at the HTTP edge:
+``services.api.limits``; publishing the file after its row is committed is ``service.accept_upload``'s job.)"""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from pydantic import AnyHttpUrl
+
 from services.api.analyses import errors
 from services.common import video
+from services.common.netguard import is_internal_host
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -100,3 +103,12 @@ def store_and_check(
         raise
     return StoredUpload(path=destination, container=container, size_bytes=size, info=info)
 
+
+def check_webhook_url(url: AnyHttpUrl | None, allow_internal: bool) -> str | None:
+    """The webhook URL to store (the worker POSTs the job's outcome there); outside local runs, internal targets are
+    refused (no server-side request forgery; the worker checks the address again before each delivery)."""
+    if url is None:
+        return None
+    if not allow_internal and is_internal_host(url.host or ""):
+        raise errors.InvalidWebhookUrl
+    return str(url)
