@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -51,11 +51,15 @@ class WebhookReceiver:
     received: list[tuple[bytes, str]] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     """The ``Host`` header of each POST."""
+    headers: list[dict[str, str]] = field(default_factory=list)
+    """Every header of each POST."""
+    status: int = 204
+    """What the receiver answers (set it to make deliveries fail)."""
 
 
 @pytest.fixture
 def webhook_receiver() -> Iterator[WebhookReceiver]:
-    """Answers every POST with 204 and records it; stopped after the test."""
+    """Answers every POST with ``status`` (204) and records it; stopped after the test."""
     receiver = WebhookReceiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -63,13 +67,15 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             receiver.received.append((body, self.headers.get(SIGNATURE_HEADER, "")))
             receiver.hosts.append(self.headers.get("Host", ""))
-            self.send_response(204)
+            receiver.headers.append(dict(self.headers.items()))
+            self.send_response(receiver.status)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args: object) -> None:
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_port}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
