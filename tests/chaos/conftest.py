@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +33,7 @@ from services.common.db import create_engine, create_sessionmaker
 from services.common.models import Analysis, AnalysisResult
 from services.common.settings import REPO_ROOT, QueueSettings
 from services.common.storage import Storage
+from services.inference_worker.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, verify, verify_delivery
 from tests.fixtures.worker import WEBHOOK_TEST_SECRET
 from tests.worker.conftest import shared_video
 from tests.worker.db import create_analysis
@@ -45,16 +46,26 @@ RECOVERY_BOUND_S = HARD_LIMIT_S + VISIBILITY_MARGIN_S + 30
 
 
 class Webhooks:
-    """A real HTTP receiver on loopback counting deliveries per analysis id."""
+    """A real HTTP receiver on loopback counting requests per analysis id, and the idempotency key of each (only
+    deliveries whose signatures verify are kept)."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.keys: dict[str, list[str]] = defaultdict(list)
+        self.unsigned = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.loads(raw)
                 receiver.counts[body["analysis_id"]] += 1
+                if verify(raw, WEBHOOK_TEST_SECRET, self.headers.get(SIGNATURE_HEADER, "")) and verify_delivery(
+                    raw, WEBHOOK_TEST_SECRET, self.headers
+                ):
+                    receiver.keys[body["analysis_id"]].append(self.headers[DELIVERY_HEADER])
+                else:
+                    receiver.unsigned += 1
                 self.send_response(204)
                 self.end_headers()
 
@@ -99,20 +110,28 @@ class Rig:
             assert time.monotonic() < deadline, "redis-server did not start"
             time.sleep(0.05)
 
-    def restart_redis(self) -> None:
-        """kill -9 the rig's Redis and start an empty one on the same port."""
-        assert self.redis_process is not None
-        self.redis_process.kill()
-        self.redis_process.wait(10)
+    def restart_redis(self) -> tuple[int, int]:
+        """kill -9 the rig's Redis and start an empty one on the same port; (old pid, new pid), after checking that the
+        old server died of the signal and the new one is a different, empty process."""
+        assert self.redis_process is not None and self.redis_process.poll() is None, "Redis was not running"
+        old = self.redis_process
+        old.kill()
+        assert old.wait(10) == -signal.SIGKILL
         self.start_redis()
+        assert self.redis_process is not None and self.redis_process.pid != old.pid
+        return old.pid, self.redis_process.pid
 
     # --- worker ----------------------------------------------------------------------------------
-    def start_worker(self) -> None:
-        command = [sys.executable, "-m", "celery", "-A", "services.inference_worker.worker", "worker",
+    def start_worker(self, crash_mark: Path | None = None) -> None:
+        """A prefork worker with one child in its own process group; with ``crash_mark``, one that kill -9s itself at
+        its first webhook delivery (``tests/chaos/crashing_worker.py``)."""
+        entry = ["tests.chaos.crashing_worker"] if crash_mark else ["celery"]
+        command = [sys.executable, "-m", *entry, "-A", "services.inference_worker.worker", "worker",
                    "-Q", INFERENCE_QUEUE, "--concurrency", "1", "-n", f"chaos-{uuid.uuid4().hex[:6]}@localhost",
                    "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        env = {**self.env, "CHAOS_CRASH_MARK": str(crash_mark)} if crash_mark else self.env
         with self.log_path.open("ab") as log:
-            self.worker = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log,
+            self.worker = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True)
 
     def pool_children(self) -> list[psutil.Process]:
@@ -122,19 +141,43 @@ class Rig:
         except psutil.NoSuchProcess:
             return []
 
+    def worker_processes(self) -> list[psutil.Process]:
+        """The worker's main process and its pool children (empty when it is not running)."""
+        assert self.worker is not None
+        try:
+            main = psutil.Process(self.worker.pid)
+            return [main, *main.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
     def kill_pool_child(self) -> int:
-        """kill -9 the prefork child running jobs; returns its pid."""
+        """kill -9 the prefork child running jobs; returns its pid once it is gone."""
         children = self.pool_children()
         assert children, self.log_tail()
         children[0].send_signal(signal.SIGKILL)
+        assert_gone(children[0])
         return children[0].pid
 
-    def kill_worker(self) -> None:
-        """kill -9 the worker's whole process group (as an out-of-memory kill or a lost node would)."""
-        assert self.worker is not None
+    def kill_worker(self) -> list[int]:
+        """kill -9 the worker's whole process group (as an out-of-memory kill or a lost node would); returns the pids
+        of the processes that were running, once every one of them is gone."""
+        assert self.worker is not None and self.worker.poll() is None, "the worker was not running"
+        processes = self.worker_processes()
+        assert len(processes) >= 2, ("no pool child to kill", self.log_tail())
         os.killpg(self.worker.pid, signal.SIGKILL)
-        self.worker.wait(10)
+        assert self.worker.wait(10) == -signal.SIGKILL
+        for process in processes:
+            assert_gone(process)
         self.worker = None
+        return [process.pid for process in processes]
+
+    def wait_until_worker_ready(self, timeout_s: float = 180) -> None:
+        """Until the worker logs that it takes jobs."""
+        deadline = time.monotonic() + timeout_s
+        while "ready." not in self.log_tail(100_000):
+            assert self.worker is not None and self.worker.poll() is None, self.log_tail()
+            assert time.monotonic() < deadline, "the worker did not become ready:\n" + self.log_tail()
+            time.sleep(0.2)
 
     def stop_worker(self) -> None:
         if self.worker is not None and self.worker.poll() is None:
@@ -149,9 +192,9 @@ class Rig:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
     # --- jobs ------------------------------------------------------------------------------------
-    def submit(self, count: int = 1) -> list[uuid.UUID]:
+    def submit(self, count: int = 1, video_name: str = "fer_test.mp4") -> list[uuid.UUID]:
         """Insert ``count`` analyses with a real face video and enqueue them as the gateway does."""
-        video = shared_video("fer_test.mp4")
+        video = shared_video(video_name)
         queue = AnalysisQueue.for_settings(QueueSettings(redis_url=self.env["REDIS_URL"],
                                                          celery_broker_url=self.env["CELERY_BROKER_URL"]))
         ids = []
@@ -170,6 +213,15 @@ class Rig:
             async with self.sessions() as session:
                 rows = await session.execute(select(Analysis.id, Analysis.status).where(Analysis.id.in_(ids)))
                 return {row[0]: row[1].value for row in rows}
+
+        return self.run(read())
+
+    def attempts(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many times each job was claimed by a worker (a job interrupted by a kill is claimed again)."""
+        async def read() -> dict[uuid.UUID, int]:
+            async with self.sessions() as session:
+                rows = await session.execute(select(Analysis.id, Analysis.attempts).where(Analysis.id.in_(ids)))
+                return {row[0]: row[1] for row in rows}
 
         return self.run(read())
 
@@ -203,11 +255,15 @@ class Rig:
 
         statuses = self.statuses(ids)
         counts = self.run(results())
-        time.sleep(2)  # a webhook is sent right after the final commit
+        deadline = time.monotonic() + 20  # sent right after the final commit, or by the outbox sweeper (every 5 s)
+        while time.monotonic() < deadline and any(self.webhooks.counts[str(aid)] < 1 for aid in ids):
+            time.sleep(0.2)
+        time.sleep(2)  # room for a second, wrong one
         for aid in ids:
             assert statuses[aid] in ("succeeded", "failed"), (aid, statuses[aid])
             assert counts.get(aid, 0) == (1 if statuses[aid] == "succeeded" else 0), (aid, statuses[aid])
             assert self.webhooks.counts[str(aid)] == 1, (aid, self.webhooks.counts[str(aid)], self.log_tail())
+            assert len(self.webhooks.keys[str(aid)]) == 1, ("signed delivery", aid, self.webhooks.keys[str(aid)])
             assert not list((self.storage.root / "uploads").glob(f"{aid}.*")), aid
 
     def assert_no_orphan_files(self) -> None:
@@ -222,6 +278,16 @@ class Rig:
         owned = self.run(existing())
         orphans = [e.path for e in entries if e.analysis_id not in owned]
         assert orphans == [], orphans
+
+
+def assert_gone(process: psutil.Process, timeout_s: float = 10) -> None:
+    """The process no longer runs (reaped, or a zombie waiting for its parent)."""
+    try:
+        process.wait(timeout_s)
+    except psutil.TimeoutExpired:
+        assert process.status() == psutil.STATUS_ZOMBIE, (process.pid, process.status())
+    except psutil.NoSuchProcess:
+        pass
 
 
 @pytest.fixture
@@ -252,6 +318,7 @@ def rig(database_url: str, tiny_model_path: Path, tmp_path: Path) -> Iterator[Ri
         "TASK_TIME_LIMIT_S": str(HARD_LIMIT_S),
         "BROKER_VISIBILITY_MARGIN_S": str(VISIBILITY_MARGIN_S),
         "RECOVERY_INTERVAL_S": "5",
+        "WEBHOOK_SWEEP_INTERVAL_S": "1",
         "RECOVERY_QUEUED_GRACE_S": "15",
         "RECOVERY_PROCESSING_GRACE_S": str(HARD_LIMIT_S + VISIBILITY_MARGIN_S + 5),
         "ORPHAN_FILE_GRACE_S": "5",
