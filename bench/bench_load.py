@@ -1,18 +1,26 @@
-"""Load on the gateway's hottest route: many clients polling ``GET /v1/analyses/{id}`` (prints figures).
+"""Load on the gateway's hottest route: many clients polling ``GET /v1/analyses/{id}``, with load shedding off and on
+in the same run (prints figures).
 
-    .venv/bin/python bench/bench_load.py                          # 50 and 200 clients, 20 s each
-    .venv/bin/python bench/bench_load.py --clients 200 --duration 30 --api-workers 1
-    .venv/bin/python bench/bench_load.py --baseline-code /tmp/base # also run an older checkout first
+    .venv/bin/python bench/bench_load.py                           # light, flood and 2x saturation; shedding off, on
+    .venv/bin/python bench/bench_load.py --duration 30 --api-workers 1
+    .venv/bin/python bench/bench_load.py --shedding on --baseline-code /tmp/base  # also an older checkout first
 
 It starts its own stack on loopback only — a private Redis, the auth service and the gateway (uvicorn,
 ``--api-workers`` processes), in a throwaway database on the machine's PostgreSQL (127.0.0.1:5432, else
-an embedded one) — signs a user up, creates one analysis and then runs each client count for
-``--duration`` seconds: every client polls the analysis every ``--interval`` seconds (the web app polls
-every 2 s; 1 s by default here, so 200 clients offer ~200 requests/s), waiting for each answer before
-the next; the first 3 s of each run (connections opening) are not counted. It prints completed
-requests/s, p50/p99 latency and errors per client count, then stops everything it started. With
-``--baseline-code DIR`` the same is measured first with the code in DIR (an exported older commit, run
-with this venv), so the ratio comes from one run on one machine state.
+an embedded one) — signs a user up, creates one analysis and then runs each scenario for ``--duration`` seconds,
+once against a gateway without load shedding (``LOAD_SHED_MAX_IN_FLIGHT=0``) and once with its defaults:
+
+* ``light``: 50 clients, each polling every ``--interval`` s (1 s; the web app polls every 2 s);
+* ``flood``: ``--flood-clients`` (200) clients polling as fast as they can (the next request as soon as the answer,
+  a 503 included, is in): the gateway's saturation throughput S is the requests/s the flood gets answered without
+  shedding;
+* ``2x``: the same clients, each polling every ``clients / (2 S)`` s: twice what the gateway can answer is offered.
+
+Every client waits for each answer before the next; the first 3 s of each run (connections opening) are not counted.
+Per run it prints the answered (200) requests/s, p50/p99/max latency of the answered requests, the share of requests
+shed (503 + ``Retry-After``) and other errors, then stops everything it started. With ``--baseline-code DIR`` the
+same is measured first with the code in DIR (an exported older commit, run with this venv), so a ratio comes from one
+run on one machine state.
 """
 
 from __future__ import annotations
@@ -45,22 +53,36 @@ WARMUP_S = 3.0
 
 @dataclass
 class Figures:
-    """One client count's outcome."""
+    """One run's outcome."""
 
     label: str
     clients: int
+    interval_s: float
     completed: int
+    shed: int
     errors: int
     seconds: float
     latencies_ms: list[float]
 
+    @property
+    def answered_per_s(self) -> float:
+        """Requests answered 200 per second."""
+        return self.completed / self.seconds
+
+    @property
+    def p99_ms(self) -> float:
+        """99th percentile latency of the answered requests."""
+        lat = sorted(self.latencies_ms) or [float("nan")]
+        return lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+
     def line(self) -> str:
         lat = sorted(self.latencies_ms) or [float("nan")]
-        p50 = statistics.median(lat)
-        p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+        p50, p99 = statistics.median(lat), self.p99_ms
+        total = self.completed + self.shed + self.errors
         return (
-            f"{self.label:<10} {self.clients:>4} clients  {self.completed / self.seconds:8.1f} req/s  "
-            f"p50 {p50:8.1f} ms  p99 {p99:8.1f} ms  max {lat[-1]:8.1f} ms  errors {self.errors}"
+            f"{self.label:<16} {self.clients:>4} clients every {self.interval_s:5.3f} s  "
+            f"{self.answered_per_s:7.1f} answered/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  max {lat[-1]:8.1f} ms  "
+            f"shed {100 * self.shed / max(1, total):4.1f} %  errors {self.errors}"
         )
 
 
@@ -79,8 +101,9 @@ def _wait_http(url: str, processes: list[subprocess.Popen[bytes]], timeout_s: fl
 
 
 @contextmanager
-def stack(code_dir: Path, database_url: str, redis_url: str, api_workers: int) -> Iterator[str]:
-    """Auth + gateway from ``code_dir`` on free loopback ports; yields the gateway URL."""
+def stack(code_dir: Path, database_url: str, redis_url: str, api_workers: int,
+          extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Auth + gateway from ``code_dir`` on free loopback ports (``extra_env`` on top); yields the gateway URL."""
     data_dir = Path(tempfile.mkdtemp(prefix="bloomwell-bench-"))
     env = {
         **os.environ,
@@ -92,6 +115,7 @@ def stack(code_dir: Path, database_url: str, redis_url: str, api_workers: int) -
         # the benchmark signs in once; keep its own bookkeeping out of the throttle's way
         "LOGIN_RATE_LIMIT_PER_ADDRESS": "1000/minute",
         "SIGNUP_RATE_LIMIT_PER_ADDRESS": "1000/minute",
+        **(extra_env or {}),
     }
     auth_port, api_port = free_port(HOST), free_port(HOST)
     env["AUTH_URL"] = f"http://{HOST}:{auth_port}"
@@ -197,7 +221,7 @@ async def poll(base_url: str, token: str, analysis_id: str, clients: int, second
                label: str) -> Figures:
     """``clients`` pollers for ``seconds``; each waits for its answer, then for the rest of its interval."""
     latencies: list[float] = []
-    errors = 0
+    shed = errors = 0
     url = httpx.URL(base_url)
     path = f"/v1/analyses/{analysis_id}"
     connections = [KeepAliveConnection(url.host, url.port or 80, {"Authorization": f"Bearer {token}"})
@@ -207,35 +231,53 @@ async def poll(base_url: str, token: str, analysis_id: str, clients: int, second
     stop_at = started + seconds
 
     async def one_client(connection: KeepAliveConnection, offset: float) -> None:
-        nonlocal errors
+        nonlocal shed, errors
         await asyncio.sleep(offset)  # spread the clients over one interval
         while time.perf_counter() < stop_at:
             t0 = time.perf_counter()
             try:
-                ok = await connection.get(path) == 200
+                status = await connection.get(path)
             except (OSError, asyncio.IncompleteReadError, ValueError):
-                ok = False
+                status = 0
             elapsed = time.perf_counter() - t0
             if t0 >= started:
-                if ok:
+                if status == 200:
                     latencies.append(elapsed * 1000)
+                elif status == 503:
+                    shed += 1
                 else:
                     errors += 1
             await asyncio.sleep(max(0.0, interval_s - elapsed))
         await connection.close()
 
     await asyncio.gather(*(one_client(c, interval_s * i / clients) for i, c in enumerate(connections)))
-    return Figures(label, clients, len(latencies), errors, stop_at - started, latencies)
+    return Figures(label, clients, interval_s, len(latencies), shed, errors, stop_at - started, latencies)
 
 
-def measure(label: str, code_dir: Path, database_url: str, redis_url: str, args: argparse.Namespace,
-            video: Path) -> list[Figures]:
-    """Start the stack from ``code_dir`` and run every client count against it."""
-    with stack(code_dir, database_url, redis_url, args.api_workers) as base_url:
+SHEDDING = {"off": {"LOAD_SHED_MAX_IN_FLIGHT": "0"}, "on": {}}
+"""The gateway's environment per mode: ``on`` is its defaults (``services/api/config.py``)."""
+
+
+def measure(label: str, code_dir: Path, database_url: str, redis_url: str, args: argparse.Namespace, video: Path,
+            extra_env: dict[str, str], saturation: dict[str, float]) -> list[Figures]:
+    """Start the stack from ``code_dir`` and run every scenario against it. ``saturation`` holds the flood's answered
+    requests/s without shedding (S, set by the first mode run), which paces the 2x scenario."""
+    with stack(code_dir, database_url, redis_url, args.api_workers, extra_env) as base_url:
         token, analysis_id = asyncio.run(prepare(base_url, video))
         results = []
-        for clients in args.clients:
-            figures = asyncio.run(poll(base_url, token, analysis_id, clients, args.duration, args.interval, label))
+        for scenario in args.scenarios:
+            if scenario == "light":
+                clients, interval = args.clients, args.interval
+            elif scenario == "flood":
+                clients, interval = args.flood_clients, 0.0
+            else:
+                clients, interval = args.flood_clients, args.flood_clients / (2 * saturation["S"])
+            figures = asyncio.run(poll(base_url, token, analysis_id, clients, args.duration, interval,
+                                       f"{label} {scenario}"))
+            if scenario == "flood" and "S" not in saturation:
+                saturation["S"] = figures.answered_per_s
+                print(f"saturation S = {saturation['S']:.0f} answered/s (flood, {label}); 2x offers "
+                      f"{2 * saturation['S']:.0f} requests/s", flush=True)
             print(figures.line(), flush=True)
             results.append(figures)
         return results
@@ -243,14 +285,21 @@ def measure(label: str, code_dir: Path, database_url: str, redis_url: str, args:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per client count (bounded)")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between one client's polls")
+    parser.add_argument("--clients", type=int, default=50, help="clients of the light scenario")
+    parser.add_argument("--flood-clients", type=int, default=200, help="clients of the flood and 2x scenarios")
+    parser.add_argument("--scenarios", nargs="+", choices=["light", "flood", "2x"], default=["light", "flood", "2x"])
+    parser.add_argument("--shedding", choices=["off", "on", "both"], default="both",
+                        help="measure the gateway with load shedding off, on, or both (off first)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per run (bounded)")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between one light client's polls")
     parser.add_argument("--api-workers", type=int, default=int(os.environ.get("API_WORKERS", "2")))
     parser.add_argument("--baseline-code", type=Path, help="measure this checkout first (same venv)")
     parser.add_argument("--baseline-api-workers", type=int, default=1)
     args = parser.parse_args(argv)
     args.duration = min(args.duration, 120.0)
+    if "2x" in args.scenarios and "flood" not in args.scenarios:
+        args.scenarios.insert(args.scenarios.index("2x"), "flood")  # 2x is paced by the flood's throughput
+    modes = ["off", "on"] if args.shedding == "both" else [args.shedding]
 
     from services.common.migrations import upgrade_to_head
 
@@ -264,19 +313,28 @@ def main(argv: list[str] | None = None) -> int:
     database_url = _create_database(admin, name)
     try:
         upgrade_to_head(database_url)
-        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
-              f"{args.interval:.1f} s between polls per client, {args.duration:.0f} s per run", flush=True)
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {args.api_workers} gateway "
+              f"processes; {args.duration:.0f} s per run", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             video = _video(Path(tmp) / "bench.mp4")
+            saturation: dict[str, float] = {}
             before: list[Figures] = []
             if args.baseline_code:
                 workers, args.api_workers = args.api_workers, args.baseline_api_workers
-                before = measure("baseline", args.baseline_code.resolve(), database_url, redis.url, args, video)
+                before = measure("baseline", args.baseline_code.resolve(), database_url, redis.url, args, video,
+                                 {}, saturation)
                 args.api_workers = workers
-            after = measure("this", REPO_ROOT, database_url, redis.url, args, video)
-        for old, new in zip(before, after, strict=False):
-            ratio = (new.completed / new.seconds) / max(1e-9, old.completed / old.seconds)
-            print(f"{new.clients} clients: {ratio:.1f}× the baseline's requests/s")
+            runs = {mode: measure(f"shedding {mode}", REPO_ROOT, database_url, redis.url, args, video,
+                                  SHEDDING[mode], saturation) for mode in modes}
+        print(f"load average {os.getloadavg()[0]:.2f} at the end", flush=True)
+        if len(runs) == 2:
+            for off, on in zip(runs["off"], runs["on"], strict=True):
+                print(f"{on.label.split()[-1]:<6} p99 of answered requests: {off.p99_ms:.0f} ms without shedding, "
+                      f"{on.p99_ms:.0f} ms with; answered {off.answered_per_s:.0f} vs {on.answered_per_s:.0f} "
+                      f"requests/s")
+        for old, new in zip(before, runs[modes[-1]], strict=False):
+            print(f"{new.label.split()[-1]}: {new.answered_per_s / max(1e-9, old.answered_per_s):.1f}x the "
+                  f"baseline's answered requests/s")
     finally:
         redis.stop()
         _drop_database(admin, name)

@@ -204,6 +204,19 @@ class _CountingReader:
         return self._handle.fileno()
 
 
+BUSY_RETRIES = 3
+BUSY_MAX_WAIT_S = 10.0
+"""A shed ``GET`` is retried only when its ``Retry-After`` is at most this long (else the 503 is reported)."""
+
+
+def _busy_wait_s(response: httpx.Response) -> float | None:
+    """Seconds to wait before sending a shed request again, or None when ``response`` is not such a refusal."""
+    retry_after = response.headers.get("Retry-After", "")
+    if response.status_code != 503 or not retry_after.isdigit() or float(retry_after) > BUSY_MAX_WAIT_S:
+        return None
+    return float(retry_after)
+
+
 class BloomwellClient:
     """The Bloomwell API for one base URL. Use as a context manager, or call :meth:`close`."""
 
@@ -229,6 +242,17 @@ class BloomwellClient:
     # --- transport -------------------------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; a ``GET`` the gateway shed (``503`` + ``Retry-After``, when it is saturated) is sent again
+        after that wait, :data:`BUSY_RETRIES` times at most."""
+        for attempt in range(BUSY_RETRIES + 1):
+            response = self._send_once(method, path, **kwargs)
+            wait_s = _busy_wait_s(response) if method == "GET" else None
+            if wait_s is None or attempt == BUSY_RETRIES:
+                return response
+            time.sleep(wait_s)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:

@@ -10,6 +10,7 @@ import httpx
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -17,11 +18,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from services.api import errors, health, proxy, push, webapp
 from services.api.analyses.routes import router as analyses_router
 from services.api.config import ApiSettings
-from services.api.limits import BodyLimits, UploadSizeLimit
+from services.api.limits import BodyLimits, ConcurrencyLimits, LoadShedding, UploadSizeLimit
 from services.api.security_headers import SecurityHeaders
 from services.common.celery_app import AnalysisQueue
 from services.common.db import create_engine, create_sessionmaker
-from services.common.http_metrics import instrument
+from services.common.http_metrics import NOT_MEASURED, instrument
 from services.common.logs import configure_service_logging
 from services.common.security.tokens import JwksVerifier
 from services.common.storage import Storage
@@ -32,6 +33,7 @@ and simple wellbeing indicators. **It is a preliminary screening aid, not a diag
 Authenticate with `POST /auth/login` (or the *Authorize* button), then upload to `POST /v1/analyses`."""
 
 GZIP_MINIMUM_BYTES = 1024
+UPLOAD_PATH = "/v1/analyses"
 # Starlette's defaults already hold text/event-stream; named here so the SSE stream never depends on a default.
 GZIP_EXCLUDED = tuple(dict.fromkeys((*DEFAULT_EXCLUDED_CONTENT_TYPES, "text/event-stream")))
 
@@ -95,7 +97,7 @@ def create_app(
         min_bytes_per_s=settings.upload_min_bytes_per_s,
         rate_grace_s=settings.upload_rate_grace_s,
     )
-    app.add_middleware(UploadSizeLimit, path="/v1/analyses", limits=body_limits)
+    app.add_middleware(UploadSizeLimit, path=UPLOAD_PATH, limits=body_limits)
     # JSON/CSV responses over 1 KB gzip-compressed for clients that accept it; never the SSE stream (it must
     # flush event by event), images or anything already encoded (the web app's precompressed assets).
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, exclude_content_types=GZIP_EXCLUDED)
@@ -110,7 +112,18 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     # outermost: the caller's address and scheme, believing X-Forwarded-* only from TRUSTED_PROXIES
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    instrument(app)  # GET /metrics (before the web app's catch-all route)
+    registry = instrument(app)  # GET /metrics (before the web app's catch-all route)
+    if settings.load_shed_max_in_flight:
+        # outermost, so a refusal costs as little as possible; counted in its own series (it never reaches the
+        # request metrics)
+        shed = Counter("bloomwell_api_requests_shed", "Requests refused with 503 because the gateway was saturated",
+                       registry=registry)
+        limits = ConcurrencyLimits(max_in_flight=settings.load_shed_max_in_flight,
+                                   max_waiting=settings.load_shed_max_waiting,
+                                   max_wait_s=settings.load_shed_max_wait_s,
+                                   retry_after_s=settings.load_shed_retry_after_s)
+        app.add_middleware(LoadShedding, limits=limits, exempt_paths=NOT_MEASURED, upload_path=UPLOAD_PATH,
+                           on_shed=shed.inc)
     app.include_router(health.router)
     app.include_router(analyses_router)
     app.include_router(push.router)

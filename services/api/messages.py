@@ -27,6 +27,7 @@ FRAMES_TOO_SMALL = (
     "to find a face."
 )
 UPLOAD_TOO_SLOW = "The upload was too slow and was stopped. Please check your connection and try again."
+BUSY = "The service is busy right now. Please retry in {retry_after} s."
 QUEUE_DOWN = "The analysis queue is unavailable right now. Nothing was stored; please try again shortly."
 STORE_FAILED = "Could not store the analysis; please retry."
 WEBHOOK_NOT_PUBLIC = "webhook_url must be a public http(s) address."
