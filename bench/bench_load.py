@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run (bounded)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one light client's polls")
     parser.add_argument("--api-workers", type=int, default=int(os.environ.get("API_WORKERS", "2")))
+    parser.add_argument("--repeat", type=int, default=1, help="measure off and on this many times, alternating")
     parser.add_argument("--baseline-code", type=Path, help="measure this checkout first (same venv)")
     parser.add_argument("--baseline-api-workers", type=int, default=1)
     args = parser.parse_args(argv)
@@ -324,15 +325,15 @@ def main(argv: list[str] | None = None) -> int:
                 before = measure("baseline", args.baseline_code.resolve(), database_url, redis.url, args, video,
                                  {}, saturation)
                 args.api_workers = workers
-            runs = {mode: measure(f"shedding {mode}", REPO_ROOT, database_url, redis.url, args, video,
-                                  SHEDDING[mode], saturation) for mode in modes}
+            runs: dict[str, list[list[Figures]]] = {mode: [] for mode in modes}
+            for _ in range(args.repeat):  # modes alternate, so a change in the machine's load hits both
+                for mode in modes:
+                    runs[mode].append(measure(f"shedding {mode}", REPO_ROOT, database_url, redis.url, args, video,
+                                              SHEDDING[mode], saturation))
         print(f"load average {os.getloadavg()[0]:.2f} at the end", flush=True)
         if len(runs) == 2:
-            for off, on in zip(runs["off"], runs["on"], strict=True):
-                print(f"{on.label.split()[-1]:<6} p99 of answered requests: {off.p99_ms:.0f} ms without shedding, "
-                      f"{on.p99_ms:.0f} ms with; answered {off.answered_per_s:.0f} vs {on.answered_per_s:.0f} "
-                      f"requests/s")
-        for old, new in zip(before, runs[modes[-1]], strict=False):
+            summarise(runs["off"], runs["on"])
+        for old, new in zip(before, runs[modes[-1]][-1], strict=False):
             print(f"{new.label.split()[-1]}: {new.answered_per_s / max(1e-9, old.answered_per_s):.1f}x the "
                   f"baseline's answered requests/s")
     finally:
@@ -341,6 +342,20 @@ def main(argv: list[str] | None = None) -> int:
         if managed_pg is not None:
             managed_pg.stop()
     return 0
+
+
+def summarise(off_runs: list[list[Figures]], on_runs: list[list[Figures]]) -> None:
+    """Per scenario: p99 of the answered requests and answered requests/s without and with shedding (medians over
+    the repeats), and the share shed."""
+    for index, scenario in enumerate(f.label.split()[-1] for f in on_runs[0]):
+        off = [runs[index] for runs in off_runs]
+        on = [runs[index] for runs in on_runs]
+        median = statistics.median
+        shed = median([100 * f.shed / max(1, f.completed + f.shed + f.errors) for f in on])
+        print(f"{scenario:<6} p99 of answered requests {median([f.p99_ms for f in off]):6.0f} ms without shedding, "
+              f"{median([f.p99_ms for f in on]):4.0f} ms with; answered {median([f.answered_per_s for f in off]):4.0f} "
+              f"vs {median([f.answered_per_s for f in on]):4.0f} requests/s; {shed:.0f} % shed"
+              + (f" (medians of {len(on)} runs)" if len(on) > 1 else ""))
 
 
 def _create_database(admin_url: str, name: str) -> str:
