@@ -17,7 +17,7 @@ from services.common.analysis import Stage
 from services.common.events import StageField
 from services.common.settings import REPO_ROOT
 
-DOMAIN_MODULES = ("service.py", "upload.py", "webhooks.py", "errors.py")
+DOMAIN_MODULES = ("service.py", "upload.py", "errors.py")
 """The analyses package below its routes."""
 
 
