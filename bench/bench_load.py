@@ -44,7 +44,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.devinfra import free_port, port_open, start_postgres, start_redis  # noqa: E402
+from scripts.devinfra import free_port, start_redis, throwaway_database  # noqa: E402
 from services.common.settings import REPO_ROOT  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -304,44 +304,40 @@ def main(argv: list[str] | None = None) -> int:
 
     from services.common.migrations import upgrade_to_head
 
-    managed_pg = None
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    if not port_open("127.0.0.1", 5432):
-        managed_pg = start_postgres()
-        admin = managed_pg.url("postgres").replace("+asyncpg", "")
-    name = f"bloomwell_bench_{os.getpid()}"
     redis = start_redis()
-    database_url = _create_database(admin, name)
     try:
-        upgrade_to_head(database_url)
-        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {args.api_workers} gateway "
-              f"processes; {args.duration:.0f} s per run", flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            video = _video(Path(tmp) / "bench.mp4")
-            saturation: dict[str, float] = {}
-            before: list[Figures] = []
-            if args.baseline_code:
-                workers, args.api_workers = args.api_workers, args.baseline_api_workers
-                before = measure("baseline", args.baseline_code.resolve(), database_url, redis.url, args, video,
-                                 {}, saturation)
-                args.api_workers = workers
-            runs: dict[str, list[list[Figures]]] = {mode: [] for mode in modes}
-            for _ in range(args.repeat):  # modes alternate, so a change in the machine's load hits both
-                for mode in modes:
-                    runs[mode].append(measure(f"shedding {mode}", REPO_ROOT, database_url, redis.url, args, video,
-                                              SHEDDING[mode], saturation))
-        print(f"load average {os.getloadavg()[0]:.2f} at the end", flush=True)
-        if len(runs) == 2:
-            summarise(runs["off"], runs["on"])
-        for old, new in zip(before, runs[modes[-1]][-1], strict=False):
-            print(f"{new.label.split()[-1]}: {new.answered_per_s / max(1e-9, old.answered_per_s):.1f}x the "
-                  f"baseline's answered requests/s")
+        with throwaway_database("bloomwell_bench") as database_url:
+            upgrade_to_head(database_url)
+            report(args, modes, database_url, redis.url)
     finally:
         redis.stop()
-        _drop_database(admin, name)
-        if managed_pg is not None:
-            managed_pg.stop()
     return 0
+
+
+def report(args: argparse.Namespace, modes: list[str], database_url: str, redis_url: str) -> None:
+    """Every measurement of the run, then the comparison."""
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {args.api_workers} gateway "
+          f"processes; {args.duration:.0f} s per run", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        video = _video(Path(tmp) / "bench.mp4")
+        saturation: dict[str, float] = {}
+        before: list[Figures] = []
+        if args.baseline_code:
+            workers, args.api_workers = args.api_workers, args.baseline_api_workers
+            before = measure("baseline", args.baseline_code.resolve(), database_url, redis_url, args, video, {},
+                             saturation)
+            args.api_workers = workers
+        runs: dict[str, list[list[Figures]]] = {mode: [] for mode in modes}
+        for _ in range(args.repeat):  # modes alternate, so a change in the machine's load hits both
+            for mode in modes:
+                runs[mode].append(measure(f"shedding {mode}", REPO_ROOT, database_url, redis_url, args, video,
+                                          SHEDDING[mode], saturation))
+    print(f"load average {os.getloadavg()[0]:.2f} at the end", flush=True)
+    if len(runs) == 2:
+        summarise(runs["off"], runs["on"])
+    for old, new in zip(before, runs[modes[-1]][-1], strict=False):
+        print(f"{new.label.split()[-1]}: {new.answered_per_s / max(1e-9, old.answered_per_s):.1f}x the "
+              f"baseline's answered requests/s")
 
 
 def summarise(off_runs: list[list[Figures]], on_runs: list[list[Figures]]) -> None:
@@ -356,31 +352,6 @@ def summarise(off_runs: list[list[Figures]], on_runs: list[list[Figures]]) -> No
               f"{median([f.p99_ms for f in on]):4.0f} ms with; answered {median([f.answered_per_s for f in off]):4.0f} "
               f"vs {median([f.answered_per_s for f in on]):4.0f} requests/s; {shed:.0f} % shed"
               + (f" (medians of {len(on)} runs)" if len(on) > 1 else ""))
-
-
-def _create_database(admin_url: str, name: str) -> str:
-    from services.common.settings import normalise_database_url
-
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
-    return normalise_database_url(admin_url.rsplit("/", 1)[0] + f"/{name}")
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    from sqlalchemy import text
-
-    from services.common.db import create_engine
-    from services.common.settings import normalise_database_url
-
-    engine = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.devinfra import port_open, start_postgres, start_redis  # noqa: E402
+from scripts.devinfra import start_redis, throwaway_database  # noqa: E402
 from services.common.settings import REPO_ROOT  # noqa: E402
 
 COUNTED = (REPO_ROOT / "services", REPO_ROOT / "bloomwell_ml")
@@ -205,17 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     from services.inference_worker.tasks import process
 
     recorder = Recorder()
-    sys.setprofile(recorder.hook)
-    threading.setprofile(recorder.hook)
-    managed_pg = None if port_open("127.0.0.1", 5432) else start_postgres()
-    admin = managed_pg.url("postgres") if managed_pg else "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     redis = start_redis()
-    name = f"bloomwell_walk_{os.getpid()}"
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
-    database_url = admin.rsplit("/", 1)[0] + f"/{name}"
     try:
-        upgrade_to_head(database_url)
-        with tempfile.TemporaryDirectory() as tmp:
+        with throwaway_database("bloomwell_walk") as database_url, tempfile.TemporaryDirectory() as tmp:
+            upgrade_to_head(database_url)
+            sys.setprofile(recorder.hook)
+            threading.setprofile(recorder.hook)  # before the gateway's and the worker's threads start
             root = Path(tmp)
             spec = ModelSpec(arch="convnext_face", arch_kwargs={"dims": [16, 32, 48, 64], "depths": [1, 1, 1, 1],
                                                                 "head_hidden": 32},
@@ -240,9 +235,6 @@ def main(argv: list[str] | None = None) -> int:
         sys.setprofile(None)
         threading.setprofile(None)  # type: ignore[arg-type]
         redis.stop()
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if managed_pg is not None:
-            managed_pg.stop()
 
     print(f"one upload of {video.name}, job outcome: {outcome[0]}, progress written to the row every "
           f"{rt.settings.progress_db_interval_s:g} s at most")
@@ -256,19 +248,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {short(path)} ({sum(counts.values())}): "
               + ", ".join(f"{key} × {n}" for key, n in sorted(counts.items())))
     return 0
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    from sqlalchemy import text
-
-    from services.common.db import create_engine
-
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 if __name__ == "__main__":

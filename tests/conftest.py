@@ -17,11 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 import redis as redis_sync
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from scripts.devinfra import port_open, start_postgres, start_redis
+from scripts.devinfra import execute_autocommit, port_open, start_postgres, start_redis
 from services.api.config import ApiSettings
 from services.api.main import create_app as create_api_app
 from services.auth.config import AuthSettings
@@ -79,25 +78,16 @@ def servers() -> Iterator[Servers]:
         stop()
 
 
-async def _admin_execute(admin_url: str, statement: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(servers: Servers) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
     name = f"bloomwell_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = servers.postgres_admin_url
-    asyncio.run(_admin_execute(admin, f'CREATE DATABASE "{name}"'))
+    asyncio.run(execute_autocommit(admin, f'CREATE DATABASE "{name}"'))
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     upgrade_to_head(url)
     yield url
-    asyncio.run(_admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(execute_autocommit(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 REDIS_CLAIM_KEY = "bloomwell:test-session-db:{db}"

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import random
 import threading
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from services.common.db import create_engine, create_sessionmaker
 from services.common.models import DeliveryStatus, WebhookDelivery, utcnow
 from services.inference_worker import metrics
 from services.inference_worker.config import WorkerSettings
+from services.inference_worker.recovery import run_periodically
 from services.inference_worker.webhook import encode_payload, post, signed_headers
 
 log = logging.getLogger(__name__)
@@ -159,17 +159,7 @@ def start_outbox_thread(settings: WorkerSettings) -> threading.Thread | None:
     if settings.webhook_sweep_interval_s <= 0:
         return None
     policy = DeliveryPolicy.for_settings(settings)
-
-    def loop_forever() -> None:
-        loop = asyncio.new_event_loop()
-        sessions = create_sessionmaker(create_engine(settings.database_url))
-        while True:
-            try:
-                loop.run_until_complete(sweep(sessions, policy))
-            except Exception:  # the sweeper must never take the worker down
-                log.exception("webhook outbox sweep failed; will try again")
-            time.sleep(settings.webhook_sweep_interval_s)
-
-    thread = threading.Thread(target=loop_forever, name="bloomwell-outbox", daemon=True)
-    thread.start()
-    return thread
+    loop = asyncio.new_event_loop()  # used by the sweeper's thread only
+    sessions = create_sessionmaker(create_engine(settings.database_url))
+    return run_periodically("outbox", settings.webhook_sweep_interval_s,
+                            lambda: loop.run_until_complete(sweep(sessions, policy)))

@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -165,40 +166,44 @@ def acquire_sweep_lock(client: redis.Redis, ttl_s: int) -> bool:
     return bool(client.set(LOCK_KEY, "1", nx=True, ex=ttl_s))
 
 
+def run_periodically(name: str, interval_s: float, sweep: Callable[[], object]) -> threading.Thread:
+    """Run ``sweep`` now and then every ``interval_s`` on a daemon thread ``bloomwell-<name>`` of the caller's
+    process; a failed round is logged and the next one runs (a sweep must never take the worker down)."""
+
+    def loop_forever() -> None:
+        while True:
+            try:
+                sweep()
+            except Exception:
+                log.exception("%s sweep failed; will try again", name)
+            time.sleep(interval_s)
+
+    thread = threading.Thread(target=loop_forever, name=f"bloomwell-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
 def start_recovery_thread(queue: AnalysisQueue) -> threading.Thread | None:
     """Run the sweep in a daemon thread of the worker's main process (own loop, engine and Redis clients)."""
     settings = get_settings()
     if settings.recovery_interval_s <= 0:
         return None
+    loop = asyncio.new_event_loop()  # used by the sweep's thread only
+    sessions = create_sessionmaker(create_engine(settings.database_url))
+    client = redis.from_url(settings.redis_url)  # the sweep lock
+    broker = redis.from_url(settings.broker_url)  # the queue and the reserved messages
+    storage = Storage(settings.storage_root)
 
-    def loop_forever() -> None:
-        loop = asyncio.new_event_loop()
-        sessions = create_sessionmaker(create_engine(settings.database_url))
-        client = redis.from_url(settings.redis_url)  # the sweep lock
-        broker = redis.from_url(settings.broker_url)  # the queue and the reserved messages
-        storage = Storage(settings.storage_root)
-        while True:
-            try:
-                if acquire_sweep_lock(client, max(1, int(settings.recovery_interval_s * 0.8))):
-                    # files first: a published upload must be in place before its job is re-queued
-                    loop.run_until_complete(
-                        sweep_orphan_files(
-                            sessions, storage, settings.orphan_part_grace_s, settings.orphan_file_grace_s
-                        )
-                    )
-                    loop.run_until_complete(
-                        requeue_lost_jobs(
-                            sessions,
-                            broker,
-                            queue,
-                            settings.recovery_queued_grace_s,
-                            settings.recovery_processing_grace_s,
-                        )
-                    )
-            except Exception:  # the sweep must never take the worker down
-                log.exception("lost-job sweep failed; will try again")
-            time.sleep(settings.recovery_interval_s)
+    def sweep() -> None:
+        if not acquire_sweep_lock(client, max(1, int(settings.recovery_interval_s * 0.8))):
+            return
+        # files first: a published upload must be in place before its job is re-queued
+        loop.run_until_complete(
+            sweep_orphan_files(sessions, storage, settings.orphan_part_grace_s, settings.orphan_file_grace_s)
+        )
+        loop.run_until_complete(
+            requeue_lost_jobs(sessions, broker, queue, settings.recovery_queued_grace_s,
+                              settings.recovery_processing_grace_s)
+        )
 
-    thread = threading.Thread(target=loop_forever, name="bloomwell-recovery", daemon=True)
-    thread.start()
-    return thread
+    return run_periodically("recovery", settings.recovery_interval_s, sweep)

@@ -78,7 +78,7 @@ def headers(sent: list[Message]) -> dict[str, str]:
 
 async def until(condition: Any) -> None:
     """Let the other tasks run until ``condition()`` holds (bounded by the test's timeout, never asserted on)."""
-    while not condition():
+    while not condition():  # noqa: ASYNC110 - the states waited for (slots, queues) have no event of their own
         await asyncio.sleep(0.001)
 
 
