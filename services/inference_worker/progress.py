@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from types import TracebackType
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
@@ -80,8 +79,7 @@ class ProgressReporter:
     (``PROGRESS_DB_INTERVAL_S``); raises :class:`AnalysisGone` when that write finds the row deleted.
 
     It is also the job's cooperative deadline: past ``time_limit_s`` the pipeline's next per-batch report raises
-    ``SoftTimeLimitExceeded``, so pools without Celery time limits (solo, threads) stop long jobs too. Used as a
-    context manager, it closes the last stage's timing on exit.
+    ``SoftTimeLimitExceeded``, so pools without Celery time limits (solo, threads) stop long jobs too.
     """
 
     START, END = 0.05, 0.9
@@ -92,13 +90,6 @@ class ProgressReporter:
         self.last_db = time.monotonic()
         self.deadline = self.last_db + time_limit_s if time_limit_s else None
         self.timer = StageTimer()
-
-    def __enter__(self) -> ProgressReporter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.timer.close()
 
     def stage(self, stage: Stage, progress: float, *, write_db: bool = False) -> None:
         """Enter ``stage`` at ``progress`` (0..1)."""

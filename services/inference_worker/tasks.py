@@ -105,12 +105,14 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s:
         log.info("analysis %s is already %s; duplicate delivery ignored", analysis_id, job.status.value)
         return "skipped"
     reporter = ProgressReporter(rt, analysis_id, time_limit_s or rt.settings.task_soft_time_limit_s)
-    with JobScope(rt.storage.crops_dir(analysis_id)) as scope, reporter:
+    with JobScope(rt.storage.crops_dir(analysis_id)) as scope:
         try:
             outcome = run(rt, job, reporter, scope.crops_dir, retries)
+            ended = store(rt, analysis_id, outcome)
         except AnalysisGone:
             return notify(rt, analysis_id, None)
-        ended = store(rt, analysis_id, outcome)
+        finally:
+            reporter.timer.close()  # the last stage, saving, ends with the store
         if ended is not None and ended.status == AnalysisStatus.succeeded:
             scope.keep()
     return notify(rt, analysis_id, ended)
