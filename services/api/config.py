@@ -39,12 +39,13 @@ class ApiSettings(TokenSettings, QueueSettings, AnalysisLimits, HeartbeatSetting
     """Database connections each gateway process keeps open (PostgreSQL); requests beyond wait for one."""
     db_max_overflow: int = Field(default=5, ge=0)
     """Extra connections opened under bursts (closed again afterwards, so keep this small)."""
-    load_shed_max_in_flight: int = Field(default=16, ge=0)
-    """Requests one gateway process handles at once (about its database pool); beyond, they wait or get 503 +
-    ``Retry-After``. 0: no bound. Probes, metrics, uploads and WebSockets are not counted (``services.api.limits``)."""
-    load_shed_max_waiting: int = Field(default=16, ge=0)
+    load_shed_max_in_flight: int = Field(default=4, ge=0)
+    """Requests one gateway process handles at once (its one event loop; enough to cover the database's and Redis's
+    round trips, measured in bench/README.md); beyond, they wait or get 503 + ``Retry-After``. 0: no bound. Probes,
+    metrics, uploads and WebSockets are not counted (``services.api.limits``)."""
+    load_shed_max_waiting: int = Field(default=4, ge=0)
     """Requests that may wait for a slot when all are taken; more are refused at once."""
-    load_shed_max_wait_s: float = Field(default=0.1, ge=0)
+    load_shed_max_wait_s: float = Field(default=0.05, ge=0)
     """Longest wait for a slot before a request is refused."""
     load_shed_retry_after_s: int = Field(default=1, ge=0)
     """The ``Retry-After`` of a refusal."""
