@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from bloomwell_ml.faces import MTCNN_UNAVAILABLE, mtcnn_missing_packages
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TtaSetting
 from services.common.celery_app import time_limits
@@ -35,7 +36,8 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     torch_num_threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = torch default")
 
     inference_backend: Literal["auto", "torch", "onnxruntime"] = Field(
-        default="auto", description="auto: ONNX Runtime on CPU (faster for this model here), PyTorch on CUDA"
+        default="auto", description="auto: ONNX Runtime on CPU (the model folder's model.onnx; torch is not "
+        "imported), PyTorch on CUDA; torch: PyTorch on any device (needs requirements-torch.txt)"
     )
     worker_jobs: int = Field(
         default=1, ge=1, le=64,
@@ -45,8 +47,8 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
 
     face_detector: Literal["yunet", "mtcnn", "haar"] = Field(
         default="yunet",
-        description="yunet (OpenCV FaceDetectorYN, models/face_detector/, landmarks), mtcnn (facenet-pytorch, "
-        "installed with --no-deps; falls back to haar when absent) or haar (OpenCV cascade)",
+        description="yunet (OpenCV FaceDetectorYN, models/face_detector/, landmarks), mtcnn (facenet-pytorch; needs "
+        "PyTorch: the worker refuses to start without it) or haar (OpenCV cascade)",
     )
     detector_max_side: int | None = Field(
         default=None, ge=64, description="frames are scaled to this long side for detection (default: yunet 320, "
@@ -137,6 +139,13 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
         "0 disables it",
     )
     worker_metrics_host: str = Field(default="0.0.0.0", description="address the metrics server binds to")
+
+    @model_validator(mode="after")
+    def _mtcnn_needs_torch(self) -> WorkerSettings:
+        """A clear start-up error (not a failure per job) where MTCNN is chosen but cannot run."""
+        if self.face_detector == "mtcnn" and (missing := mtcnn_missing_packages()):
+            raise ValueError(MTCNN_UNAVAILABLE.format(missing=", ".join(missing)))
+        return self
 
     @model_validator(mode="after")
     def _require_webhook_secret_in_production(self) -> WorkerSettings:
