@@ -169,8 +169,8 @@ def onnx_card_line(onnx: dict[str, Any]) -> str:
     return (f"{ONNX_LINE_PREFIX}`{onnx['file']}` {onnx['size_bytes'] / 1e6:.1f} MB, SHA-256 `{onnx['sha256']}` "
             f"(checked at every load), written by `python -m training.export` from `{onnx['source']}` (opset "
             f"{onnx['opset']}; the spec — labels, input size, normalisation, per-TTA temperatures — in its metadata "
-            f"`{onnx['metadata_key']}`); max abs logit difference to `{onnx['source']}` {onnx['max_abs_logit_diff']:.2g}. "
-            "CPU workers run it on ONNX Runtime without PyTorch.")
+            f"`{onnx['metadata_key']}`); max abs logit difference to `{onnx['source']}` "
+            f"{onnx['max_abs_logit_diff']:.2g}. CPU workers run it on ONNX Runtime without PyTorch.")
 
 
 def record_onnx(out: Path, onnx: dict[str, Any]) -> None:
