@@ -17,9 +17,10 @@ Sections:
   the first job on the fresh stack against warm jobs (``fer_woman2.mp4`` at the default 5 frames/s; seconds from the
   upload's first byte to the result fetched), then every frame through the API (``sample_fps`` = the video's rate):
   frames in the result / seconds from upload to result, p50 over ``--repeats``.
-- ``segments`` (where the pipeline has ``DETECT_EVERY``): each person's smoothed segments on every shared video,
-  every frame analysed, with the worker's default detection schedule against detection on every frame, listing
-  any difference.
+- ``segments`` (where the pipeline has ``DETECT_INTERVAL_S``): each person's smoothed segments on every shared
+  video, every frame analysed, with the worker's default schedules (detection every ``DETECT_INTERVAL_S``, a face
+  classified again when it changed or every ``CLASSIFY_INTERVAL_S``) against detection on every frame and
+  classification of every face, listing any difference.
 
 Compare only figures of one run: the machine's load average is printed with them.
 """
@@ -211,20 +212,18 @@ def bench_api(videos: list[Path], repeats: int) -> dict[str, float]:
 
 
 def person_segments(out: AnalysisOutput) -> dict[str, list[tuple[str, float, float]]]:
-    """Each person's smoothed segments ``(emotion, start, end)``, by person label."""
-    people = out.document.get("people") or []
+    """Each person's smoothed segments ``(emotion or gap reason, start s, end s)``, by person label."""
     segments: dict[str, list[tuple[str, float, float]]] = {}
-    for person in people:
-        label = str(person.get("label") or person.get("id") or person.get("track_id"))
-        rows = person.get("segments") or []
-        segments[label] = [(str(s.get("emotion")), round(float(s.get("start", 0.0)), 2),
-                            round(float(s.get("end", 0.0)), 2)) for s in rows]
+    for person in out.document.get("people") or []:
+        segments[str(person.get("label"))] = [
+            (str(s.get("emotion") or f"({s.get('gap_reason')})"), float(s["start_t"]), float(s["end_t"]))
+            for s in person.get("segments") or []]
     return segments
 
 
 def bench_segments(settings: WorkerSettings, tmp: Path) -> None:
-    if "detect_every" not in {f.name for f in fields(PipelineOptions)}:
-        print("\n## Segments: this pipeline detects on every frame (no DETECT_EVERY): nothing to compare")
+    if "detect_interval_s" not in {f.name for f in fields(PipelineOptions)}:
+        print("\n## Segments: this pipeline detects on every frame (no DETECT_INTERVAL_S): nothing to compare")
         return
     print("\n## Each person's smoothed segments, every frame analysed: the worker's schedule vs detection on every "
           "frame (and classification of every face)")
@@ -233,7 +232,8 @@ def bench_segments(settings: WorkerSettings, tmp: Path) -> None:
     for video in videos:
         fps = video_fps(video)
         _, fast = run_pipeline(video, runner, every_frame_options(settings, fps), tmp)
-        _, full = run_pipeline(video, runner, every_frame_options(settings, fps, detect_every=1, classify_every=1),
+        _, full = run_pipeline(video, runner, every_frame_options(settings, fps, detect_interval_s=0.0,
+                                                                            classify_interval_s=0.0),
                                tmp)
         a, b = person_segments(fast), person_segments(full)
         same = a == b

@@ -76,6 +76,26 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     crop_jpeg_quality: int = Field(default=88, ge=10, le=100)
 
     frame_batch_size: int = Field(default=16, ge=1, description="sampled frames detected + classified together")
+    detect_interval_s: float = Field(
+        default=0.2, ge=0, description="the face detector runs on one sampled frame per this much video (0: every "
+        "frame) and the tracker carries the boxes in between; frames around a shot change, a face appearing or "
+        "leaving, a confidence drop or fast motion are all detected (at 5 frames/s: every frame)",
+    )
+    classify_interval_s: float = Field(
+        default=0.2, ge=0, description="a followed face is classified again at least this often (0: every frame); "
+        "in between only when its model image changed by more than MAX_FACE_CHANGE (at 5 frames/s: every frame)",
+    )
+    max_face_change: float = Field(
+        default=8.0, ge=0, description="mean grey-level difference of a track's 48 px model image from the one last "
+        "classified above which it is classified again before CLASSIFY_INTERVAL_S",
+    )
+    carry_min_score: float = Field(
+        default=0.8, ge=0, le=1, description="boxes are carried between two detections only where the detector's "
+        "confidence is at least this at both",
+    )
+    carry_min_iou: float = Field(
+        default=0.5, ge=0, le=1, description="... and each face's two boxes overlap at least this much (IoU)",
+    )
     sustained_negative_s: float = Field(default=3.0, gt=0)
     min_track_s: float = Field(default=0.5, ge=0, description="shorter face tracks are not counted as a person")
     track_lost_s: float = Field(default=1.0, gt=0, description="a track survives this long without its face")
@@ -83,6 +103,10 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     smoothing_tau_s: float = Field(default=2.0, gt=0, description="hmm: mean time an expression lasts")
     smoothing_sigma_s: float = Field(default=0.6, gt=0, description="gaussian: kernel width in seconds")
     smoothing_max_gap_s: float = Field(default=1.0, gt=0, description="a longer unreadable gap restarts smoothing")
+    smoothing_evidence_s: float = Field(
+        default=0.2, ge=0, description="hmm: frames closer together than this share one observation's weight, so "
+        "a timeline does not depend on the frames analysed per second (0: every frame counts fully)",
+    )
     quality: QualityThresholds = Field(
         default_factory=QualityThresholds,
         description="quality gate thresholds, e.g. QUALITY__MIN_FACE_PX=24 (defaults measured in bench/README.md)",
@@ -174,10 +198,16 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
             min_track_s=self.min_track_s,
             track_lost_s=self.track_lost_s,
             smoothing=SmoothingOptions(method=self.smoothing, tau_s=self.smoothing_tau_s,
-                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s),
+                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s,
+                                       evidence_s=self.smoothing_evidence_s),
             quality=self.quality,
             detector_name=self.face_detector,
             max_frame_pixels=self.max_frame_pixels,
+            detect_interval_s=self.detect_interval_s,
+            classify_interval_s=self.classify_interval_s,
+            max_face_change=self.max_face_change,
+            carry_min_score=self.carry_min_score,
+            carry_min_iou=self.carry_min_iou,
         )
 
 
