@@ -126,8 +126,9 @@ def bench_inprocess(videos: list[Path], settings: WorkerSettings, repeats: int, 
         fps = frames / p50(seconds)
         results[video.name] = fps
         print(f"{video.name:42s} {frames:4d} frames  p50 {p50(seconds):6.2f} s  {fps:7.1f} frames/s  "
-              f"(runs {', '.join(f'{s:.2f}' for s in seconds)}; last run: detect {last.detect:.2f} s, "
-              f"crop {last.crop:.2f} s, classify wait {last.classify:.2f} s, {last.faces} faces classified)")
+              f"(runs {', '.join(f'{s:.2f}' for s in seconds)}; last run: {getattr(last, 'detections', frames)} frames "
+              f"detected in {last.detect:.2f} s, {last.faces} faces classified, {getattr(last, 'reused', 0)} reused, "
+              f"crop {last.crop:.2f} s, classify wait {last.classify:.2f} s)")
     runner[0].close()
     return results
 
