@@ -43,7 +43,14 @@ from services.inference_worker.aggregate import (
 from services.inference_worker.frames import Prefetcher, expected_samples, sample_frames
 from services.inference_worker.quality import FaceQuality, QualityThresholds, assess, measure
 from services.inference_worker.smoothing import SmoothingOptions
-from services.inference_worker.tracking import FaceTracker, TrackedFrame, TrackSchedule, TrackStats, track_faces
+from services.inference_worker.tracking import (
+    FaceTracker,
+    TrackedFrame,
+    TrackSchedule,
+    TrackStats,
+    frames_per_interval,
+    track_faces,
+)
 
 
 class NoFrames(Exception):
@@ -145,7 +152,7 @@ class PipelineOptions:
     @property
     def classify_every(self) -> int:
         """A track's face is classified at least every this many sampled frames."""
-        return max(1, int(round(self.classify_interval_s * self.sample_fps))) if self.classify_interval_s > 0 else 1
+        return frames_per_interval(self.classify_interval_s, self.sample_fps)
 
     def aggregate_options(self) -> AggregateOptions:
         """The aggregation part of these options."""

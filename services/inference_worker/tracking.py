@@ -200,6 +200,11 @@ class TrackedFrame:
         return self.frame.t
 
 
+def frames_per_interval(interval_s: float, sample_fps: float) -> int:
+    """How many sampled frames make ``interval_s`` of video at ``sample_fps`` (at least 1; 0 s: 1)."""
+    return max(1, int(round(interval_s * sample_fps))) if interval_s > 0 else 1
+
+
 @dataclass(frozen=True, slots=True)
 class TrackSchedule:
     """When the tracking stage runs the detector.
@@ -218,8 +223,7 @@ class TrackSchedule:
     def for_rate(cls, sample_fps: float, detect_interval_s: float, **kwargs: float) -> TrackSchedule:
         """Detection every ``detect_interval_s`` seconds of video at ``sample_fps`` sampled frames per second
         (at least every frame)."""
-        every = max(1, int(round(detect_interval_s * sample_fps))) if detect_interval_s > 0 else 1
-        return cls(detect_every=every, **kwargs)  # type: ignore[arg-type]
+        return cls(detect_every=frames_per_interval(detect_interval_s, sample_fps), **kwargs)  # type: ignore[arg-type]
 
 
 @dataclass
