@@ -18,7 +18,7 @@ help:  ## list the targets
 # One .venv, in two layers with a stamp each: the runtime (requirements.txt: services, CPU worker on ONNX Runtime,
 # CLI; no torch) for `make run`, then the training and test set (requirements-dev.txt: PyTorch, training, pytest,
 # ruff, Playwright) that `make test` adds to the same venv.
-$(RUNTIME_STAMP): requirements.txt requirements-api.txt requirements-nodeps.txt constraints.txt pyproject.toml
+$(RUNTIME_STAMP): requirements.txt requirements-api.txt requirements-worker.txt requirements-nodeps.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools -c constraints.txt
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt

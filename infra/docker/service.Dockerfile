@@ -3,10 +3,10 @@
 #
 #   --target api         gateway, auth and migrations: FastAPI, SQLAlchemy, Celery (producer), OpenCV for upload
 #                        checks; no torch, no CUDA (requirements-api.txt)
-#   --target worker-cpu  the CPU inference worker (bloomwell-worker-cpu): the runtime (requirements.txt: ONNX Runtime,
-#                        YuNet through OpenCV, ByteTrack), the shipped model as ONNX (model.onnx, checksum in its
-#                        card) and the face detector; no torch
-#   --target worker      the CUDA inference worker (bloomwell-worker): the runtime plus PyTorch from PyPI (CUDA
+#   --target worker-cpu  the CPU inference worker (bloomwell-worker-cpu): its runtime (requirements-worker.txt: ONNX
+#                        Runtime, YuNet through OpenCV, ByteTrack), the shipped model as ONNX (model.onnx, checksum in
+#                        its card) and the face detector; no torch, none of the gateway's web stack
+#   --target worker      the CUDA inference worker (bloomwell-worker): the worker's runtime plus PyTorch from PyPI (CUDA
 #                        libraries included; requirements-torch.txt) and the model's .pt; built only when asked
 #                        (compose profile `gpu`). Build arg TORCH_INDEX_URL installs torch/torchvision from that
 #                        index first.
@@ -42,9 +42,9 @@ CMD ["uvicorn", "--factory", "services.api.main:create_app", "--host", "0.0.0.0"
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM base AS worker-runtime
-COPY requirements-api.txt requirements.txt requirements-nodeps.txt constraints.txt ./
+COPY requirements-worker.txt requirements-nodeps.txt constraints.txt ./
 # Test suites shipped inside scipy and numpy are not needed to run them (≈40 MB).
-RUN pip install -r requirements.txt -c constraints.txt \
+RUN pip install -r requirements-worker.txt -c constraints.txt \
  && pip install --no-deps -r requirements-nodeps.txt \
  && python -c "import pathlib, shutil, sysconfig; root = pathlib.Path(sysconfig.get_paths()['purelib']); \
 [shutil.rmtree(p) for pkg in ('scipy', 'numpy') for p in sorted((root / pkg).rglob('tests'), reverse=True) \

@@ -27,10 +27,17 @@ class NoTorch(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, NoTorch())
 """
 WORKER_IMPORTS = (
-    "import services.inference_worker.worker, services.inference_worker.healthcheck, scripts.run_stack, "
-    "bloomwell_client.cli; from services.inference_worker.classifier import EmotionClassifier; "
+    "import services.inference_worker.worker, services.inference_worker.healthcheck; "
+    "from services.inference_worker.classifier import EmotionClassifier; "
     "from bloomwell_ml.paths import default_model_path; EmotionClassifier.load(default_model_path())"
 )
+MAKE_RUN_IMPORTS = WORKER_IMPORTS + "; import scripts.run_stack, bloomwell_client.cli, services.api.main, " \
+    "services.auth.main"
+REDIS_OPTIONAL = {"cryptography", "cffi", "opentelemetry-api"}
+"""Imported by redis-py only where installed (``try: import cryptography`` / OpenTelemetry)."""
+TORCH_STACK = {"torch", "torchvision", "timm", "triton", "facenet-pytorch", "onnx", "matplotlib", "av"}
+
+
 def requirements(name: str) -> list[Requirement]:
     """A requirements file's requirements, following its ``-r`` includes."""
     out: list[Requirement] = []
@@ -43,23 +50,28 @@ def requirements(name: str) -> list[Requirement]:
     return out
 
 
-TORCH_STACK = {"torch", "torchvision", "timm", "triton", "facenet-pytorch", "onnx", "matplotlib", "av"}
-
-
-def test_runtime_requirements_cover_the_cpu_worker_and_carry_no_torch() -> None:
-    nodeps = requirements("requirements-nodeps.txt")
-    closure = _closure(requirements("requirements.txt")) | {_canonical(r.name) for r in nodeps}
-    assert not closure & TORCH_STACK, closure & TORCH_STACK
+def imported_distributions(imports: str) -> set[str]:
+    """The distributions whose modules are loaded by ``imports`` run where importing torch fails."""
     listing = "; import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
-    code = NO_TORCH + WORKER_IMPORTS + listing
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    loaded = subprocess.run([sys.executable, "-c", NO_TORCH + imports + listing], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=180)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
-    modules = json.loads(loaded.stdout.strip().splitlines()[-1])
-    assert not {"torch", "torchvision", "timm", "facenet_pytorch"} & set(modules)
+    modules = set(json.loads(loaded.stdout.strip().splitlines()[-1]))
+    assert not {"torch", "torchvision", "timm", "facenet_pytorch"} & modules
     owners = metadata.packages_distributions()
-    needed = {_canonical(dist) for module in modules for dist in owners.get(module, [])}
-    needed -= {"bloomwell", *OPTIONAL}
-    assert needed <= closure, f"imported but not in the runtime's closure: {sorted(needed - closure)}"
+    found = {_canonical(dist) for module in modules for dist in owners.get(module, [])}
+    return found - {"bloomwell", *OPTIONAL, *REDIS_OPTIONAL}
+
+
+@pytest.mark.parametrize(("requirements_file", "imports"), [("requirements-worker.txt", WORKER_IMPORTS),
+                                                             ("requirements.txt", MAKE_RUN_IMPORTS)],
+                         ids=["cpu-worker-image", "make-run"])
+def test_runtime_requirements_cover_what_runs_and_carry_no_torch(requirements_file: str, imports: str) -> None:
+    nodeps = requirements("requirements-nodeps.txt")
+    closure = _closure(requirements(requirements_file)) | {_canonical(r.name) for r in nodeps}
+    assert not closure & TORCH_STACK, closure & TORCH_STACK
+    needed = imported_distributions(imports)
+    assert needed <= closure, f"imported but not in {requirements_file}'s closure: {sorted(needed - closure)}"
 
 
 @pytest.fixture(scope="module")
