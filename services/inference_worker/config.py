@@ -33,7 +33,10 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
         "none: one view (68.6 %)",
     )
     classifier_max_batch: int = Field(default=256, ge=1, description="most crops in one forward pass")
-    torch_num_threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = torch default")
+    torch_num_threads: int = Field(
+        default=0, ge=0, description="intra-op threads of the emotion model (ONNX Runtime on CPU, else torch); 0 = its "
+        "default",
+    )
 
     inference_backend: Literal["auto", "torch", "onnxruntime"] = Field(
         default="auto", description="auto: ONNX Runtime on CPU (the model folder's model.onnx; torch is not "
