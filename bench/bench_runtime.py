@@ -82,7 +82,11 @@ def video_fps(video: Path) -> float:
 
 def every_frame_options(settings: WorkerSettings, fps: float, **overrides: Any) -> PipelineOptions:
     """The worker's pipeline options with every frame of a ``fps`` video analysed."""
-    options = replace(settings.pipeline_options(fps), sample_fps=fps)
+    options = settings.pipeline_options(fps)
+    if options.sample_fps != fps:  # an older pipeline's options, or a rate above the API's limit
+        aggregate = getattr(options, "aggregate", None)
+        options = replace(options, aggregate=replace(aggregate, sample_fps=fps)) if aggregate is not None \
+            else replace(options, sample_fps=fps)
     known = {f.name for f in fields(PipelineOptions)}
     return replace(options, **{k: v for k, v in overrides.items() if k in known})
 
@@ -214,8 +218,10 @@ def bench_api(videos: list[Path], repeats: int) -> dict[str, float]:
 
 def person_segments(out: AnalysisOutput) -> dict[str, list[tuple[str, float, float]]]:
     """Each person's smoothed segments ``(emotion or gap reason, start s, end s)``, by person label."""
+    doc = out.document
+    people = doc.model_dump(mode="json")["people"] if hasattr(doc, "model_dump") else doc.get("people") or []
     segments: dict[str, list[tuple[str, float, float]]] = {}
-    for person in out.document.get("people") or []:
+    for person in people:
         segments[str(person.get("label"))] = [
             (str(s.get("emotion") or f"({s.get('gap_reason')})"), float(s["start_t"]), float(s["end_t"]))
             for s in person.get("segments") or []]

@@ -82,7 +82,8 @@ def pick_backend(requested: Backend, device: str) -> Literal["torch", "onnxrunti
 class Runner(Protocol):
     """One backend's way from model images to probabilities (in the model's label order)."""
 
-    spec: ModelSpec
+    @property
+    def spec(self) -> ModelSpec: ...
 
     def probs(self, images: np.ndarray, tta: TestTimeAugmentation, temperature: float) -> np.ndarray: ...
 
@@ -99,7 +100,8 @@ class OnnxRunner:
 
     def probs(self, images: np.ndarray, tta: TestTimeAugmentation, temperature: float) -> np.ndarray:
         """Probabilities in the model's label order for model images ``(N, H, W, C)`` uint8."""
-        return predict_probs(self.module, model_batch(images, self.spec), tta, temperature=temperature)
+        probs: np.ndarray = predict_probs(self.module, model_batch(images, self.spec), tta, temperature=temperature)
+        return probs
 
     def describe(self) -> str:
         """How it runs, for the load log line."""
@@ -231,7 +233,8 @@ class EmotionClassifier:
         out = [self.runner.probs(images[start : start + self.max_batch], self.tta, self.temperature)
                for start in range(0, len(images), self.max_batch)]
         probs = np.concatenate(out)[:, self._columns]
-        return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        normalised: np.ndarray = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        return normalised
 
     def submit(self, images: np.ndarray) -> Future[np.ndarray]:
         """:meth:`predict_images` run now, as an already completed future (the pipeline's interface; the worker

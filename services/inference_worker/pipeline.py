@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,7 +33,8 @@ import numpy as np
 
 from bloomwell_ml.crop import crop_square
 from bloomwell_ml.faces import Box, FaceDetector
-from services.common.analysis import Stage
+from services.common.analysis import DEFAULT_MAX_FRAME_PIXELS, Stage
+from services.common.schemas import FaceQuality, ModelInfo, ResultDocument, Summary
 from services.inference_worker.aggregate import (
     AggregateOptions,
     FaceObservation,
@@ -41,8 +43,7 @@ from services.inference_worker.aggregate import (
     unassessable_counts,
 )
 from services.inference_worker.frames import Prefetcher, expected_samples, sample_frames
-from services.inference_worker.quality import FaceQuality, QualityThresholds, assess, measure
-from services.inference_worker.smoothing import SmoothingOptions
+from services.inference_worker.quality import QualityThresholds, assess, measure
 from services.inference_worker.tracking import (
     FaceTracker,
     TrackedFrame,
@@ -108,36 +109,34 @@ class Timings:
 class AnalysisOutput:
     """The result document plus what was measured on the way."""
 
-    document: dict[str, Any]
+    document: ResultDocument
     duration_s: float
     unassessable: dict[str, int]
     timings: Timings = field(default_factory=Timings)
 
     @property
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """The document's summary."""
-        return self.document["summary"]
+        return self.document.summary
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineOptions:
-    """How to analyse one video (``WorkerSettings.pipeline_options()`` builds it from the settings)."""
+    """How to analyse one video (``WorkerSettings.pipeline_options()`` builds it from the settings; each field has
+    the name and the default of the setting it comes from). The face detector is passed beside them, built from
+    ``FACE_DETECTOR`` (the result names the detector that ran)."""
 
-    sample_fps: float = 5.0
+    aggregate: AggregateOptions = field(default_factory=AggregateOptions)
     max_duration_s: float | None = 60.0
     frame_batch_size: int = 16
     crop_margin: float = 0.0
     align_faces: bool = True
     saved_crop_margin: float = 0.25
-    max_crops: int = 48
-    jpeg_quality: int = 88
-    sustained_negative_s: float = 3.0
-    min_track_s: float = 0.5
+    max_crops_kept: int = 48
+    crop_jpeg_quality: int = 88
     track_lost_s: float = 1.0
-    smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
     quality: QualityThresholds = field(default_factory=QualityThresholds)
-    detector_name: str = ""
-    max_frame_pixels: int | None = None
+    max_frame_pixels: int | None = DEFAULT_MAX_FRAME_PIXELS
     detect_interval_s: float = 0.2
     classify_interval_s: float = 0.2
     max_face_change: float = 8.0
@@ -154,10 +153,10 @@ class PipelineOptions:
         """A track's face is classified at least every this many sampled frames."""
         return frames_per_interval(self.classify_interval_s, self.sample_fps)
 
-    def aggregate_options(self) -> AggregateOptions:
-        """The aggregation part of these options."""
-        return AggregateOptions(sample_fps=self.sample_fps, sustained_negative_s=self.sustained_negative_s,
-                                min_track_s=self.min_track_s, smoothing=self.smoothing)
+    @property
+    def sample_fps(self) -> float:
+        """Frames analysed per second of video (the aggregation's too)."""
+        return self.aggregate.sample_fps
 
 
 def encode_jpeg(image: np.ndarray, quality: int) -> bytes | None:
@@ -332,7 +331,7 @@ def analyze_video(
     timings = Timings()
     duration_guess = min(duration_hint_s or options.max_duration_s or 60.0, options.max_duration_s or math.inf)
     expected = expected_samples(duration_guess, options.sample_fps)
-    keeper = CropKeeper(crops_dir, options.max_crops, expected, options.jpeg_quality)
+    keeper = CropKeeper(crops_dir, options.max_crops_kept, expected, options.crop_jpeg_quality)
     tracker = FaceTracker(options.sample_fps, lost_s=options.track_lost_s)
     reuse = _ClassifyReuse(options.classify_every, options.max_face_change)
     pending: list[_PendingFrame] = []
@@ -369,10 +368,10 @@ def analyze_video(
                     saved = keeper.maybe_keep(ordinal, face_index,
                                               crop_square(frame.image, box, options.saved_crop_margin, max_side=256))
                 entry.crops.append(saved)
-                if reason is None and ids[face_index] is not None:
-                    keeper.offer_person(ids[face_index], quality.sharpness * quality.face_px,  # type: ignore[arg-type]
-                                        lambda b=box, im=frame.image: crop_square(im, b, options.saved_crop_margin,
-                                                                                  max_side=256))
+                track = ids[face_index]
+                if reason is None and track is not None:
+                    keeper.offer_person(track, quality.sharpness * quality.face_px,
+                                        partial(crop_square, frame.image, box, options.saved_crop_margin, max_side=256))
             staged.append(entry)
         if images:
             _chain(classifier.submit(np.stack(images)), future)
@@ -428,9 +427,9 @@ def analyze_video(
     duration = duration_hint_s if duration_hint_s else last_t + 1.0 / options.sample_fps
     if options.max_duration_s:
         duration = min(duration, options.max_duration_s)
-    model = {"name": classifier.name, "version": classifier.version, "temperature": classifier.temperature,
-             "detector": options.detector_name or getattr(detector, "name", None)}
-    document = build_document(observations, duration_s=duration, options=options.aggregate_options(), model=model,
+    model = ModelInfo(name=classifier.name, version=classifier.version, temperature=classifier.temperature,
+                      detector=detector.name)
+    document = build_document(observations, duration_s=duration, options=options.aggregate, model=model,
                               person_crop=keeper.write_person)
     timings.aggregate = time.perf_counter() - t0
     return AnalysisOutput(document=document, duration_s=duration, unassessable=unassessable_counts(observations),

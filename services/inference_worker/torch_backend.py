@@ -87,7 +87,8 @@ class TorchRunner:
             chunk = torch.from_numpy(np.ascontiguousarray(images))
             x = normalize(chunk.permute(0, 3, 1, 2), self.model.spec).to(self.device, non_blocking=True)
             p = predict_probs(self.model.module, x, tta, self._autocast(), temperature, self.channels_last)
-            return p.cpu().numpy()
+            probs: np.ndarray = p.cpu().numpy()
+            return probs
 
     def describe(self) -> str:
         """How it runs, for the load log line."""

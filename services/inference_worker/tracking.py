@@ -152,7 +152,8 @@ class FaceTracker:
             detections = sv.Detections.empty()
         result = self._tracker.update(detections, timestamp=t)
         new_pending: list[tuple[Box, list[int | None], int]] = []
-        for raw_id, index in zip(result.tracker_id, result.data.get("index", []), strict=False):
+        tracker_ids = np.empty(0, dtype=int) if result.tracker_id is None else result.tracker_id
+        for raw_id, index in zip(tracker_ids, result.data.get("index", []), strict=False):
             i = int(index)
             if raw_id >= 0:
                 ids[i] = self._offset + int(raw_id)
@@ -223,7 +224,7 @@ class TrackSchedule:
     def for_rate(cls, sample_fps: float, detect_interval_s: float, **kwargs: float) -> TrackSchedule:
         """Detection every ``detect_interval_s`` seconds of video at ``sample_fps`` sampled frames per second
         (at least every frame)."""
-        return cls(detect_every=frames_per_interval(detect_interval_s, sample_fps), **kwargs)  # type: ignore[arg-type]
+        return cls(detect_every=frames_per_interval(detect_interval_s, sample_fps), **kwargs)
 
 
 @dataclass
@@ -289,12 +290,13 @@ class _Stage:
         if len(earlier.boxes) != len(later.boxes) or None in earlier.ids or None in later.ids:
             return None
         at_later = dict(zip(later.ids, later.boxes, strict=True))
-        pairs = []
+        pairs: list[tuple[Box, Box, int]] = []
         for track, box in zip(earlier.ids, earlier.boxes, strict=True):
             other = at_later.get(track)
-            if other is None or min(box.score, other.score) < s.min_score or box_iou(box, other) < s.min_iou:
+            if track is None or other is None or min(box.score, other.score) < s.min_score \
+                    or box_iou(box, other) < s.min_iou:
                 return None
-            pairs.append((box, other, track))  # type: ignore[arg-type]
+            pairs.append((box, other, track))
         return pairs
 
     def segment(self) -> Iterator[TrackedFrame]:

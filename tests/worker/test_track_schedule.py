@@ -14,7 +14,7 @@ from bloomwell_ml.faces import Box, YuNetDetector
 from services.common.video import DecodedFrame
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.config import WorkerSettings
-from services.inference_worker.pipeline import analyze_video
+from services.inference_worker.pipeline import AnalysisOutput, analyze_video
 from services.inference_worker.tracking import (
     FaceTracker,
     TrackSchedule,
@@ -135,7 +135,8 @@ def test_every_frame_with_the_schedules_keeps_the_segments_of_full_detection(nam
     capture.release()
     settings = WorkerSettings()
     classifier = EmotionClassifier.load(settings.resolved_model_path, device="cpu", tta="none")
-    base = replace(settings.pipeline_options(None), sample_fps=fps)
+    base = settings.pipeline_options(fps)  # every frame (the shared videos' rates are within the accepted range)
+    assert base.sample_fps == fps
     fast = analyze_video(video, classifier=classifier, detector=YuNetDetector(), options=base)
     full = analyze_video(video, classifier=classifier, detector=YuNetDetector(),
                          options=replace(base, detect_interval_s=0.0, classify_interval_s=0.0))
@@ -143,9 +144,9 @@ def test_every_frame_with_the_schedules_keeps_the_segments_of_full_detection(nam
     assert fast.timings.faces < full.timings.faces
     assert fast.timings.frames == full.timings.frames
 
-    def segments(out: object) -> dict[str, list[tuple[object, object, float, float]]]:
-        return {p["label"]: [(s["emotion"], s["gap_reason"], s["start_t"], s["end_t"]) for s in p["segments"]]
-                for p in out.document["people"]}  # type: ignore[attr-defined]
+    def segments(out: AnalysisOutput) -> dict[str, list[tuple[object, object, float, float]]]:
+        return {p.label: [(s.emotion, s.gap_reason, s.start_t, s.end_t) for s in p.segments]
+                for p in out.document.people}
 
     got, expected = segments(fast), segments(full)
     assert got.keys() == expected.keys()
