@@ -229,7 +229,10 @@ def notify(rt: Runtime, analysis_id: uuid.UUID, ended: persist.Ended | None) -> 
     publish(rt, analysis_id, ended.status, 1.0, Stage.done if succeeded else Stage.failed, ended.error,
             ended.error_code)
     if ended.delivery_id is not None:
-        rt.run(outbox.deliver(rt.sessions, ended.delivery_id, DeliveryPolicy.for_settings(rt.settings)))
+        try:
+            rt.run(outbox.deliver(rt.sessions, ended.delivery_id, DeliveryPolicy.for_settings(rt.settings)))
+        except Exception:  # the job has ended: its webhook stays in the outbox for the sweeper
+            log.exception("analysis %s: first webhook attempt failed; the outbox sweeper will retry it", analysis_id)
     return ended.status.value
 
 

@@ -19,14 +19,18 @@ from typing import Any
 import numpy as np
 import pytest
 import redis
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bloomwell_ml.labels import EMOTIONS
 from services.common.analysis import MESSAGES
 from services.common.db import Base, create_engine
 from services.common.events import channel_for
+from services.common.models import WebhookDelivery
 from services.common.result_store import stored_document
+from services.inference_worker import outbox
 from services.inference_worker.config import WorkerSettings
+from services.inference_worker.outbox import DeliveryPolicy
 from services.inference_worker.quality import QualityThresholds
 from services.inference_worker.runtime import Runtime, build_runtime
 from services.inference_worker.tasks import process
@@ -195,6 +199,29 @@ def test_signed_webhook_is_posted_when_the_job_ends(rt: Runtime, webhook_receive
     payload = json.loads(body)
     assert payload["analysis_id"] == str(aid) and payload["status"] == "succeeded"
     assert payload["event"] == "analysis.succeeded"
+
+
+def test_a_failed_first_webhook_attempt_leaves_the_job_ended_and_its_delivery_queued(
+    rt: Runtime, webhook_receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object) -> str:
+        raise RuntimeError("the first attempt broke")
+
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("huimiang_1543684773_neutral_to_angry.avi"),
+                                 webhook_url=webhook_receiver.url))
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox, "deliver", broken)
+        assert process(rt, aid) == "succeeded"
+    assert webhook_receiver.received == []
+
+    async def delivery_id() -> uuid.UUID | None:
+        async with rt.sessions() as session:
+            return await session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.analysis_id == aid))
+
+    queued = rt.run(delivery_id())
+    assert queued is not None  # …for the sweeper:
+    assert rt.run(outbox.deliver(rt.sessions, queued, DeliveryPolicy.for_settings(rt.settings))) == "delivered"
+    assert len(webhook_receiver.received) == 1
 
 
 def test_analysis_deleted_while_processing_stops_the_job_and_cleans_up(rt: Runtime) -> None:
