@@ -90,15 +90,20 @@ class LoadShedding:
 
     A request holds its slot until its response *starts*: a running stream (SSE, a file) holds none, and nothing that
     has started is ever cut off. Not counted and never refused: WebSockets, ``exempt_paths`` (health and readiness
-    probes, metrics) and ``POST upload_path`` (an upload's body may take minutes to arrive; ``UploadSizeLimit`` bounds
-    it). ``on_shed`` is called for each refusal (a metric).
+    probes, metrics), paths under ``exempt_prefixes`` (``/auth/``: the gateway only forwards it, and the auth service
+    bounds its own work — throttling, a bounded password-hash queue answering 503 itself) and ``POST upload_path``
+    (an upload's body may take minutes to arrive; ``UploadSizeLimit`` bounds it). Slots are meant for the gateway's
+    own work, which keeps its event loop busy; requests that mostly wait elsewhere would hold them for nothing.
+    ``on_shed`` is called for each refusal (a metric).
     """
 
     def __init__(self, app: ASGIApp, limits: ConcurrencyLimits, exempt_paths: Collection[str] = (),
-                 upload_path: str | None = None, on_shed: Callable[[], None] = lambda: None) -> None:
+                 exempt_prefixes: Collection[str] = (), upload_path: str | None = None,
+                 on_shed: Callable[[], None] = lambda: None) -> None:
         self.app = app
         self.slots = Slots(limits.max_in_flight, limits.max_waiting, limits.max_wait_s)
         self.exempt_paths = frozenset(exempt_paths)
+        self.exempt_prefixes = tuple(exempt_prefixes)
         self.upload_path = upload_path
         self.on_shed = on_shed
         self.retry_after = str(limits.retry_after_s)
@@ -106,7 +111,8 @@ class LoadShedding:
 
     def exempt(self, scope: Scope) -> bool:
         """True for requests that are never counted nor refused."""
-        if scope["type"] != "http" or scope["path"] in self.exempt_paths:
+        path: str = scope["path"]
+        if scope["type"] != "http" or path in self.exempt_paths or path.startswith(self.exempt_prefixes):
             return True
         return bool(scope["method"] == "POST" and scope["path"].rstrip("/") == self.upload_path)
 

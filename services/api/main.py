@@ -34,6 +34,8 @@ Authenticate with `POST /auth/login` (or the *Authorize* button), then upload to
 
 GZIP_MINIMUM_BYTES = 1024
 UPLOAD_PATH = "/v1/analyses"
+AUTH_PREFIX = "/auth/"
+"""Forwarded to the auth service (``services.api.proxy``), which bounds its own work."""
 # Starlette's defaults already hold text/event-stream; named here so the SSE stream never depends on a default.
 GZIP_EXCLUDED = tuple(dict.fromkeys((*DEFAULT_EXCLUDED_CONTENT_TYPES, "text/event-stream")))
 
@@ -122,8 +124,8 @@ def create_app(
                                    max_waiting=settings.load_shed_max_waiting,
                                    max_wait_s=settings.load_shed_max_wait_s,
                                    retry_after_s=settings.load_shed_retry_after_s)
-        app.add_middleware(LoadShedding, limits=limits, exempt_paths=NOT_MEASURED, upload_path=UPLOAD_PATH,
-                           on_shed=shed.inc)
+        app.add_middleware(LoadShedding, limits=limits, exempt_paths=NOT_MEASURED, exempt_prefixes=(AUTH_PREFIX,),
+                           upload_path=UPLOAD_PATH, on_shed=shed.inc)
     app.include_router(health.router)
     app.include_router(analyses_router)
     app.include_router(push.router)

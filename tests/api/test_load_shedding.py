@@ -16,6 +16,7 @@ from starlette.types import Message, Receive, Scope, Send
 from services.api.config import ApiSettings
 from services.api.limits import ConcurrencyLimits, LoadShedding
 from services.api.main import create_app
+from services.common.security.tokens import TokenError
 
 EXEMPT = ("/healthz", "/readyz", "/metrics")
 
@@ -49,7 +50,7 @@ def shedding(backend: Backend, max_in_flight: int = 2, max_waiting: int = 0, max
              shed: list[int] | None = None) -> LoadShedding:
     return LoadShedding(backend, ConcurrencyLimits(max_in_flight=max_in_flight, max_waiting=max_waiting,
                                                    max_wait_s=max_wait_s, retry_after_s=1),
-                        exempt_paths=EXEMPT, upload_path="/v1/analyses",
+                        exempt_paths=EXEMPT, exempt_prefixes=("/auth/",), upload_path="/v1/analyses",
                         on_shed=(lambda: shed.append(1)) if shed is not None else (lambda: None))
 
 
@@ -101,12 +102,12 @@ async def test_over_the_bound_a_request_gets_503_with_retry_after_and_under_it_n
     assert [status(s) for s in answers] == [200] * 5 and refused == [1] and app.slots.in_flight == 0
 
 
-async def test_probes_uploads_and_websockets_pass_while_saturated() -> None:
+async def test_probes_auth_uploads_and_websockets_pass_while_saturated() -> None:
     backend = Backend()
     app = shedding(backend, max_in_flight=1)
     held = asyncio.create_task(call(app, "/hold"))
     await until(lambda: backend.started == 1)
-    for path in EXEMPT:
+    for path in (*EXEMPT, "/auth/login"):
         assert status(await call(app, path)) == 200
     assert status(await call(app, "/v1/analyses", method="POST")) == 200
     assert await call(app, "/v1/analyses/x/ws", kind="websocket") == [{"type": "websocket.accept"}]
@@ -157,42 +158,46 @@ async def test_a_wait_that_runs_out_is_refused_and_a_caller_gone_while_waiting_f
     assert [status(await call(app, "/fast")) for _ in range(2)] == [200, 200]
 
 
+class HeldVerifier:
+    """Stands in for the gateway's token verifier: holds each request until ``finish`` is set, then refuses it."""
+
+    def __init__(self) -> None:
+        self.finish = asyncio.Event()
+        self.entered = 0
+
+    async def verify(self, token: str) -> None:
+        self.entered += 1
+        await self.finish.wait()
+        raise TokenError("held")
+
+
 @pytest.fixture
-async def saturable_gateway(api_settings: ApiSettings) -> AsyncIterator[tuple[httpx.AsyncClient, asyncio.Event]]:
-    """The real gateway with one slot; the ``asyncio.Event`` ends a request that holds that slot (its body)."""
+async def saturable_gateway(api_settings: ApiSettings) -> AsyncIterator[tuple[httpx.AsyncClient, HeldVerifier]]:
+    """The real gateway with one slot and no wait; its token checks wait for the verifier's ``finish``."""
     settings = api_settings.model_copy(update={"load_shed_max_in_flight": 1, "load_shed_max_waiting": 0})
     app = create_app(settings, auth_transport=httpx.MockTransport(lambda request: httpx.Response(401)))
-    finish = asyncio.Event()
+    verifier = HeldVerifier()
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://testserver"
     ) as client:
-        yield client, finish
-        finish.set()
+        app.state.verifier = verifier
+        yield client, verifier
+        verifier.finish.set()
 
 
-async def test_the_gateway_sheds_beyond_its_bound(saturable_gateway: tuple[httpx.AsyncClient, asyncio.Event]) -> None:
-    client, finish = saturable_gateway
-
-    async def slow_body() -> AsyncIterator[bytes]:
-        yield b'{"email": "'
-        await finish.wait()
-        yield b'a@b.c", "password": "x"}'
-
-    held = asyncio.create_task(client.post("/auth/login", content=slow_body()))  # holds the one slot
-    await asyncio.sleep(0)
-    for _ in range(1000):  # until the slot is taken (the held request is being read)
-        refused = await client.get("/v1/config")
-        if refused.status_code == 503:
-            break
-        await asyncio.sleep(0.01)
+async def test_the_gateway_sheds_beyond_its_bound(saturable_gateway: tuple[httpx.AsyncClient, HeldVerifier]) -> None:
+    client, verifier = saturable_gateway
+    held = asyncio.create_task(client.get("/v1/analyses", headers={"Authorization": "Bearer held"}))
+    await until(lambda: verifier.entered == 1)  # the one slot is taken
+    refused = await client.get("/v1/config")
     assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
-    assert refused.headers["x-frame-options"] == "DENY"
+    assert refused.headers["x-frame-options"] == "DENY" and "busy" in refused.json()["detail"]
     assert (await client.get("/healthz")).status_code == 200
-    finish.set()
+    assert (await client.post("/auth/login", json={"email": "a@b.c", "password": "x"})).status_code == 401
+    verifier.finish.set()
     assert (await held).status_code == 401
     assert [(await client.get("/v1/config")).status_code for _ in range(3)] == [200, 200, 200]
-    metrics = (await client.get("/metrics")).text
-    assert "bloomwell_api_requests_shed_total 1.0" in metrics
+    assert "bloomwell_api_requests_shed_total 1.0" in (await client.get("/metrics")).text
 
 
 def test_no_bound_no_middleware(api_settings: ApiSettings) -> None:
