@@ -111,8 +111,10 @@ class LoadShedding:
 
     def exempt(self, scope: Scope) -> bool:
         """True for requests that are never counted nor refused."""
+        if scope["type"] != "http":
+            return True  # lifespan, WebSockets
         path: str = scope["path"]
-        if scope["type"] != "http" or path in self.exempt_paths or path.startswith(self.exempt_prefixes):
+        if path in self.exempt_paths or path.startswith(self.exempt_prefixes):
             return True
         return bool(scope["method"] == "POST" and scope["path"].rstrip("/") == self.upload_path)
 

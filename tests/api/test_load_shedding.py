@@ -31,6 +31,8 @@ class Backend:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.started += 1
+        if scope["type"] == "lifespan":
+            return
         if scope["type"] == "websocket":
             await send({"type": "websocket.accept"})
             return
@@ -66,6 +68,14 @@ async def call(app: LoadShedding, path: str, method: str = "GET", kind: str = "h
 
     await app({"type": kind, "method": method, "path": path, "headers": []}, receive, send)
     return sent
+
+
+async def no_receive() -> Message:
+    raise AssertionError("not read")
+
+
+async def no_send(message: Message) -> None:
+    raise AssertionError("nothing to send")
 
 
 def status(sent: list[Message]) -> int:
@@ -111,6 +121,8 @@ async def test_probes_auth_uploads_and_websockets_pass_while_saturated() -> None
         assert status(await call(app, path)) == 200
     assert status(await call(app, "/v1/analyses", method="POST")) == 200
     assert await call(app, "/v1/analyses/x/ws", kind="websocket") == [{"type": "websocket.accept"}]
+    await app({"type": "lifespan"}, no_receive, no_send)  # no path: passed through untouched
+    assert backend.started == 8  # every one of them reached the app
     assert status(await call(app, "/v1/analyses", method="GET")) == 503  # listing is counted like any request
     backend.release.set()
     await held
