@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cv_ck, cv_weights = (cross_validated_ckplus(members, temps, folds) if len(names) > 1 else (None, []))
     if len(names) > 1:
         candidates["ensemble-cv"] = choose_weights(members, temps, np.ones(len(folds), bool))
-    report: dict[str, Any] = {"members": {m: str(MEMBERS[m].relative_to(REPO_ROOT)) for m in names},
+    report: dict[str, Any] = {"members": {m: str(MEMBERS[m]) for m in names},
                               "options": rb.describe_options(opts), "candidates": {}}
     out = Path(args.out)
     for name, weights in candidates.items():
@@ -267,6 +267,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--members", default=",".join(MEMBERS), help=f"comma-separated, of {list(MEMBERS)}")
+    ap.add_argument("--extra", action="append", default=[], metavar="NAME=PATH",
+                    help="another model file to evaluate as a member, e.g. student=runs/student-cpu/model.pt")
     ap.add_argument("--data-root", help="folder holding fer2013/ and ckplus48/ (default ../shared/data)")
     ap.add_argument("--out", default="artifacts/eval/suite.json")
     ap.add_argument("--cache-dir", default="runs/robustness-cache", help="cached view logits ('' = none)")
@@ -278,6 +280,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     help="faces per forward pass (x5 views; the 48 px ConvNeXt needs ~10 MB per view)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    for item in args.extra:
+        name, _, path = item.partition("=")
+        if not path or not Path(path).is_file():
+            ap.error(f"--extra {item!r}: expected NAME=PATH of a model file")
+        MEMBERS[name] = Path(path).resolve()
+        SHORT.setdefault(name, name)
+        args.members += f",{name}"
     unknown = [m for m in args.members.split(",") if m.strip() not in MEMBERS]
     if unknown:
         ap.error(f"unknown member(s) {unknown}")
