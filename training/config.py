@@ -80,7 +80,9 @@ class ModelConfig(Section):
     version: str = "0.1.0"
 
 
-class AugmentSection(Section):
+class AugmentConfig(Section):
+    """Switches and ranges of the training augmentation (`training.data.transforms.augment_batch`)."""
+
     enabled: bool = True
     hflip: bool = True
     rotation_deg: float = 10.0
@@ -161,7 +163,7 @@ class TrainConfig(Section):
     out_dir: str = "runs/{name}"
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
-    augment: AugmentSection = Field(default_factory=AugmentSection)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     mixup: MixupConfig = Field(default_factory=MixupConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     distill: DistillConfig = Field(default_factory=DistillConfig)

@@ -20,7 +20,7 @@ from bloomwell_ml.preprocess import normalize
 from bloomwell_ml.spec import ModelSpec
 from bloomwell_ml.tta import TestTimeAugmentation, tta_kind
 from training.config import TrainConfig
-from training.data.transforms import AugmentConfig, augment_batch, mixup
+from training.data.transforms import augment_batch, mixup
 from training.distill import Distiller
 from training.metrics import classification_report
 from training.optim import set_train_mode
@@ -51,7 +51,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     """
     set_train_mode(model, cfg.optim.frozen_modules)
     tcfg = cfg.train
-    aug = AugmentConfig(**cfg.augment.model_dump(exclude={"enabled"}))
+    aug = cfg.augment
     accum = tcfg.accum_steps
     max_batches = tcfg.max_batches_per_epoch
     total = min(len(loader), max_batches) if max_batches else len(loader)

@@ -1,8 +1,8 @@
 """The CPU student (issue 20 §3): the shipped ConvNeXt fine-tuned from its own weights with the early stages frozen,
 distilled from the teacher ensemble (2.2.0 + face-api + mini-Xception) together with the labels.
 
-    python -m training.student --config training/configs/student-cpu.yaml            # prepare, then train
-    python -m training.student --config training/configs/student-cpu.yaml --resume   # continue where it stopped
+    python -m training.student --config training/configs/student/cpu.yaml            # prepare, then train
+    python -m training.student --config training/configs/student/cpu.yaml --resume   # continue where it stopped
 
 Two resumable steps, both under ``<out_dir>``:
 
@@ -441,7 +441,7 @@ def train(cfg: StudentConfig, resume: bool = False, log: Any = print) -> dict[st
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="training/configs/student-cpu.yaml")
+    ap.add_argument("--config", default="training/configs/student/cpu.yaml")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--stage", choices=["prepare", "train", "all"], default="all")
     ap.add_argument("--resume", action="store_true", help="continue training from checkpoints/last.pt")

@@ -59,7 +59,7 @@ def test_serving_view_is_seeded_and_face_sized() -> None:
 
 
 def test_student_config_refuses_unknown_keys(tmp_path) -> None:
-    cfg = load_student_config("training/configs/student-cpu.yaml", ["epochs=3"])
+    cfg = load_student_config("training/configs/student/cpu.yaml", ["epochs=3"])
     assert isinstance(cfg, StudentConfig) and cfg.epochs == 3 and cfg.out_dir == "runs/student-cpu"
     with pytest.raises(ValueError, match="epoks"):
         load_student_config(None, ["epoks=3"])
