@@ -79,6 +79,7 @@ class StudentConfig(Section):
     views: int = 2
     chunk: int = 512
     teachers: list[str] = Field(default_factory=lambda: list(MEMBERS))
+    teacher_weights: dict[str, float] | None = None  # None = grid-chosen on FER2013 val + CK+ training folds
     # training
     epochs: int = 12
     samples_per_epoch: int | None = None  # None = the pool's size; fewer = shorter epochs (sampled with replacement)
@@ -352,13 +353,16 @@ def train(cfg: StudentConfig, resume: bool = False, log: Any = print) -> dict[st
     names = cfg.teachers
     ck_part = torch.from_numpy(np.load(cache / "ck_train_mask.npy"))
     weights_path = out / "teacher_weights.json"
-    if weights_path.exists():
+    if cfg.teacher_weights is not None:
+        teacher_w = {n: float(cfg.teacher_weights[n]) for n in names}
+        weights_path.write_text(json.dumps(teacher_w))
+    elif weights_path.exists():
         teacher_w = json.loads(weights_path.read_text())
     else:
         teacher_w = choose_teacher_weights(val_t[0], val_y, teach[0][ck_part], labels[ck_part], names)
         weights_path.write_text(json.dumps(teacher_w))
     w = torch.tensor([teacher_w[n] for n in names])
-    log(f"teacher weights (FER2013 val + CK+ training folds): {teacher_w}")
+    log(f"teacher weights: {teacher_w}")
     base = load_model(resolve_path(cfg.init_from))
     part = TrainablePart(base.module, cfg.frozen_through)
     decay = [p for n, p in part.named_parameters() if p.ndim > 1 and not n.endswith("gamma")]
