@@ -8,18 +8,20 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from bloomwell_ml.faces import MTCNN_UNAVAILABLE, mtcnn_missing_packages
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TtaSetting
-from services.common.celery_app import time_limits
-from services.common.settings import AnalysisLimits, CommonSettings, read_secret_file
-from services.common.workers import DEFAULT_HEARTBEAT_INTERVAL_S, default_heartbeat_file
+from services.common.heartbeat import HeartbeatSettings
+from services.common.settings import AnalysisLimits, QueueSettings, read_secret_file
+from services.inference_worker.aggregate import AggregateOptions
 from services.inference_worker.pipeline import PipelineOptions
 from services.inference_worker.quality import QualityThresholds
 from services.inference_worker.smoothing import Smoother, SmoothingOptions
 
 
-class WorkerSettings(CommonSettings, AnalysisLimits):
-    """Configuration of the inference worker; shared fields (database, Redis, storage) come from the base."""
+class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
+    """Configuration of the inference worker; shared fields come from the bases (database, Redis, storage; the
+    queue and time limits; what is analysed; the heartbeat)."""
 
     model_path: Path | None = Field(default=None, description="checkpoint to load; default: the shipped model")
     inference_device: str = Field(default="auto", description="auto (CUDA if present, else CPU), cpu, cuda, cuda:1")
@@ -32,10 +34,14 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
         "none: one view (68.6 %)",
     )
     classifier_max_batch: int = Field(default=256, ge=1, description="most crops in one forward pass")
-    torch_num_threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = torch default")
+    torch_num_threads: int = Field(
+        default=0, ge=0, description="intra-op threads of the emotion model (ONNX Runtime on CPU, else torch); 0 = its "
+        "default",
+    )
 
     inference_backend: Literal["auto", "torch", "onnxruntime"] = Field(
-        default="auto", description="auto: ONNX Runtime on CPU (faster for this model here), PyTorch on CUDA"
+        default="auto", description="auto: ONNX Runtime on CPU (the model folder's model.onnx; torch is not "
+        "imported), PyTorch on CUDA; torch: PyTorch on any device (needs requirements-torch.txt)"
     )
     worker_jobs: int = Field(
         default=1, ge=1, le=64,
@@ -45,8 +51,8 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
 
     face_detector: Literal["yunet", "mtcnn", "haar"] = Field(
         default="yunet",
-        description="yunet (OpenCV FaceDetectorYN, models/face_detector/, landmarks), mtcnn (facenet-pytorch, "
-        "installed with --no-deps; falls back to haar when absent) or haar (OpenCV cascade)",
+        description="yunet (OpenCV FaceDetectorYN, models/face_detector/, landmarks), mtcnn (facenet-pytorch; needs "
+        "PyTorch: the worker refuses to start without it) or haar (OpenCV cascade)",
     )
     detector_max_side: int | None = Field(
         default=None, ge=64, description="frames are scaled to this long side for detection (default: yunet 320, "
@@ -74,6 +80,26 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     crop_jpeg_quality: int = Field(default=88, ge=10, le=100)
 
     frame_batch_size: int = Field(default=16, ge=1, description="sampled frames detected + classified together")
+    detect_interval_s: float = Field(
+        default=0.2, ge=0, description="the face detector runs on one sampled frame per this much video (0: every "
+        "frame) and the tracker carries the boxes in between; frames around a shot change, a face appearing or "
+        "leaving, a confidence drop or fast motion are all detected (at 5 frames/s: every frame)",
+    )
+    classify_interval_s: float = Field(
+        default=0.2, ge=0, description="a followed face is classified again at least this often (0: every frame); "
+        "in between only when its model image changed by more than MAX_FACE_CHANGE (at 5 frames/s: every frame)",
+    )
+    max_face_change: float = Field(
+        default=8.0, ge=0, description="mean grey-level difference of a track's 48 px model image from the one last "
+        "classified above which it is classified again before CLASSIFY_INTERVAL_S",
+    )
+    carry_min_score: float = Field(
+        default=0.8, ge=0, le=1, description="boxes are carried between two detections only where the detector's "
+        "confidence is at least this at both",
+    )
+    carry_min_iou: float = Field(
+        default=0.5, ge=0, le=1, description="... and each face's two boxes overlap at least this much (IoU)",
+    )
     sustained_negative_s: float = Field(default=3.0, gt=0)
     min_track_s: float = Field(default=0.5, ge=0, description="shorter face tracks are not counted as a person")
     track_lost_s: float = Field(default=1.0, gt=0, description="a track survives this long without its face")
@@ -81,6 +107,10 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     smoothing_tau_s: float = Field(default=2.0, gt=0, description="hmm: mean time an expression lasts")
     smoothing_sigma_s: float = Field(default=0.6, gt=0, description="gaussian: kernel width in seconds")
     smoothing_max_gap_s: float = Field(default=1.0, gt=0, description="a longer unreadable gap restarts smoothing")
+    smoothing_evidence_s: float = Field(
+        default=0.2, ge=0, description="hmm: frames closer together than this share one observation's weight, so "
+        "a timeline does not depend on the frames analysed per second (0: every frame counts fully)",
+    )
     quality: QualityThresholds = Field(
         default_factory=QualityThresholds,
         description="quality gate thresholds, e.g. QUALITY__MIN_FACE_PX=24 (defaults measured in bench/README.md)",
@@ -88,14 +118,6 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     fail_on_no_face: bool = Field(
         default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"
     )
-    task_soft_time_limit_s: int = Field(
-        default_factory=lambda: time_limits()[0], ge=1, description="a job is stopped after this long (the Celery "
-        "app reads the same variable: services/common/celery_app.py)"
-    )
-    task_time_limit_s: int = Field(
-        default_factory=lambda: time_limits()[1], ge=1, description="hard limit (prefork pool: the child is killed)"
-    )
-
     progress_db_interval_s: float = Field(default=2.0, ge=0, description="least time between DB progress writes")
     task_max_retries: int = Field(default=8, ge=0, description="retries of transient (DB/Redis) failures (~4 min)")
     task_retry_backoff_max_s: int = Field(default=120, ge=1)
@@ -123,20 +145,23 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     )
     webhook_timeout_s: float = 5.0
 
-    worker_heartbeat_file: Path = Field(
-        default_factory=default_heartbeat_file,
-        description="the heartbeat file the container health check reads (python -m "
-        "services.inference_worker.healthcheck)",
-    )
-    worker_heartbeat_interval_s: float = Field(
-        default=DEFAULT_HEARTBEAT_INTERVAL_S, gt=0, description="how often the worker beats (file and Redis)"
-    )
     worker_metrics_port: int = Field(
         default=9108, ge=0, le=65535,
         description="port of the worker's Prometheus /metrics (served by the main process for all pool processes); "
         "0 disables it",
     )
     worker_metrics_host: str = Field(default="0.0.0.0", description="address the metrics server binds to")
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, description="where pool processes keep their metric values (emptied at start); default: a "
+        "fresh temporary folder, removed at shutdown"
+    )
+
+    @model_validator(mode="after")
+    def _mtcnn_needs_torch(self) -> WorkerSettings:
+        """A clear start-up error (not a failure per job) where MTCNN is chosen but cannot run."""
+        if self.face_detector == "mtcnn" and (missing := mtcnn_missing_packages()):
+            raise ValueError(MTCNN_UNAVAILABLE.format(missing=", ".join(missing)))
+        return self
 
     @model_validator(mode="after")
     def _require_webhook_secret_in_production(self) -> WorkerSettings:
@@ -151,24 +176,33 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
         return self.model_path or default_model_path()
 
     def pipeline_options(self, sample_fps: float | None) -> PipelineOptions:
-        """How to analyse a video asking for ``sample_fps`` (kept within the accepted range)."""
-        return PipelineOptions(
+        """How to analyse a video asking for ``sample_fps`` (kept within the accepted range): the one conversion from
+        settings to the pipeline's and the aggregation's options, each field under its setting's name."""
+        aggregate = AggregateOptions(
             sample_fps=self.clamp_sample_fps(sample_fps),
+            sustained_negative_s=self.sustained_negative_s,
+            min_track_s=self.min_track_s,
+            smoothing=SmoothingOptions(method=self.smoothing, tau_s=self.smoothing_tau_s,
+                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s,
+                                       evidence_s=self.smoothing_evidence_s),
+        )
+        return PipelineOptions(
+            aggregate=aggregate,
             max_duration_s=self.max_duration_s,
             frame_batch_size=self.frame_batch_size,
             crop_margin=self.crop_margin,
             align_faces=self.align_faces,
             saved_crop_margin=self.saved_crop_margin,
-            max_crops=self.max_crops_kept,
-            jpeg_quality=self.crop_jpeg_quality,
-            sustained_negative_s=self.sustained_negative_s,
-            min_track_s=self.min_track_s,
+            max_crops_kept=self.max_crops_kept,
+            crop_jpeg_quality=self.crop_jpeg_quality,
             track_lost_s=self.track_lost_s,
-            smoothing=SmoothingOptions(method=self.smoothing, tau_s=self.smoothing_tau_s,
-                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s),
             quality=self.quality,
-            detector_name=self.face_detector,
             max_frame_pixels=self.max_frame_pixels,
+            detect_interval_s=self.detect_interval_s,
+            classify_interval_s=self.classify_interval_s,
+            max_face_change=self.max_face_change,
+            carry_min_score=self.carry_min_score,
+            carry_min_iou=self.carry_min_iou,
         )
 
 

@@ -53,7 +53,7 @@ describe("watchAnalysis", () => {
     const es = FakeEventSource.instances[0];
     expect(es.url).toBe("/v1/analyses/a1/events?ticket=t-1");
     expect(calls[0].headers.get("Authorization")).toBe("Bearer access-1");
-    es.emit("progress", ev("processing", 0.4, { stage: "detecting_faces" }));
+    es.emit("progress", ev("processing", 0.4, { stage: "analyzing" }));
     es.emit("progress", ev("succeeded", 1));
     es.emit("progress", ev("processing", 0.9)); // ignored after the terminal event
     expect(seen.map((e) => e.status)).toEqual(["processing", "succeeded"]);

@@ -1,21 +1,20 @@
 /** The wait, in words: friendly stage names and an estimate of the time left. */
+import type { Stage } from "../api/types";
 
-const STAGE_LABELS: Record<string, string> = {
+/** One label per stage a running job reports: the build fails when the API gains a stage without one. */
+const STAGE_LABELS: Record<Exclude<Stage, "failed">, string> = {
   queued: "Waiting for a free analyser",
   probing: "Opening your video",
   analyzing: "Finding faces and reading expressions",
-  // older workers reported these two separately; one label keeps the text from flipping back and forth
-  detecting: "Finding faces and reading expressions",
-  classifying: "Finding faces and reading expressions",
   summarizing: "Putting your report together",
   saving: "Saving your report",
   done: "Your report is ready",
 };
 
 /** The stage as a person would say it; a neutral "Working on it" for anything unknown. */
-export function stageLabel(status: string, stage: string | null | undefined): string {
+export function stageLabel(status: string, stage: Stage | null | undefined): string {
   if (status === "queued") return STAGE_LABELS.queued;
-  return (stage && STAGE_LABELS[stage]) || "Working on it";
+  return (stage && stage !== "failed" && STAGE_LABELS[stage]) || "Working on it";
 }
 
 /** Seconds a job takes before any progress is known: a fixed start-up plus a share of the video's length. */

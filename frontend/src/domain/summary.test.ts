@@ -16,10 +16,10 @@ describe("summarySentences", () => {
   it("names a sustained negative stretch with its length", () => {
     const person = {
       ...PERSON_A,
-      dominant_emotion: "sad",
+      dominant_emotion: "sad" as const,
       distribution: { ...PERSON_A.distribution, sad: 0.45, neutral: 0.3 },
       indicators: { ...PERSON_A.indicators!, sustained_negative_affect: true, longest_negative_run_s: 4.2, negative_share: 0.45 },
-      segments: [{ start_t: 0, end_t: 12, emotion: "sad", gap_reason: null }],
+      segments: [{ start_t: 0, end_t: 12, emotion: "sad" as const, gap_reason: null }],
     };
     expect(summarySentences(person, ribbonBands(person.segments, 12))).toEqual(["Often sad; a negative expression lasted 4.2 s without a break."]);
   });

@@ -25,7 +25,7 @@ describe("AnalysisPage", () => {
         handler: () => {
           polls += 1;
           if (polls === 1) return { body: analysis({ status: "queued", progress: 0, dominant_emotion: null }) };
-          if (polls === 2) return { body: analysis({ status: "processing", progress: 0.42, stage: "classifying", dominant_emotion: null }) };
+          if (polls === 2) return { body: analysis({ status: "processing", progress: 0.42, stage: "analyzing", dominant_emotion: null }) };
           return { body: analysis() };
         },
       },
