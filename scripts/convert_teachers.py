@@ -8,7 +8,7 @@ through :mod:`bloomwell_ml.convert.tfjs_weights`; fer: the Keras h5 file through
 module of :mod:`bloomwell_ml.teacher_arch` with the output rows permuted to Bloomwell's label order, and write
 
 * ``model.pt`` (a Bloomwell model file: weights + ``ModelSpec`` with the teacher's input size, colour and
-  normalisation), ``model.onnx`` (exported from it),
+  normalisation), ``model.onnx`` (written from it by :func:`training.export.export_onnx`, the spec in its metadata),
 * ``LICENSE`` (the package's own), ``parity.json`` (the parity inputs and the original runtime's probabilities),
   ``MODEL_CARD.md`` (provenance) and ``SHA256SUMS``.
 
@@ -43,11 +43,12 @@ import torch
 from bloomwell_ml.convert.tfjs_weights import read_tfjs_weights
 from bloomwell_ml.io import load_model, save_model
 from bloomwell_ml.labels import EMOTIONS
-from bloomwell_ml.onnx_runtime import OnnxModule, onnx_bytes
+from bloomwell_ml.onnx_runtime import OnnxModule
 from bloomwell_ml.paths import REPO_ROOT
 from bloomwell_ml.preprocess import normalize, to_model_image
 from bloomwell_ml.spec import ModelSpec
 from bloomwell_ml.teacher_arch import FaceApiExpressionNet, MiniXception
+from training.export import export_onnx
 
 PARITY_TOL = 1e-4
 """Largest allowed difference of any probability between the port (PyTorch, ONNX) and the original runtime."""
@@ -325,7 +326,7 @@ def build_teacher(teacher: Teacher, out_root: Path, data_root: Path | None, work
     out = out_root / teacher.name
     out.mkdir(parents=True, exist_ok=True)
     save_model(out / "model.pt", net, teacher.spec)
-    (out / "model.onnx").write_bytes(onnx_bytes(load_model(out / "model.pt").module, teacher.spec))
+    export_onnx(out / "model.pt", out)  # the spec in its metadata, as every shipped model.onnx (training.export)
     torch_p = port_probabilities(load_model(out / "model.pt").module, teacher.spec, images)
     onnx_p = port_probabilities(OnnxModule((out / "model.onnx").read_bytes(), 1), teacher.spec, images)
     diffs = {"torch": float(np.abs(torch_p - reference).max()), "onnx": float(np.abs(onnx_p - reference).max())}

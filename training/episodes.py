@@ -26,7 +26,6 @@ smoothed expression lasting ``MIN_SEEN_S`` or more. Videos are generated at eval
 from __future__ import annotations
 
 import tempfile
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
@@ -36,8 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from bloomwell_ml.labels import EMOTIONS
-from services.common.timeline import NEGATIVE_EMOTIONS
+from bloomwell_ml.labels import EMOTIONS, NEGATIVE_EMOTIONS
 from services.inference_worker.smoothing import SmoothingOptions, smooth
 from training.data.readers import Sample, read_folder
 
@@ -186,15 +184,16 @@ def write_video(video: EpisodeVideo, stills: dict[str, list[Path]], path: Path, 
 class CropTap:
     """Wraps the classifier a candidate is scored with so the quality gate is the same for every candidate.
 
-    The pipeline asks ``model_image(crop)`` for each face (the quality gate measures that image) and then
-    ``submit(images)`` for the batch, in the same order. The gate sees the shipped model's input (``gate``'s model
-    image); ``predict(crops)`` receives the crops themselves, so each candidate (a teacher at 112 px RGB, an ensemble)
-    reads the face at its own input size.
+    The pipeline asks ``model_image(crop)`` for each face (the quality gate, and the reuse of a track's last
+    classification, look at that image) and then ``submit(images)`` for the faces it classifies. The gate sees the
+    shipped model's input (``gate``'s model image); ``predict(crops)`` receives the crops behind the submitted images
+    (looked up by the image's bytes), so each candidate (a teacher at 112 px RGB, an ensemble) reads the face at its
+    own input size.
     """
 
     def __init__(self, gate: Any, predict: Callable[[list[np.ndarray]], np.ndarray], name: str) -> None:
         self._gate, self._predict, self._name = gate, predict, name
-        self._crops: deque[np.ndarray] = deque()
+        self._crops: dict[bytes, np.ndarray] = {}
 
     @property
     def name(self) -> str:
@@ -212,13 +211,15 @@ class CropTap:
         return 1.0
 
     def model_image(self, crop: np.ndarray) -> np.ndarray:
-        """The gate's model image; the crop is queued for :meth:`submit`."""
-        self._crops.append(crop)
-        return self._gate.model_image(crop)
+        """The gate's model image; the crop is remembered for :meth:`submit`."""
+        image = np.ascontiguousarray(self._gate.model_image(crop))
+        self._crops[image.tobytes()] = crop
+        return image
 
     def submit(self, images: np.ndarray) -> Future[np.ndarray]:
-        """Probabilities for the queued crops of these images (EMOTIONS order), as a completed future."""
-        crops = [self._crops.popleft() for _ in range(len(images))]
+        """Probabilities for the crops behind these images (EMOTIONS order), as a completed future."""
+        crops = [self._crops[np.ascontiguousarray(im).tobytes()] for im in images]
+        self._crops.clear()  # every model_image call of a batch comes before its submit
         future: Future[np.ndarray] = Future()
         future.set_result(self._predict(crops).astype(np.float32))
         return future
@@ -307,7 +308,7 @@ def score_document(video: EpisodeVideo, document: dict[str, Any],
     out = asdict(score)
     out["alternatives"] = {}
     for name, opts in (alternatives or {}).items():
-        _, idx = smooth(probs, times, opts)
+        _, idx = smooth(probs, times, opts, float(document["summary"]["sample_fps"]))
         alt = [EMOTIONS[int(k)] for k in idx]
         eps, spur, acc = score_timeline(video, times, alt, raw, interval)
         out["alternatives"][name] = {"episodes": eps, "spurious": spur, "neutral_frame_accuracy": acc}
@@ -359,7 +360,8 @@ def run_episode_suite(candidates: dict[str, Any], data_root: Path, opts: Episode
 
     options = PipelineOptions()
     plans = plan_videos(data_root, opts)
-    report: dict[str, Any] = {"videos": [asdict(v) for v, _ in plans], "smoothing": options.smoothing.describe(),
+    report: dict[str, Any] = {"videos": [asdict(v) for v, _ in plans],
+                              "smoothing": options.aggregate.smoothing.describe(),
                               "candidates": {}}
     with tempfile.TemporaryDirectory(prefix="bloomwell-episodes-") as tmp:
         paths = [write_video(v, stills, Path(tmp) / f"{v.name}.avi", opts.seed + i)
@@ -370,7 +372,7 @@ def run_episode_suite(candidates: dict[str, Any], data_root: Path, opts: Episode
             for (video, _), path in zip(plans, paths, strict=True):
                 out = analyze_video(path, classifier=classifier, detector=detector, options=options,
                                     duration_hint_s=video.duration_s)
-                scored.append(score_document(video, out.document, ALTERNATIVE_SMOOTHERS))
+                scored.append(score_document(video, out.document.model_dump(mode="json"), ALTERNATIVE_SMOOTHERS))
             summary = summarize(scored)
             alternatives = {k: summarize(scored, k) for k in ALTERNATIVE_SMOOTHERS}
             report["candidates"][name] = {"summary": summary, "alternatives": alternatives, "videos": scored}
