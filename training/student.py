@@ -362,6 +362,7 @@ def train(cfg: StudentConfig, resume: bool = False, log: Any = print) -> dict[st
         teacher_w = choose_teacher_weights(val_t[0], val_y, teach[0][ck_part], labels[ck_part], names)
         weights_path.write_text(json.dumps(teacher_w))
     w = torch.tensor([teacher_w[n] for n in names])
+    w = w / w.sum()  # a mixture: the soft targets sum to 1 whatever scale the weights are given in
     log(f"teacher weights: {teacher_w}")
     base = load_model(resolve_path(cfg.init_from))
     part = TrainablePart(base.module, cfg.frozen_through)

@@ -63,3 +63,9 @@ def test_student_config_refuses_unknown_keys(tmp_path) -> None:
     assert isinstance(cfg, StudentConfig) and cfg.epochs == 3 and cfg.out_dir == "runs/student-cpu"
     with pytest.raises(ValueError, match="epoks"):
         load_student_config(None, ["epoks=3"])
+
+
+def test_weights_given_on_any_scale_make_a_distribution() -> None:
+    logits = torch.zeros(2, 3, 7)
+    w = torch.tensor([1.0, 1.0, 1.0])
+    assert torch.allclose(ensemble_probs(logits, w / w.sum(), 2.0).sum(-1), torch.ones(2))
