@@ -314,8 +314,10 @@ def load_cached(cache: Path, name: str, views: int) -> tuple[torch.Tensor, torch
 
 
 def ensemble_probs(teacher_logits: torch.Tensor, weights: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Weighted mean of the teachers' softmax at ``temperature``: (..., M, 7) → (..., 7)."""
-    return (torch.softmax(teacher_logits / temperature, -1) * weights.view(-1, 1)).sum(-2)
+    """Weighted mean of the teachers' softmax at ``temperature``: (..., M, 7) → (..., 7); the weights are
+    normalised, so the soft targets sum to 1 whatever scale they are given in."""
+    w = weights / weights.sum()
+    return (torch.softmax(teacher_logits / temperature, -1) * w.view(-1, 1)).sum(-2)
 
 
 def choose_teacher_weights(val_logits: torch.Tensor, val_labels: torch.Tensor, ck_logits: torch.Tensor,
@@ -362,7 +364,6 @@ def train(cfg: StudentConfig, resume: bool = False, log: Any = print) -> dict[st
         teacher_w = choose_teacher_weights(val_t[0], val_y, teach[0][ck_part], labels[ck_part], names)
         weights_path.write_text(json.dumps(teacher_w))
     w = torch.tensor([teacher_w[n] for n in names])
-    w = w / w.sum()  # a mixture: the soft targets sum to 1 whatever scale the weights are given in
     log(f"teacher weights: {teacher_w}")
     base = load_model(resolve_path(cfg.init_from))
     part = TrainablePart(base.module, cfg.frozen_through)

@@ -66,6 +66,7 @@ def test_student_config_refuses_unknown_keys(tmp_path) -> None:
 
 
 def test_weights_given_on_any_scale_make_a_distribution() -> None:
-    logits = torch.zeros(2, 3, 7)
-    w = torch.tensor([1.0, 1.0, 1.0])
-    assert torch.allclose(ensemble_probs(logits, w / w.sum(), 2.0).sum(-1), torch.ones(2))
+    logits = torch.randn(2, 3, 7)
+    p = ensemble_probs(logits, torch.tensor([1.0, 1.0, 2.0]), 2.0)
+    assert torch.allclose(p.sum(-1), torch.ones(2))
+    torch.testing.assert_close(p, ensemble_probs(logits, torch.tensor([0.25, 0.25, 0.5]), 2.0))
