@@ -14,7 +14,6 @@ from services.common.celery_app import time_limits
 from services.common.settings import AnalysisLimits, CommonSettings, read_secret_file
 from services.common.workers import DEFAULT_HEARTBEAT_INTERVAL_S, default_heartbeat_file
 from services.inference_worker.pipeline import PipelineOptions
-from services.inference_worker.quality import QualityThresholds
 from services.inference_worker.smoothing import Smoother, SmoothingOptions
 
 
@@ -81,10 +80,6 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     smoothing_tau_s: float = Field(default=2.0, gt=0, description="hmm: mean time an expression lasts")
     smoothing_sigma_s: float = Field(default=0.6, gt=0, description="gaussian: kernel width in seconds")
     smoothing_max_gap_s: float = Field(default=1.0, gt=0, description="a longer unreadable gap restarts smoothing")
-    quality: QualityThresholds = Field(
-        default_factory=QualityThresholds,
-        description="quality gate thresholds, e.g. QUALITY__MIN_FACE_PX=24 (defaults measured in bench/README.md)",
-    )
     fail_on_no_face: bool = Field(
         default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"
     )

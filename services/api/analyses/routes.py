@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import messages
 from services.api.analyses import service
+from services.api.analyses.face_check import face_check_config
 from services.api.analyses.schemas import AnalysisCreated, AnalysisListItem, AnalysisOut, AnalysisPage, PublicConfig
 from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES, FrameLimits, store_and_check
 from services.api.analyses.webhooks import check_webhook_url
@@ -36,7 +37,7 @@ NOT_FOUND = HTTPException(status.HTTP_404_NOT_FOUND, detail=messages.ANALYSIS_NO
 
 @router.get("/config", response_model=PublicConfig)
 async def public_config(settings: SettingsDep) -> PublicConfig:
-    """Upload limits and accepted formats (no authentication needed)."""
+    """Upload limits, accepted formats and the worker's face-quality thresholds (no authentication needed)."""
     return PublicConfig(
         max_upload_bytes=settings.max_upload_bytes,
         max_duration_s=settings.max_duration_s,
@@ -48,6 +49,7 @@ async def public_config(settings: SettingsDep) -> PublicConfig:
         min_sample_fps=MIN_SAMPLE_FPS,
         max_sample_fps=MAX_SAMPLE_FPS,
         gap_phrases=GAP_PHRASES,
+        face_check=face_check_config(settings.quality),
     )
 
 
