@@ -53,7 +53,7 @@ describe("watchAnalysis", () => {
     const es = FakeEventSource.instances[0];
     expect(es.url).toBe("/v1/analyses/a1/events?ticket=t-1");
     expect(calls[0].headers.get("Authorization")).toBe("Bearer access-1");
-    es.emit("progress", ev("processing", 0.4, { stage: "detecting_faces" }));
+    es.emit("progress", ev("processing", 0.4, { stage: "analyzing" }));
     es.emit("progress", ev("succeeded", 1));
     es.emit("progress", ev("processing", 0.9)); // ignored after the terminal event
     expect(seen.map((e) => e.status)).toEqual(["processing", "succeeded"]);
@@ -72,7 +72,7 @@ describe("watchAnalysis", () => {
         handler: () => {
           n += 1;
           return n < 2
-            ? { body: { id: "a1", status: "processing", progress: 0.5, stage: "classifying", error: null, error_code: null } }
+            ? { body: { id: "a1", status: "processing", progress: 0.5, stage: "analyzing", error: null, error_code: null } }
             : { body: { id: "a1", status: "failed", progress: 1, stage: null, error: "No face was found in the video.", error_code: "no_face" } };
         },
       },

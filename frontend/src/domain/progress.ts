@@ -1,21 +1,21 @@
 /** The wait, in words: friendly stage names and an estimate of the time left. */
+import { isStage, type Stage } from "./contract";
 
-const STAGE_LABELS: Record<string, string> = {
+/** One label per stage the worker sends (`services/common/analysis.py: Stage`); a missing one fails the build. */
+export const STAGE_LABELS: Record<Stage, string> = {
   queued: "Waiting for a free analyser",
   probing: "Opening your video",
   analyzing: "Finding faces and reading expressions",
-  // older workers reported these two separately; one label keeps the text from flipping back and forth
-  detecting: "Finding faces and reading expressions",
-  classifying: "Finding faces and reading expressions",
   summarizing: "Putting your report together",
   saving: "Saving your report",
   done: "Your report is ready",
+  failed: "The analysis stopped",
 };
 
 /** The stage as a person would say it; a neutral "Working on it" for anything unknown. */
 export function stageLabel(status: string, stage: string | null | undefined): string {
   if (status === "queued") return STAGE_LABELS.queued;
-  return (stage && STAGE_LABELS[stage]) || "Working on it";
+  return isStage(stage) ? STAGE_LABELS[stage] : "Working on it";
 }
 
 /** Seconds a job takes before any progress is known: a fixed start-up plus a share of the video's length. */
