@@ -14,6 +14,8 @@ interface Props {
 interface Chosen {
   file: File;
   duration: number | null;
+  /** Said before sending: a length outside the suggested range, or one the browser could not read. */
+  note: string | null;
 }
 
 /** Pick a video by drag and drop or the file dialog; type, size and length are checked before upload. */
@@ -41,13 +43,13 @@ export function Uploader({ config, busy, onSubmit }: Props) {
     setChecking(true);
     const duration = await probeDuration(file);
     setChecking(false);
-    const tooLong = checkDuration(duration, config);
-    if (tooLong) {
-      setError(tooLong);
+    const length = checkDuration(duration, config);
+    if (length && "refuse" in length) {
+      setError(length.refuse);
       if (inputRef.current) inputRef.current.value = "";
       return;
     }
-    setChosen({ file, duration });
+    setChosen({ file, duration, note: length?.note ?? null });
   };
 
   const onDrop = (e: DragEvent) => {
@@ -119,6 +121,11 @@ export function Uploader({ config, busy, onSubmit }: Props) {
               {formatBytes(chosen.file.size)}
               {chosen.duration != null ? ` · ${formatSeconds(chosen.duration)}` : ""}
             </p>
+            {chosen.note && (
+              <p className="small file-card__note" data-testid="duration-note">
+                {chosen.note}
+              </p>
+            )}
           </div>
           <div className="btn-row">
             <button
