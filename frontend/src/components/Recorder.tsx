@@ -376,9 +376,9 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, faceCheck, busy, on
 
   return (
     <div className="recorder" data-phase={phase}>
-      <h3 className="recorder__title" ref={titleRef} data-testid="recorder-title">
+      <h2 className="recorder__title" ref={titleRef} data-testid="recorder-title">
         {TITLES[phase]}
-      </h3>
+      </h2>
       {error && (
         <Alert tone={phase === "blocked" ? "warning" : "error"} testId="camera-error">
           {error}
