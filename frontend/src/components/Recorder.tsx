@@ -429,10 +429,10 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, faceCheck, busy, on
             </div>
             {phase === "ready" ? (
               <>
+                {checking && <FaceHint check={check} />}
                 <button type="button" className="btn btn--record" onClick={startRecording}>
                   <span className="rec-dot" aria-hidden="true" /> Start recording
                 </button>
-                {checking && <FaceHint check={check} />}
                 {hint && (
                   <p className={`light-hint${hint.ok ? "" : " light-hint--warn"}`} data-testid="light-hint" role="status">
                     {hint.text}

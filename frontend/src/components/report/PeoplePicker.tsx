@@ -35,7 +35,7 @@ export function PeoplePicker({ analysisId, people, frames, selected, onSelect, u
     <section className="panel people" aria-labelledby="people-title" data-testid="people-picker">
       <h2 id="people-title">We saw {people.length} people in this video</h2>
       <p className="muted small">
-        Choose whose report you want to see. Person 1 was visible the longest.
+        Choose whose report to see; Person 1 was visible the longest.
         {unreadable > 0 && ` ${unreadable === 1 ? "One more face was" : `${unreadable} more faces were`} too brief or unclear to read.`}
       </p>
       <ul className="people__list">
