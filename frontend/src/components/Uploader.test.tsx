@@ -45,15 +45,17 @@ describe("Uploader", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(/the limit is 50 MB/);
   });
 
-  it("refuses a clip too short to read before anything is sent, and notes a long one", async () => {
+  it("explains a clip too short to read before anything is sent (sending it is an 'anyway'), and notes a long one", async () => {
     const media = await import("../lib/media");
     vi.mocked(media.probeDuration).mockResolvedValue(0.2);
     const onSubmit = vi.fn();
     const user = userEvent.setup();
     render(<Uploader config={CONFIG} onSubmit={onSubmit} />);
     await user.upload(screen.getByLabelText("Choose a video file"), videoFile("blink.mp4", 1000, "video/mp4"));
-    expect(await screen.findByRole("alert")).toHaveTextContent(/only 0\.2 s long\. We need at least 5 seconds/);
+    expect(await screen.findByTestId("duration-note")).toHaveTextContent(/only 0\.2 s long\. We need at least 5 seconds/);
     expect(screen.queryByRole("button", { name: "Analyse this video" })).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Analyse it anyway" })).toBeInTheDocument();
+    expect(onSubmit).not.toHaveBeenCalled();
     vi.mocked(media.probeDuration).mockResolvedValue(44);
     await user.upload(screen.getByLabelText("Choose a video file"), videoFile("long.mp4", 1000, "video/mp4"));
     expect(await screen.findByTestId("duration-note")).toHaveTextContent(/longer than the 5–30 seconds we suggest/);

@@ -16,6 +16,8 @@ interface Chosen {
   duration: number | null;
   /** Said before sending: a length outside the suggested range, or one the browser could not read. */
   note: string | null;
+  /** Too short to follow an expression: sending it is a deliberate "anyway". */
+  short: boolean;
 }
 
 /** Pick a video by drag and drop or the file dialog; type, size and length are checked before upload. */
@@ -49,7 +51,7 @@ export function Uploader({ config, busy, onSubmit }: Props) {
       if (inputRef.current) inputRef.current.value = "";
       return;
     }
-    setChosen({ file, duration, note: length?.note ?? null });
+    setChosen({ file, duration, note: length?.note ?? null, short: !!length && "short" in length && !!length.short });
   };
 
   const onDrop = (e: DragEvent) => {
@@ -122,7 +124,7 @@ export function Uploader({ config, busy, onSubmit }: Props) {
               {chosen.duration != null ? ` · ${formatSeconds(chosen.duration)}` : ""}
             </p>
             {chosen.note && (
-              <p className="small file-card__note" data-testid="duration-note">
+              <p className="small file-card__note" data-testid="duration-note" role="status">
                 {chosen.note}
               </p>
             )}
@@ -139,8 +141,8 @@ export function Uploader({ config, busy, onSubmit }: Props) {
             >
               Remove
             </button>
-            <button type="button" className="btn btn--primary" disabled={busy} onClick={() => onSubmit(chosen.file, chosen.file.name)}>
-              Analyse this video
+            <button type="button" className={`btn ${chosen.short ? "btn--ghost" : "btn--primary"}`} disabled={busy} onClick={() => onSubmit(chosen.file, chosen.file.name)}>
+              {chosen.short ? "Analyse it anyway" : "Analyse this video"}
             </button>
           </div>
         </div>

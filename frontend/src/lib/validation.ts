@@ -60,13 +60,16 @@ export function checkVideoFile(file: { name: string; size: number; type: string 
   return null;
 }
 
-/** What the length read in the browser means for an upload: `refuse` stops it, a `note` is said before sending. */
-export type DurationCheck = { refuse: string } | { note: string } | null;
+/**
+ * What the length read in the browser means for an upload: `refuse` stops it; a `note` is said before sending, and
+ * `short` asks for a deliberate "anyway".
+ */
+export type DurationCheck = { refuse: string } | { note: string; short?: boolean } | null;
 
 /**
- * The chosen video's length against the published limits: shorter than `min_record_s` is refused (too little to
- * follow an expression), longer than `max_duration_s` is refused (the server would), between `max_record_s` and that
- * is sent with a note; an unreadable length is said so (the server checks it).
+ * The chosen video's length against the published limits: longer than `max_duration_s` is refused (the server would);
+ * outside `min_record_s`–`max_record_s` it is explained before sending (too short to follow an expression, or longer
+ * than needed); an unreadable length is said so (the server checks it).
  */
 export function checkDuration(durationS: number | null, config: PublicConfig): DurationCheck {
   const range = `${config.min_record_s}–${config.max_record_s} seconds`;
@@ -79,7 +82,8 @@ export function checkDuration(durationS: number | null, config: PublicConfig): D
   }
   if (durationS < config.min_record_s) {
     return {
-      refuse: `This video is only ${length} long. We need at least ${config.min_record_s} seconds of your face to follow an expression — choose a longer clip (${range}), or record one with the webcam.`,
+      note: `This video is only ${length} long. We need at least ${config.min_record_s} seconds of your face to follow an expression, so it will probably not be readable — choose a longer clip (${range}), or record one with the webcam.`,
+      short: true,
     };
   }
   if (durationS > config.max_record_s + 0.5) {
