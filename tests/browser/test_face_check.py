@@ -64,7 +64,8 @@ def empty_browser(playwright_session, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def open_camera(browser: Browser, stack: Stack) -> Page:
-    context = browser.new_context(base_url=stack.base_url, viewport={"width": 1280, "height": 900}, permissions=["camera"])
+    viewport = {"width": 1280, "height": 900}
+    context = browser.new_context(base_url=stack.base_url, viewport=viewport, permissions=["camera"])
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.console_errors = []  # type: ignore[attr-defined]

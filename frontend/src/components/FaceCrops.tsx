@@ -67,7 +67,7 @@ export function FaceCrops({ analysisId, frames, person }: { analysisId: string; 
       {crops.map((c) => {
         const url = urls[c.name];
         return (
-          <li key={c.name} className="crop">
+          <li key={c.name} className="crop" data-crop={c.name}>
             {url ? (
               <img
                 src={url}

@@ -1,4 +1,4 @@
-import { useState, type KeyboardEvent } from "react";
+import { useRef, useState, type FocusEvent, type KeyboardEvent } from "react";
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, XAxis, YAxis } from "recharts";
 import { EMOTIONS, EMOTION_DASHES, EMOTION_LABELS, emotionColor } from "../../domain/emotions";
 import { DISPLAY_SMOOTHING_S, sortedValues, type ProbabilityRow } from "../../domain/frames";
@@ -38,6 +38,17 @@ function Readout({ row }: { row: ProbabilityRow | null }) {
   );
 }
 
+const TABBABLE = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]";
+
+/** The first element after `el` (outside it) that Tab would reach. */
+function nextTabbable(el: Element): HTMLElement | null {
+  for (const c of document.querySelectorAll<HTMLElement>(TABBABLE)) {
+    if (el.contains(c) || !(el.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING)) continue;
+    if (c.tabIndex >= 0 && c.getClientRects().length > 0) return c;
+  }
+  return null;
+}
+
 const STEP_KEYS: Record<string, (i: number, n: number) => number> = {
   ArrowRight: (i, n) => Math.min(n - 1, i + 1),
   ArrowLeft: (i) => Math.max(0, i - 1),
@@ -55,6 +66,15 @@ const STEP_KEYS: Record<string, (i: number, n: number) => number> = {
 export function ProbabilityChart({ rows, duration }: { rows: ProbabilityRow[]; duration: number }) {
   const moments = rows.filter((r) => sortedValues(r).length > 0);
   const [at, setAt] = useState<number | null>(null);
+  const plot = useRef<HTMLDivElement>(null);
+  // Chromium lets Tab into parts of the chart library's SVG (its layers listen for focus); the plot is the one stop:
+  // focus arriving inside it from the plot moves on past the chart, from anywhere else lands on the plot.
+  const onFocusInside = (e: FocusEvent<HTMLDivElement>) => {
+    const box = plot.current;
+    if (!box || e.target === box) return;
+    if (e.relatedTarget === box) (nextTabbable(box) ?? box).focus();
+    else box.focus();
+  };
   const row = at == null ? null : (moments[at] ?? null);
   const onKeyDown = (e: KeyboardEvent) => {
     const step = STEP_KEYS[e.key];
@@ -83,8 +103,10 @@ export function ProbabilityChart({ rows, duration }: { rows: ProbabilityRow[]; d
         tabIndex={0}
         aria-roledescription="chart"
         aria-label={`The seven expression probabilities over time, ${moments.length} moments. Use the left and right arrow keys to step through them, Home and End for the first and last.`}
+        ref={plot}
         onKeyDown={onKeyDown}
-        onBlur={() => setAt(null)}
+        onFocus={onFocusInside}
+        onBlur={(e) => e.target === plot.current && !plot.current?.contains(e.relatedTarget as Node | null) && setAt(null)}
         data-testid="probability-plot"
       >
         <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 640, height: 300 }}>
