@@ -51,7 +51,7 @@ describe("ResultView", () => {
   it("pictures only readable faces: no expression on an unread one, and the picker and the face section agree", async () => {
     mockFetch(routes());
     renderWithRouter(<ResultView analysisId="a1" result={RESULT} />);
-    await waitFor(() => expect(within(screen.getByTestId("face-crops")).getAllByRole("img", { name: /^Face at/ })).toHaveLength(2));
+    await waitFor(() => expect(within(screen.getByTestId("face-crops")).getAllByRole("img", { name: /^Face at/ })).toHaveLength(2), { timeout: 10_000 });
     const crops = within(screen.getByTestId("face-crops")).getAllByRole("img");
     expect(crops.map((c) => c.getAttribute("alt"))).toEqual(["Face at 0.0 s, most likely neutral in that frame", "Face at 4.0 s, most likely happy in that frame"]);
     expect(screen.getByTestId("face-crops")).not.toHaveTextContent("Angry");

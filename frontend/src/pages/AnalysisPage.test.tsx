@@ -46,7 +46,7 @@ describe("AnalysisPage", () => {
       { path: "/v1/analyses/a1", body: analysis({ status: "failed", error: workerSentence, error_code: code, dominant_emotion: null }) },
     ]);
     renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
-    const failure = await screen.findByTestId("failure");
+    const failure = await screen.findByTestId("failure", {}, { timeout: 8000 });
     const text = FAILURES[code];
     expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent(text.title);
     expect(text.title).not.toMatch(/didn't finish/);
@@ -63,7 +63,7 @@ describe("AnalysisPage", () => {
       { path: "/v1/analyses/a1", body: analysis({ status: "failed", error: "The worker was lost.", error_code: "something_new", dominant_emotion: null }) },
     ]);
     renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
-    await screen.findByTestId("failure");
+    await screen.findByTestId("failure", {}, { timeout: 8000 });
     expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("The analysis didn't finish");
     expect(screen.getByTestId("failure-reason")).toHaveTextContent("The worker was lost.");
   });

@@ -55,7 +55,7 @@ describe("History", () => {
     expect(await screen.findByTestId("history-notice")).toHaveTextContent("deleted");
     expect(screen.getAllByTestId("history-item").map((i) => i.dataset.id)).toEqual(["mid", "old"]);
     // focus lands on the row that took the deleted one's place, not back at the top of the page
-    await waitFor(() => expect(within(screen.getAllByTestId("history-item")[0]).getByRole("link", { name: /^Nov 20/ })).toHaveFocus());
+    await waitFor(() => expect(within(screen.getAllByTestId("history-item")[0]).getByRole("link", { name: /^Nov 20/ })).toHaveFocus(), { timeout: 10_000 });
   });
 
   it("shows each finished item's face and the trend from the list alone (no result requests)", async () => {
