@@ -9,7 +9,7 @@ PORT       ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv frontend api-types run test test-all test-fast test-chaos lint browser-deps bench bench-load train evaluate export clean secrets test-compose
+.PHONY: help venv frontend api-types run test test-all test-fast test-chaos lint typecheck browser-deps bench bench-load train evaluate export clean secrets test-compose
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,8 +42,12 @@ browser-deps:  ## install Debian's Chromium for the browser tests (when missing 
 lint: venv  ## ruff
 	$(PY) -m ruff check .
 
-test: venv frontend browser-deps  ## the whole default suite: ruff, ESLint, API types current, web app unit tests, Python tests (not slow)
+typecheck: venv  ## mypy --strict on services/ and bloomwell_client/ (configured in pyproject.toml)
+	$(PY) -m mypy
+
+test: venv frontend browser-deps  ## the whole default suite: ruff, mypy, ESLint, API types current, web app unit tests, Python tests (not slow)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	@if [ -f frontend/package.json ]; then cd frontend && npm run lint && npm run api-types:check && npm test; fi
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 

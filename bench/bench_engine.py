@@ -150,7 +150,7 @@ def timed_run(video: Path, classifier: object, detector: FaceDetector, options: 
 def bench_e2e(videos: list[Path], model: Path, settings: WorkerSettings, repeats: int, tmp: Path) -> None:
     new_options = settings.pipeline_options(5.0)
     configs = {
-        "old": ("mtcnn", "five", "torch", replace(new_options, detector_name="mtcnn", align_faces=False)),
+        "old": ("mtcnn", "five", "torch", replace(new_options, align_faces=False)),
         "new": (settings.face_detector, settings.inference_tta, settings.inference_backend, new_options),
     }
     print(f"\n## End to end per video, 5 frames/s, {repeats} runs each, interleaved. old = MTCNN + five-view TTA "
@@ -195,7 +195,8 @@ def bench_every_frame(videos: list[Path], model: Path, settings: WorkerSettings,
         cap = cv2.VideoCapture(str(video))
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
         cap.release()
-        options = replace(settings.pipeline_options(fps), sample_fps=fps)
+        options = settings.pipeline_options(fps)  # every frame, even past MAX_SAMPLE_FPS:
+        options = replace(options, aggregate=replace(options.aggregate, sample_fps=fps))
         seconds, out = run_once(video, clf, det, options, tmp)
         t = out.timings
         print(f"{video.name:42s} {t.frames:5d} frames at {fps:4.1f} fps in {seconds:6.2f} s: "

@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_quality.py [--limit 1500] [--bar 10]
 
-FER2013 test faces (a seeded, class-stratified subset) are degraded on purpose — downscaled to a few pixels and
-back (a small face in the frame), blurred, darkened, over-exposed, flattened in contrast — and each degraded face
+FER2013 test faces (a seeded, class-stratified subset) are degraded on purpose with the corruptions of
+``training.data.corruptions`` (the FER2013-C suite's own) — downscaled to a few pixels and back (a small face in
+the frame), blurred, darkened, over-exposed, flattened in contrast — and each degraded face
 is measured with the worker's own quality metrics (``services.inference_worker.quality.measure``) and classified
 with the shipped model (one view). Head turn cannot be synthesised from a photo, so it is measured on the natural
 pose variation of the same faces through the serving path (YuNet on upscaled frames, yaw from its landmarks).
@@ -30,6 +31,7 @@ from bloomwell_ml.io import LoadedModel, load_model  # noqa: E402
 from bloomwell_ml.paths import default_model_path  # noqa: E402
 from bloomwell_ml.preprocess import normalize, to_model_image  # noqa: E402
 from services.inference_worker.quality import QualityThresholds, estimate_yaw_deg, measure  # noqa: E402
+from training.data import corruptions  # noqa: E402
 from training.data.readers import read_folder  # noqa: E402
 from training.serving_path import detect_and_crop, serving_frame, stratified_subset  # noqa: E402
 
@@ -93,39 +95,23 @@ def main() -> None:
     print(f"{len(faces)} FER2013 test faces, clean accuracy {100 * clean:.1f} % (one view); "
           f"readable bar {100 * bar:.1f} %\n")
 
-    def down_up(f: np.ndarray, s: float) -> np.ndarray:
-        small = cv2.resize(f, (int(s), int(s)), interpolation=cv2.INTER_AREA)
-        return cv2.resize(small, (48, 48), interpolation=cv2.INTER_LINEAR)
-
-    def blur(f: np.ndarray, sigma: float) -> np.ndarray:
-        return cv2.GaussianBlur(f, (0, 0), sigma) if sigma > 0 else f
-
-    def darken(f: np.ndarray, k: float) -> np.ndarray:
-        return np.clip(f.astype(np.float32) * k, 0, 255).astype(np.uint8)
-
-    def brighten(f: np.ndarray, add: float) -> np.ndarray:
-        return np.clip(f.astype(np.float32) * (1 - add / 255) + add, 0, 255).astype(np.uint8)
-
-    def flatten(f: np.ndarray, c: float) -> np.ndarray:
-        m = f.mean()
-        return np.clip((f.astype(np.float32) - m) * c + m, 0, 255).astype(np.uint8)
-
     results: dict[str, list[tuple[float, float, float, int]]] = {}
     print("face size (downscaled to N px and back; metric: N)")
-    results["face_px"] = sweep("face_px", loaded, faces, labels, [48, 32, 24, 20, 16, 12, 10, 8], down_up,
-                               lambda img, s: s)
+    results["face_px"] = sweep("face_px", loaded, faces, labels, [48, 32, 24, 20, 16, 12, 10, 8],
+                               corruptions.down_up, lambda img, s: s)
     print("blur (Gaussian sigma; metric: sharpness)")
-    results["sharpness"] = sweep("blur", loaded, faces, labels, [0, 0.5, 0.8, 1.0, 1.3, 1.6, 2.0, 3.0], blur,
+    results["sharpness"] = sweep("blur", loaded, faces, labels, [0, 0.5, 0.8, 1.0, 1.3, 1.6, 2.0, 3.0],
+                                 corruptions.gaussian_blur,
                                  lambda img, s: measure(img, FULL_BOX).sharpness)
     print("darkening (grey levels x k; metric: brightness)")
     results["brightness_low"] = sweep("dark", loaded, faces, labels, [1, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.08],
-                                      darken, lambda img, s: measure(img, FULL_BOX).brightness)
+                                      corruptions.scale_intensity, lambda img, s: measure(img, FULL_BOX).brightness)
     print("over-exposure (towards white by a; metric: brightness)")
-    results["brightness_high"] = sweep("bright", loaded, faces, labels, [0, 60, 100, 140, 170, 200, 220], brighten,
-                                       lambda img, s: measure(img, FULL_BOX).brightness)
+    results["brightness_high"] = sweep("bright", loaded, faces, labels, [0, 60, 100, 140, 170, 200, 220],
+                                       corruptions.towards_white, lambda img, s: measure(img, FULL_BOX).brightness)
     print("contrast (around the mean x c; metric: contrast)")
     results["contrast"] = sweep("contrast", loaded, faces, labels, [1, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05],
-                                flatten, lambda img, s: measure(img, FULL_BOX).contrast)
+                                corruptions.contrast, lambda img, s: measure(img, FULL_BOX).contrast)
 
     print("\nhead turn (natural variation; YuNet on 4x upscaled frames; metric: |estimated yaw|)")
     frames = [serving_frame(f, int(lab)) for f, lab in zip(faces, labels, strict=True)]

@@ -38,6 +38,7 @@ from bloomwell_ml.spec import ModelSpec  # noqa: E402
 from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation, resolve_tta  # noqa: E402
 from services.common.settings import REPO_ROOT  # noqa: E402
 from services.common.video import decode_frames  # noqa: E402
+from services.inference_worker.aggregate import AggregateOptions  # noqa: E402
 from services.inference_worker.classifier import EmotionClassifier, cpu_supports_bf16  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
 from services.inference_worker.frames import SampleClock  # noqa: E402
@@ -174,7 +175,7 @@ def bench_end_to_end(videos: list[Path], model_path: Path, detector_name: str, s
           f"aggregate → crops), {sample_fps:g} frames/s, {repeats} runs each")
     clf = EmotionClassifier.load(model_path, tta=tta)
     detector = create_detector(detector_name)
-    options = PipelineOptions(sample_fps=sample_fps)
+    options = PipelineOptions(aggregate=AggregateOptions(sample_fps=sample_fps))
     print(f"{'video':48s} {'frames':>6s} {'faces':>6s} {'p50 s':>7s} {'p95 s':>7s} {'decode':>7s} {'detect':>7s} "
           f"{'classify':>8s}")
     all_runs: list[float] = []
@@ -207,10 +208,11 @@ def bench_queue(videos: list[Path], model_path: Path, detector_name: str, sample
     import redis
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE, create_celery_app
+    from services.common.celery_app import AnalysisQueue
     from services.common.db import Base, create_engine
     from services.common.events import channel_for
     from services.common.models import Analysis, User
+    from services.common.settings import QueueSettings
     from services.common.storage import Storage
 
     print(f"\n## 5. Through the queue (send_task → Celery worker, prefork ×1, {detector_name} → SQLite → "
@@ -249,15 +251,17 @@ def bench_queue(videos: list[Path], model_path: Path, detector_name: str, sample
             return aid
 
         user_id = asyncio.run(create_schema_and_user())
+        queue_settings = QueueSettings(redis_url=redis_url, celery_broker_url=redis_url)
         env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
                "STORAGE_DIR": str(storage.root), "MODEL_PATH": str(model_path), "FACE_DETECTOR": detector_name}
         log = (root / "worker.log").open("wb")
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "services.inference_worker.worker", "worker", "-Q",
-             INFERENCE_QUEUE, "--concurrency", "1", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "--loglevel",
-             "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             queue_settings.inference_queue, "--concurrency", "1", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h",
+             "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        app = create_celery_app(redis_url)
+        queue = AnalysisQueue.for_settings(queue_settings)
+        app = queue.app
         client = redis.Redis.from_url(redis_url)
         try:
             for _ in range(120):
@@ -272,7 +276,7 @@ def bench_queue(videos: list[Path], model_path: Path, detector_name: str, sample
                     pubsub = client.pubsub(ignore_subscribe_messages=True)
                     pubsub.subscribe(channel_for(aid))
                     t0 = time.perf_counter()
-                    app.send_task(ANALYZE_TASK, args=[str(aid)], queue=INFERENCE_QUEUE)
+                    queue.enqueue(aid)
                     status = None
                     while status not in ("succeeded", "failed") and time.perf_counter() - t0 < 300:
                         message = pubsub.get_message(timeout=1.0)

@@ -31,7 +31,7 @@ from typing import Any, TypeVar, cast
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bloomwell_client.client import (
@@ -165,6 +165,11 @@ def logout(ctx: Context) -> None:
             err.print(f"Not logged in to {ctx.api}.")
 
 
+def _show_sent(progress: Progress, task: TaskID, sent_bytes: int) -> None:
+    """Move an upload's bar to ``sent_bytes``."""
+    progress.update(task, completed=sent_bytes)
+
+
 def _event_text(event: ProgressEvent) -> str:
     return event.stage or event.status.value
 
@@ -200,7 +205,7 @@ def analyze(ctx: Context, videos: tuple[Path, ...], fps: float | None, wait: boo
             task = tasks[video]
             try:
                 analysis = client.upload(video, sample_fps=fps, keep_video=keep_video,
-                                         on_bytes=lambda done, t=task: progress.update(t, completed=done))
+                                         on_bytes=functools.partial(_show_sent, progress, task))
             except (Unreachable, NotLoggedIn):
                 raise
             except BloomwellError as exc:
@@ -209,7 +214,7 @@ def analyze(ctx: Context, videos: tuple[Path, ...], fps: float | None, wait: boo
                 codes.append(exit_code_for(exc))
                 continue
             created[video] = str(analysis.id)
-            progress.reset(task, total=1.0, completed=0.0, description=f"{video.name} · {analysis.status.value}")
+            progress.reset(task, total=1.0, completed=0, description=f"{video.name} · {analysis.status.value}")
             if not wait:
                 progress.update(task, completed=0.0)
                 click.echo(f"{analysis.id}\t{video.name}\t{analysis.status.value}")

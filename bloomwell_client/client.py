@@ -24,7 +24,7 @@ import httpx
 from services.api.analyses.schemas import AnalysisCreated, AnalysisOut, AnalysisPage, PublicConfig
 from services.auth.schemas import TokenPair
 from services.common.events import ProgressEvent
-from services.common.schemas import AnalysisResultOut
+from services.common.schemas import ResultDocument
 
 DEFAULT_API = "http://127.0.0.1:8000"
 REFRESH_MARGIN_S = 30.0
@@ -346,6 +346,7 @@ class BloomwellClient:
         def build() -> dict[str, Any]:
             handle = path.open("rb")
             handles.append(handle)
+            # a duck-typed file: httpx uses only read, seek, tell and fileno
             body: IO[bytes] = _CountingReader(handle, on_bytes) if on_bytes else handle  # type: ignore[assignment]
             return {"files": {"video": (path.name, body)}, "headers": {"Idempotency-Key": key}}
 
@@ -389,9 +390,9 @@ class BloomwellClient:
         """The result as the API sends it (JSON document or CSV); 409 (ApiError) until it succeeded."""
         return self._authed("GET", f"/v1/analyses/{analysis_id}/result", params={"format": fmt}).text
 
-    def result_json(self, analysis_id: uuid.UUID | str) -> AnalysisResultOut:
+    def result_json(self, analysis_id: uuid.UUID | str) -> ResultDocument:
         """The parsed result document."""
-        return AnalysisResultOut.model_validate_json(self.result_text(analysis_id, "json"))
+        return ResultDocument.model_validate_json(self.result_text(analysis_id, "json"))
 
     def delete(self, analysis_id: uuid.UUID | str) -> None:
         """Delete an analysis with its video, crops and result."""
@@ -446,7 +447,7 @@ class BloomwellClient:
 
 def _parse_sse(lines: Iterator[str]) -> Iterator[ProgressEvent]:
     """ProgressEvents from ``event: progress`` / ``data:`` blocks of a text/event-stream."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     for line in lines:
         if not line:
             if data and event == "progress":

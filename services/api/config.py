@@ -7,15 +7,16 @@ from pathlib import Path
 from pydantic import Field
 
 from services.common.analysis import DEFAULT_MIN_FRAME_SIDE_PX
+from services.common.heartbeat import HeartbeatSettings
 from services.common.security.settings import TokenSettings
-from services.common.settings import REPO_ROOT, AnalysisLimits
-from services.common.workers import DEFAULT_HEARTBEAT_MAX_AGE_S
+from services.common.settings import REPO_ROOT, AnalysisLimits, QueueSettings
 
 MB = 1024 * 1024
 
 
-class ApiSettings(TokenSettings, AnalysisLimits):
-    """Gateway configuration (environment variables of the same names, upper-cased)."""
+class ApiSettings(TokenSettings, QueueSettings, AnalysisLimits, HeartbeatSettings):
+    """Gateway configuration (environment variables of the same names, upper-cased); the queue, the analysis limits
+    and ``WORKER_HEARTBEAT_MAX_AGE_S`` (``/readyz``) are the worker's own settings."""
 
     auth_url: str = "http://127.0.0.1:8001"
     """Where the auth service listens; ``/auth/*`` is forwarded there and its JWKS read from there."""
@@ -38,5 +39,3 @@ class ApiSettings(TokenSettings, AnalysisLimits):
     """Database connections each gateway process keeps open (PostgreSQL); requests beyond wait for one."""
     db_max_overflow: int = Field(default=5, ge=0)
     """Extra connections opened under bursts (closed again afterwards, so keep this small)."""
-    worker_heartbeat_max_age_s: float = Field(default=DEFAULT_HEARTBEAT_MAX_AGE_S, gt=0)
-    """``/readyz`` counts the workers whose last heartbeat is younger than this."""

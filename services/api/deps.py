@@ -1,19 +1,19 @@
-"""FastAPI dependencies of the gateway (``SessionDep``, ``SettingsDep``, ``CurrentUserId`` ...)."""
+"""FastAPI dependencies of the gateway (``SettingsDep``, ``CurrentUserId`` ...; ``SessionDep`` and ``RedisDep``
+come from ``services.common.deps``, shared with the auth service)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import redis.asyncio as aioredis
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import messages, tickets
 from services.api.config import ApiSettings
+from services.common.celery_app import AnalysisQueue
 from services.common.security import revocation
 from services.common.security.tokens import AccessClaims, JwksVerifier, TokenError
 from services.common.storage import Storage
@@ -21,12 +21,6 @@ from services.common.storage import Storage
 logger = logging.getLogger("bloomwell.api.auth")
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST /auth/login")
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One database session per request."""
-    async with request.app.state.sessionmaker() as session:
-        yield session
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -41,16 +35,15 @@ def get_storage(request: Request) -> Storage:
     return storage
 
 
-def get_redis(request: Request) -> aioredis.Redis:
-    """The shared asyncio Redis client."""
-    client: aioredis.Redis = request.app.state.redis
-    return client
+def get_analysis_queue(request: Request) -> AnalysisQueue:
+    """Where uploads are queued for the inference worker."""
+    queue: AnalysisQueue = request.app.state.analysis_queue
+    return queue
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
-RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
+AnalysisQueueDep = Annotated[AnalysisQueue, Depends(get_analysis_queue)]
 
 
 class AuthFailure(Exception):

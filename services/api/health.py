@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from services.common import workers as live_workers
+from services.common import heartbeat
 
 logger = logging.getLogger("bloomwell.api.health")
 
@@ -24,7 +24,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     """Ready when the database and Redis answer and at least one inference worker beat recently; ``workers`` counts
-    every worker whose heartbeat is fresh (``services.common.workers``), on any host."""
+    every worker whose heartbeat is fresh (``services.common.heartbeat``), on any host."""
     state = request.app.state
     checks: dict[str, str] = {}
     try:
@@ -43,7 +43,7 @@ async def readyz(request: Request) -> JSONResponse:
     workers = 0
     if checks["redis"] == "up":
         try:
-            workers = await live_workers.count_live(state.redis, state.settings.worker_heartbeat_max_age_s)
+            workers = await heartbeat.count_live(state.redis, state.settings.worker_heartbeat_max_age_s)
         except Exception as exc:  # noqa: BLE001
             logger.warning("could not count the live workers: %s", exc)
     checks["workers"] = str(workers)

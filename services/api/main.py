@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from celery import Celery
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from services.api import health, proxy, push, webapp
+from services.api import errors, health, proxy, push, webapp
 from services.api.analyses.routes import router as analyses_router
-from services.api.analyses.upload import BodyLimits, UploadSizeLimit
+from services.api.body_limits import BodyLimits, UploadSizeLimit
 from services.api.config import ApiSettings
 from services.api.security_headers import SecurityHeaders
-from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE, create_celery_app
+from services.common.celery_app import AnalysisQueue
 from services.common.db import create_engine, create_sessionmaker
 from services.common.http_metrics import instrument
 from services.common.logs import configure_service_logging
@@ -38,15 +36,6 @@ GZIP_MINIMUM_BYTES = 1024
 GZIP_EXCLUDED = tuple(dict.fromkeys((*DEFAULT_EXCLUDED_CONTENT_TYPES, "text/event-stream")))
 
 
-def celery_enqueuer(celery: Celery) -> Callable[[uuid.UUID], None]:
-    """A blocking function that puts one analysis on the inference queue."""
-
-    def enqueue(analysis_id: uuid.UUID) -> None:
-        celery.send_task(ANALYZE_TASK, args=[str(analysis_id)], queue=INFERENCE_QUEUE, task_id=str(analysis_id))
-
-    return enqueue
-
-
 def create_app(
     settings: ApiSettings | None = None,
     auth_transport: httpx.AsyncBaseTransport | None = None,
@@ -59,7 +48,6 @@ def create_app(
     """
     settings = settings or ApiSettings()
     configure_service_logging(settings.log_level, settings.log_format)
-    celery = create_celery_app(settings.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,7 +64,7 @@ def create_app(
                     "pool_pre_ping": False,
                 }
             engine = create_engine(settings.database_url, **pool)
-        app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)  # type: ignore[arg-type]
+        app.state.sessionmaker = sessionmaker if engine is None else create_sessionmaker(engine)
         app.state.redis = aioredis.from_url(settings.redis_url, decode_responses=True)
         app.state.auth_client = httpx.AsyncClient(
             base_url=settings.auth_url, transport=auth_transport, timeout=httpx.Timeout(10.0)
@@ -85,7 +73,8 @@ def create_app(
         async def fetch_jwks() -> dict[str, Any]:
             response = await app.state.auth_client.get("/auth/.well-known/jwks.json")
             response.raise_for_status()
-            return response.json()
+            jwks: dict[str, Any] = response.json()
+            return jwks
 
         app.state.verifier = JwksVerifier.for_settings(fetch_jwks, settings)
         yield
@@ -97,8 +86,8 @@ def create_app(
     app = FastAPI(title="Bloomwell API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.storage = Storage(settings.storage_root)
-    app.state.celery = celery
-    app.state.enqueue = celery_enqueuer(celery)
+    app.state.analysis_queue = AnalysisQueue.for_settings(settings)
+    errors.install(app)
 
     body_limits = BodyLimits(
         max_bytes=settings.max_upload_bytes,
@@ -120,7 +109,7 @@ def create_app(
         )
     app.add_middleware(SecurityHeaders)
     # outermost: the caller's address and scheme, believing X-Forwarded-* only from TRUSTED_PROXIES
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     instrument(app)  # GET /metrics (before the web app's catch-all route)
     app.include_router(health.router)
     app.include_router(analyses_router)

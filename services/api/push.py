@@ -18,17 +18,16 @@ from pydantic import BaseModel, ValidationError
 
 from services.api import messages, tickets
 from services.api.analyses import service
-from services.api.analyses.routes import owned_or_404
+from services.api.analyses.errors import AnalysisNotFound
 from services.api.deps import (
     WS_NOT_FOUND,
     AuthFailure,
     CurrentUserId,
     PushUserId,
-    RedisDep,
-    SessionDep,
     SettingsDep,
     push_user_id,
 )
+from services.common.deps import RedisDep, SessionDep
 from services.common.events import ProgressEvent, channel_for
 from services.common.models import Analysis
 
@@ -47,20 +46,16 @@ async def stream_ticket(
     analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep, redis: RedisDep, settings: SettingsDep
 ) -> StreamTicket:
     """A single-use ticket (valid ``STREAM_TICKET_TTL_S``) to open this analysis's SSE or WebSocket stream."""
-    await owned_or_404(session, user_id, analysis_id)
+    await service.get_owned(session, user_id, analysis_id)
     ticket = await tickets.issue(redis, user_id, analysis_id, settings.stream_ticket_ttl_s)
     return StreamTicket(ticket=ticket, expires_in=settings.stream_ticket_ttl_s)
 
 
 def event_from_row(analysis: Analysis) -> ProgressEvent:
     """The current state of an analysis as a progress event."""
-    return ProgressEvent(
-        analysis_id=analysis.id,
-        status=analysis.status,
-        progress=analysis.progress,
-        stage=analysis.stage,
-        error=analysis.error,
-        error_code=analysis.error_code,
+    return ProgressEvent.model_validate(
+        {"analysis_id": analysis.id, "status": analysis.status, "progress": analysis.progress, "stage": analysis.stage,
+         "error": analysis.error, "error_code": analysis.error_code}
     )
 
 
@@ -73,7 +68,7 @@ async def subscribed(redis: aioredis.Redis, analysis_id: uuid.UUID) -> AsyncIter
         yield pubsub
     finally:
         await pubsub.unsubscribe()
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
 
 
 async def progress_stream(
@@ -113,7 +108,7 @@ async def analysis_events(
 
     Authenticate with ``Authorization: Bearer`` or, from a browser's ``EventSource``, ``?ticket=``.
     """
-    await owned_or_404(session, user_id, analysis_id)
+    await service.get_owned(session, user_id, analysis_id)
 
     async def body() -> AsyncIterator[str]:
         async with subscribed(redis, analysis_id) as pubsub:
@@ -156,7 +151,7 @@ async def analysis_websocket(
     async with app.state.sessionmaker() as session:
         try:
             await service.get_owned(session, user_id, analysis_id)
-        except service.AnalysisNotFound:
+        except AnalysisNotFound:
             await websocket.close(code=WS_NOT_FOUND, reason=messages.ANALYSIS_NOT_FOUND)
             return
     redis: aioredis.Redis = app.state.redis

@@ -1,19 +1,18 @@
-"""FastAPI dependencies of the auth service (``SessionDep``, ``SettingsDep``, ``CurrentUser`` ...)."""
+"""FastAPI dependencies of the auth service (``SettingsDep``, ``CurrentUser`` ...; ``SessionDep`` and ``RedisDep``
+come from ``services.common.deps``, shared with the gateway)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-import redis.asyncio as aioredis
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import messages, service
 from services.auth.config import AuthSettings
 from services.auth.passwords import PasswordHasher
 from services.auth.throttle import Throttle
+from services.common.deps import SessionDep
 from services.common.models import User
 from services.common.security import revocation
 from services.common.security.tokens import AccessClaims, JwksVerifier, TokenError
@@ -21,22 +20,10 @@ from services.common.security.tokens import AccessClaims, JwksVerifier, TokenErr
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One database session per request."""
-    async with request.app.state.sessionmaker() as session:
-        yield session
-
-
 def get_settings(request: Request) -> AuthSettings:
     """The running app's settings."""
     settings: AuthSettings = request.app.state.settings
     return settings
-
-
-def get_redis(request: Request) -> aioredis.Redis:
-    """The asyncio Redis client (token denylist)."""
-    client: aioredis.Redis = request.app.state.redis
-    return client
 
 
 def get_hasher(request: Request) -> PasswordHasher:
@@ -56,9 +43,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[AuthSettings, Depends(get_settings)]
-RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
 ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 AddressDep = Annotated[str, Depends(client_address)]

@@ -43,7 +43,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = aioredis.from_url(settings.redis_url, decode_responses=True)
         engine = None if sessionmaker is not None else create_engine(settings.database_url)
-        app.state.sessionmaker = sessionmaker or create_sessionmaker(engine)  # type: ignore[arg-type]
+        app.state.sessionmaker = sessionmaker if engine is None else create_sessionmaker(engine)
         try:
             yield
         finally:
@@ -86,7 +86,7 @@ def create_app(
         return JSONResponse({"detail": messages.BUSY}, status_code=503, headers={"Retry-After": "1"})
 
     # the gateway (a trusted proxy) passes the caller's address in X-Forwarded-For
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     instrument(app)  # GET /metrics (before the web app's catch-all route)
     @app.get("/healthz", include_in_schema=False)

@@ -13,12 +13,11 @@ from services.auth.deps import (
     CurrentUser,
     HasherDep,
     OptionalClaims,
-    RedisDep,
-    SessionDep,
     SettingsDep,
     ThrottleDep,
 )
 from services.auth.schemas import LoginIn, RefreshIn, SignupIn, TokenPair, UserOut
+from services.common.deps import RedisDep, SessionDep
 from services.common.security.sanitize import strip_control
 
 router = APIRouter(prefix="/auth", tags=["auth"])

@@ -141,7 +141,7 @@ async def rotate_refresh_token(
         .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))
         .values(used_at=now)
     )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]
+    if spent.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult; execute() says Result
         await session.rollback()
         await _revoke_family(session, family_id)
         await revocation.revoke_session(redis, family_id, settings.access_token_ttl_s)

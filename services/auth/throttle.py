@@ -68,7 +68,7 @@ class Throttle:
         signup_per_address: str,
     ) -> None:
         storage = storage_from_string(storage_uri(redis_url), implementation="redispy", key_prefix=KEY_PREFIX)
-        self._limiter = MovingWindowRateLimiter(storage)  # type: ignore[arg-type]
+        self._limiter = MovingWindowRateLimiter(storage)
         self._login = (Rule("address", parse(login_per_address)), Rule("account", parse(login_per_account)))
         self._signup = (Rule("address", parse(signup_per_address)),)
 

@@ -31,6 +31,18 @@ def clamp_sample_fps(value: float | None, default: float = DEFAULT_SAMPLE_FPS) -
     return float(min(MAX_SAMPLE_FPS, max(MIN_SAMPLE_FPS, fps)))
 
 
+class Emotion(StrEnum):
+    """An expression label: the model's seven classes, in their canonical order (``bloomwell_ml.labels.EMOTIONS``)."""
+
+    angry = "angry"
+    disgust = "disgust"
+    fear = "fear"
+    happy = "happy"
+    neutral = "neutral"
+    sad = "sad"
+    surprise = "surprise"
+
+
 class Stage(StrEnum):
     """Where a job is, as reported in ``stage`` while it runs and after it ends."""
 
@@ -43,6 +55,15 @@ class Stage(StrEnum):
     failed = "failed"
 
 
+LEGACY_STAGES: Final[dict[str, Stage]] = {"detecting": Stage.analyzing, "classifying": Stage.analyzing}
+"""Stages older workers wrote, as they read today (a row written then may still be read)."""
+
+
+def stored_stage(value: object) -> object:
+    """A stage as stored or published, with the names of :data:`LEGACY_STAGES` mapped to today's."""
+    return LEGACY_STAGES.get(value, value) if isinstance(value, str) else value
+
+
 class ErrorCode(StrEnum):
     """``error_code`` of a failed analysis."""
 
@@ -51,6 +72,7 @@ class ErrorCode(StrEnum):
     no_face = "no_face"
     no_assessable_face = "no_assessable_face"
     timeout = "timeout"
+    invalid_result = "invalid_result"
     internal = "internal"
 
 
@@ -80,6 +102,9 @@ REASON_PHRASES: Final[dict[UnassessableReason, str]] = {
 NOT_VISIBLE: Final[Literal["not_visible"]] = "not_visible"
 """The gap reason of a stretch in which a person's face was not in the picture at all."""
 
+GapReason = UnassessableReason | Literal["not_visible"]
+"""Why a stretch of a person's timeline has no expression: an unassessable reason, or :data:`NOT_VISIBLE`."""
+
 GAP_PHRASES: Final[dict[str, str]] = {
     **{reason.value: phrase for reason, phrase in REASON_PHRASES.items()},
     NOT_VISIBLE: "this person was not in the picture",
@@ -92,6 +117,8 @@ MESSAGES: Final[dict[str, str]] = {
     "no_frames": "The video contains no frames that could be decoded.",
     "no_face": "No face was found in this video. Please record with your face clearly visible and well lit.",
     "timeout": "The analysis took too long and was stopped. Please try a shorter video.",
+    "invalid_result": "The analysis produced a result we could not store, so it was stopped. This is a fault on our "
+    "side, not your video's; please try again later.",
     "attempts": "The analysis failed repeatedly on our side and was stopped. Please try again later.",
     "internal": "Something went wrong on our side while analysing this video. Please try again later.",
     "model": "The emotion model is not available on the server. Please try again later.",

@@ -1,44 +1,40 @@
-"""The one Celery app shared by the gateway (producer) and the inference worker (consumer)."""
+"""The job queue between the gateway and the inference worker: the Celery app built from :class:`QueueSettings`,
+and the one task on it, typed on both sides.
+
+* Producer (gateway, recovery sweep): :class:`AnalysisQueue.enqueue` puts an analysis on the queue.
+* Consumer (worker): :func:`register_analysis_task` registers the worker's task body,
+  :func:`services.inference_worker.tasks.analyze_video`, under the same name and with the reliability options
+  below; ``services.inference_worker.worker`` does that for the app it builds.
+
+Nothing is built at import: each process makes its app from its own settings.
+"""
 
 from __future__ import annotations
 
-import os
+import uuid
+from collections.abc import Callable
+from typing import Any, Final
 
-from celery import Celery
+from celery import Celery, Task
 from kombu import Queue
 
-ANALYZE_TASK = "bloomwell.analyze_video"
-INFERENCE_QUEUE = "inference"
+from services.common.settings import QueueSettings
+
+ANALYZE_TASK: Final = "bloomwell.analyze_video"
+"""The task's name on the wire (producer and consumer use it only through this module)."""
+
+AnalysisTaskBody = Callable[[Any, str], str]
+"""The worker's task body: ``(bound task, analysis id) -> outcome``."""
 
 
-def _broker_url() -> str:
-    return os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def time_limits() -> tuple[int, int]:
-    """(soft, hard) per-job time limits in seconds: ``TASK_SOFT_TIME_LIMIT_S`` / ``TASK_TIME_LIMIT_S``."""
-    return int(os.environ.get("TASK_SOFT_TIME_LIMIT_S", "300")), int(os.environ.get("TASK_TIME_LIMIT_S", "360"))
-
-
-def visibility_timeout_s() -> int:
-    """How long a message a worker took may stay unacknowledged before the broker hands it out again.
-
-    Just above the hard time limit (by ``BROKER_VISIBILITY_MARGIN_S``, default 60 s): no live job runs
-    that long, so only messages of dead workers (``kill -9``, out-of-memory kill, lost node) come back,
-    and they come back within this bound instead of kombu's default hour.
-    """
-    return time_limits()[1] + int(os.environ.get("BROKER_VISIBILITY_MARGIN_S", "60"))
-
-
-def create_celery_app(broker_url: str | None = None) -> Celery:
-    """Build the Celery app; reliability settings live here so producer and consumer agree."""
-    broker = broker_url or _broker_url()
-    soft_limit_s, hard_limit_s = time_limits()
-    app = Celery("bloomwell", broker=broker, backend=os.environ.get("CELERY_RESULT_BACKEND") or broker)
+def create_celery_app(settings: QueueSettings) -> Celery:
+    """The Celery app for ``settings``; reliability settings live here so producer and consumer agree."""
+    app = Celery("bloomwell", broker=settings.broker_url, backend=settings.result_backend)
+    queue = settings.inference_queue
     app.conf.update(
-        task_queues=[Queue(INFERENCE_QUEUE)],
-        task_default_queue=INFERENCE_QUEUE,
-        task_routes={ANALYZE_TASK: {"queue": INFERENCE_QUEUE}},
+        task_queues=[Queue(queue)],
+        task_default_queue=queue,
+        task_routes={ANALYZE_TASK: {"queue": queue}},
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",
@@ -48,15 +44,39 @@ def create_celery_app(broker_url: str | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=soft_limit_s,
-        task_time_limit=hard_limit_s,
+        task_soft_time_limit=settings.task_soft_time_limit_s,
+        task_time_limit=settings.task_time_limit_s,
         broker_connection_retry_on_startup=True,
         # every live worker scans for expired reservations every 10 s (kombu's default scans every 10th tick)
-        broker_transport_options={"visibility_timeout": visibility_timeout_s(), "unacked_restore_throttle": 1},
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s, "unacked_restore_throttle": 1},
         worker_send_task_events=False,
         worker_hijack_root_logger=False,
     )
     return app
 
 
-celery_app = create_celery_app()
+class AnalysisQueue:
+    """The producer side of the analysis task: puts analyses on the inference queue of ``app``."""
+
+    def __init__(self, app: Celery, queue: str) -> None:
+        self.app = app
+        self.queue = queue
+
+    @classmethod
+    def for_settings(cls, settings: QueueSettings) -> AnalysisQueue:
+        """A queue on a new app built from ``settings``."""
+        return cls(create_celery_app(settings), settings.inference_queue)
+
+    def enqueue(self, analysis_id: uuid.UUID) -> None:
+        """Queue the analysis of ``analysis_id`` for :func:`services.inference_worker.tasks.analyze_video`
+        (blocking: a broker round trip). The message id is the analysis id, so the recovery sweep can tell
+        which analyses have a message."""
+        self.app.send_task(ANALYZE_TASK, args=[str(analysis_id)], queue=self.queue, task_id=str(analysis_id))
+
+
+def register_analysis_task(app: Celery, body: AnalysisTaskBody) -> Task[Any, str]:
+    """The consumer side: ``body`` registered on ``app`` as the analysis task, acknowledged only when it ends
+    (a worker that dies hands the message back) and retried without a fixed bound (the body bounds its retries)."""
+    task: Task[Any, str] = app.task(name=ANALYZE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True,
+                                    max_retries=None)(body)
+    return task

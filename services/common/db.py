@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -19,7 +19,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL + busy timeout so the gateway, auth and worker processes can share one SQLite file."""
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
@@ -33,19 +33,14 @@ def create_engine(database_url: str, **kwargs: object) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(database_url, **kwargs)  # type: ignore[arg-type]
+        engine = create_async_engine(database_url, **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(database_url, **kwargs)  # type: ignore[arg-type]
+    return create_async_engine(database_url, **kwargs)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory; objects stay usable after commit (``expire_on_commit=False``)."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
-
-async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """Yield a session that is closed afterwards (FastAPI dependency helper)."""
-    async with factory() as session:
-        yield session

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
+from services.common.analysis import ErrorCode, Stage, stored_stage
 from services.common.models import AnalysisStatus
 
 if TYPE_CHECKING:
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     import redis.asyncio
 
 CHANNEL_PREFIX = "bloomwell:analysis:"
+
+StageField = Annotated[Stage, BeforeValidator(stored_stage)]
+"""A job's ``stage`` as read from a row or an event (names older workers wrote are mapped to today's)."""
 
 
 def channel_for(analysis_id: uuid.UUID | str) -> str:
@@ -28,9 +32,9 @@ class ProgressEvent(BaseModel):
     analysis_id: uuid.UUID
     status: AnalysisStatus
     progress: float = Field(ge=0.0, le=1.0)
-    stage: str | None = None
+    stage: StageField | None = None
     error: str | None = None
-    error_code: str | None = None
+    error_code: ErrorCode | None = None
     ts: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property

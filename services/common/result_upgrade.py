@@ -10,14 +10,29 @@ counts as assessable and carries no ``quality`` record.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from bloomwell_ml.labels import EMOTIONS
-from services.common.analysis import SCHEMA_VERSION
-from services.common.timeline import NOT_VISIBLE, FrameState, indicators, segments
+from services.common.analysis import NOT_VISIBLE, Emotion
+from services.common.schemas import (
+    FaceResult,
+    FrameResult,
+    Indicators,
+    ModelInfo,
+    Person,
+    ResultDocument,
+    Summary,
+    TimelinePoint,
+)
+from services.common.timeline import FrameState, indicators, segments
 
 V1_SMOOTHING = "3-frame majority filter (version 1 result)"
 V1_TRACK_ID = 1
+V1_DEFAULT_SAMPLE_FPS = 5.0
+V1_UNKNOWN_MODEL = {"name": "unknown", "version": "unknown"}
+V1_KEPT_INDICATORS = ("negative_share", "sustained_negative_affect", "longest_negative_run_s", "expression_variability")
+"""Indicators version 1 computed itself, kept as stored (its definitions: raw top labels per face-frame)."""
 
 
 def majority_filter(labels: list[str], window: int = 3) -> list[str]:
@@ -35,90 +50,110 @@ def majority_filter(labels: list[str], window: int = 3) -> list[str]:
 
 
 def _interval(frames: list[dict[str, Any]], sample_fps: float) -> float:
-    nominal = 1.0 / sample_fps if sample_fps > 0 else 0.2
+    nominal = 1.0 / sample_fps if sample_fps > 0 else 1.0 / V1_DEFAULT_SAMPLE_FPS
     gaps = sorted(b["t"] - a["t"] for a, b in zip(frames, frames[1:], strict=False))
     return max(nominal, gaps[len(gaps) // 2]) if gaps else nominal
 
 
-def upgrade_v1(summary: dict[str, Any], frames: list[dict[str, Any]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Subject:
+    """Version 1's one subject: the first (largest) face of every frame that had one, with its smoothed label."""
+
+    frames: list[dict[str, Any]]
+    smoothed: dict[float, Emotion]
+
+    @classmethod
+    def of(cls, frames: list[dict[str, Any]]) -> _Subject:
+        subject_frames = [f for f in frames if f.get("faces")]
+        smoothed = majority_filter([f["faces"][0]["emotion"] for f in subject_frames])
+        return cls(subject_frames, {f["t"]: Emotion(label) for f, label in zip(subject_frames, smoothed, strict=True)})
+
+    def face(self, frame: dict[str, Any]) -> dict[str, Any]:
+        face: dict[str, Any] = frame["faces"][0]
+        return face
+
+    def state(self, t: float) -> FrameState:
+        label = self.smoothed.get(t)
+        return FrameState(t, label, None if label else NOT_VISIBLE)
+
+
+def _frame(frame: dict[str, Any]) -> FrameResult:
+    """A version-1 frame with its first face as the subject's (track 1) and the others without a track."""
+    faces = [
+        FaceResult.model_validate({**face, "track_id": V1_TRACK_ID if index == 0 else None, "quality": None,
+                                   "assessable": True, "unassessable_reason": None})
+        for index, face in enumerate(frame.get("faces") or [])
+    ]
+    return FrameResult(t=frame["t"], faces=faces)
+
+
+def _indicators(states: list[FrameState], interval: float, stored: dict[str, Any]) -> Indicators:
+    rebuilt = indicators(states, interval, 3.0)
+    assert rebuilt is not None, "the subject was read in at least one frame"
+    return rebuilt.model_copy(update={key: stored[key] for key in V1_KEPT_INDICATORS if key in stored})
+
+
+def _filled(summary: dict[str, Any]) -> dict[str, Any]:
+    """The version-1 summary with its optional parts filled in (version 1 left some out, or stored null)."""
+    optional = {key: summary.get(key) or {} for key in ("distribution", "mean_probabilities", "indicators")}
+    return {**summary, **optional, "model": summary.get("model") or V1_UNKNOWN_MODEL,
+            "sample_fps": float(summary.get("sample_fps") or V1_DEFAULT_SAMPLE_FPS)}
+
+
+def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, interval: float) -> Person:
+    """The subject as Person 1, with its figures as version 1 stored them."""
+    first, last = subject.frames[0]["t"], subject.frames[-1]["t"]
+    states = [subject.state(f["t"]) for f in frames if first <= f["t"] <= last]
+    sizes = [min(subject.face(f)["box"][2], subject.face(f)["box"][3]) for f in subject.frames]
+    crops = (subject.face(f).get("crop") for f in subject.frames)
+    return Person(
+        track_id=V1_TRACK_ID,
+        label="Person 1",
+        first_t=first,
+        last_t=last,
+        frames_with_face=len(subject.frames),
+        assessable_frames=len(subject.frames),
+        mean_face_px=round(sum(sizes) / len(sizes), 1),
+        dominant_emotion=summary.get("dominant_emotion"),
+        distribution=summary["distribution"],
+        mean_probabilities=summary["mean_probabilities"],
+        indicators=_indicators(states, interval, summary["indicators"]),
+        unassessable={},
+        crop=next((crop for crop in crops if crop), None),
+        timeline=[TimelinePoint(t=f["t"], emotion=subject.smoothed[f["t"]],
+                                probabilities=subject.face(f)["probabilities"]) for f in subject.frames],
+        segments=segments(states, interval),
+    )
+
+
+def _summary(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, person: Person | None
+             ) -> Summary:
+    return Summary(
+        dominant_emotion=summary.get("dominant_emotion"),
+        distribution=summary["distribution"],
+        mean_probabilities=summary["mean_probabilities"],
+        frames_analyzed=summary.get("frames_analyzed", len(frames)),
+        frames_with_face=summary.get("frames_with_face", len(subject.frames)),
+        assessable_frames=len(subject.frames),
+        people_count=1 if person else 0,
+        primary_track_id=person.track_id if person else None,
+        duration_s=summary.get("duration_s", 0.0),
+        sample_fps=summary["sample_fps"],
+        smoothing=V1_SMOOTHING,
+        model=ModelInfo.model_validate(summary["model"]),
+        indicators=person.indicators if person else None,
+    )
+
+
+def upgrade_v1(summary: dict[str, Any], frames: list[dict[str, Any]]) -> ResultDocument:
     """The version-2 document for a version-1 ``summary`` and ``frames``."""
-    sample_fps = float(summary.get("sample_fps") or 5.0)
-    interval = _interval(frames, sample_fps)
-    subject_frames = [f for f in frames if f.get("faces")]
-    raw_labels = [f["faces"][0]["emotion"] for f in subject_frames]
-    smooth = iter(majority_filter(raw_labels))
-    smoothed_by_t = {f["t"]: next(smooth) for f in subject_frames}
-
-    new_frames = []
-    for frame in frames:
-        faces = []
-        for index, face in enumerate(frame.get("faces") or []):
-            faces.append({**face, "track_id": V1_TRACK_ID if index == 0 else None, "quality": None,
-                          "assessable": True, "unassessable_reason": None})
-        new_frames.append({"t": frame["t"], "faces": faces})
-
-    old_indicators = summary.get("indicators") or {}
-    person: dict[str, Any] | None = None
-    if subject_frames:
-        first, last = subject_frames[0]["t"], subject_frames[-1]["t"]
-        span = [f for f in frames if first <= f["t"] <= last]
-        states = [FrameState(f["t"], smoothed_by_t.get(f["t"]), None if f["t"] in smoothed_by_t else NOT_VISIBLE)
-                  for f in span]
-        person_indicators = indicators(states, interval, 3.0)
-        assert person_indicators is not None
-        # Figures version 1 computed itself are kept as stored (its definitions: raw top labels per face-frame).
-        for key in ("negative_share", "sustained_negative_affect", "longest_negative_run_s", "expression_variability"):
-            if key in old_indicators:
-                person_indicators[key] = old_indicators[key]
-        sizes = [min(f["faces"][0]["box"][2], f["faces"][0]["box"][3]) for f in subject_frames]
-        crop = next((f["faces"][0].get("crop") for f in subject_frames if f["faces"][0].get("crop")), None)
-        person = {
-            "track_id": V1_TRACK_ID,
-            "label": "Person 1",
-            "first_t": first,
-            "last_t": last,
-            "frames_with_face": len(subject_frames),
-            "assessable_frames": len(subject_frames),
-            "mean_face_px": round(sum(sizes) / len(sizes), 1),
-            "dominant_emotion": summary.get("dominant_emotion"),
-            "distribution": summary.get("distribution") or {},
-            "mean_probabilities": summary.get("mean_probabilities") or {},
-            "indicators": person_indicators,
-            "unassessable": {},
-            "crop": crop,
-            "timeline": [
-                {"t": f["t"], "emotion": smoothed_by_t[f["t"]], "probabilities": f["faces"][0]["probabilities"]}
-                for f in subject_frames
-            ],
-            "segments": segments(states, interval),
-        }
-    model = dict(summary.get("model") or {"name": "unknown", "version": "unknown"})
-    model.setdefault("temperature", 1.0)
-    model.setdefault("detector", None)
-    primary = V1_TRACK_ID if person else None
-    new_summary = {
-        "dominant_emotion": summary.get("dominant_emotion"),
-        "distribution": summary.get("distribution") or {},
-        "mean_probabilities": summary.get("mean_probabilities") or {},
-        "frames_analyzed": summary.get("frames_analyzed", len(frames)),
-        "frames_with_face": summary.get("frames_with_face", len(subject_frames)),
-        "assessable_frames": len(subject_frames),
-        "people_count": 1 if person else 0,
-        "primary_track_id": primary,
-        "duration_s": summary.get("duration_s", 0.0),
-        "sample_fps": sample_fps,
-        "smoothing": V1_SMOOTHING,
-        "model": model,
-        "indicators": person["indicators"] if person else None,
-    }
-    return {"schema_version": SCHEMA_VERSION, "upgraded_from": 1, "summary": new_summary,
-            "people": [person] if person else [], "primary_track_id": primary, "frames": new_frames}
-
-
-def result_document(summary: dict[str, Any], frames: list[dict[str, Any]], people: list[dict[str, Any]] | None,
-                    schema_version: int | None) -> dict[str, Any]:
-    """The version-2 document of a stored result row, whichever version it was stored in."""
-    if (schema_version or 1) >= SCHEMA_VERSION and people is not None:
-        return {"schema_version": SCHEMA_VERSION, "summary": summary, "people": people,
-                "primary_track_id": summary.get("primary_track_id"), "frames": frames}
-    return upgrade_v1(summary, frames)
+    summary = _filled(summary)
+    subject = _Subject.of(frames)
+    person = _person(summary, frames, subject, _interval(frames, summary["sample_fps"])) if subject.frames else None
+    return ResultDocument(
+        upgraded_from=1,
+        summary=_summary(summary, frames, subject, person),
+        people=[person] if person else [],
+        primary_track_id=person.track_id if person else None,
+        frames=[_frame(frame) for frame in frames],
+    )

@@ -1,4 +1,7 @@
-"""Pydantic shapes of the result document, shared by the worker (which writes it) and the gateway (which serves it).
+"""The result document: one pydantic model built by the worker (``inference_worker.aggregate.build_document``), by
+the version-1 upgrade (``common.result_upgrade.upgrade_v1``) and read by the gateway; the worker stores its
+``model_dump(mode="json")``, so a document that does not validate fails the job (``invalid_result``) instead of a
+failed read later. Numbers must be finite (a NaN from a broken model is refused here).
 
 Version 2 (``schema_version: 2``) describes each *person* (a face track) separately: ``people`` holds one entry
 per person with a smoothed expression timeline and its own indicators, ``summary`` describes the primary person
@@ -11,16 +14,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.analysis import SCHEMA_VERSION, UnassessableReason
+from services.common.analysis import SCHEMA_VERSION, Emotion, GapReason, UnassessableReason
 
 Probabilities = dict[str, float]
 """Label → probability, keys in :data:`bloomwell_ml.labels.EMOTIONS` order."""
 
 
-class FaceQuality(BaseModel):
-    """How readable one face was (measured on the face itself, before classification)."""
+class DocumentModel(BaseModel):
+    """Base of every part of the result document: finite numbers only."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class FaceQuality(DocumentModel):
+    """How readable one face was (measured on the face itself, before classification); the worker's quality gate
+    judges the measured values, the document stores them rounded (:meth:`rounded`)."""
 
     face_px: int = Field(description="the face box's shorter side in source-frame pixels")
     sharpness: float = Field(description="variance of the Laplacian of the 48 px face crop (higher = sharper)")
@@ -33,15 +43,26 @@ class FaceQuality(BaseModel):
         default=None, description="tilt of the eye line (0 = level); null without landmarks"
     )
 
+    def rounded(self) -> FaceQuality:
+        """The stored form: measurements to one decimal."""
+        return FaceQuality(
+            face_px=self.face_px,
+            sharpness=round(self.sharpness, 1),
+            brightness=round(self.brightness, 1),
+            contrast=round(self.contrast, 1),
+            yaw_deg=None if self.yaw_deg is None else round(self.yaw_deg, 1),
+            roll_deg=None if self.roll_deg is None else round(self.roll_deg, 1),
+        )
 
-class FaceResult(BaseModel):
+
+class FaceResult(DocumentModel):
     """One detected face in one sampled frame."""
 
     track_id: int | None = Field(
         description="the person this face belongs to (see `people`); null for a face seen too briefly to follow"
     )
     box: tuple[int, int, int, int] = Field(description="x, y, width, height in source-frame pixels")
-    emotion: str = Field(description="top label of this frame's (raw, unsmoothed) probabilities")
+    emotion: Emotion = Field(description="top label of this frame's (raw, unsmoothed) probabilities")
     probabilities: Probabilities = Field(description="the classifier's calibrated probabilities for this frame")
     crop: str | None = Field(default=None, description="file name under /v1/analyses/{id}/crops/")
     quality: FaceQuality | None = Field(default=None, description="null in results upgraded from version 1")
@@ -49,14 +70,14 @@ class FaceResult(BaseModel):
     unassessable_reason: UnassessableReason | None = Field(default=None, description="why, when not assessable")
 
 
-class FrameResult(BaseModel):
+class FrameResult(DocumentModel):
     """One sampled frame of the video."""
 
     t: float = Field(description="seconds from the start of the video")
     faces: list[FaceResult]
 
 
-class ModelInfo(BaseModel):
+class ModelInfo(DocumentModel):
     """Which model produced a result."""
 
     name: str
@@ -65,7 +86,7 @@ class ModelInfo(BaseModel):
     detector: str | None = Field(default=None, description="the face detector (null in upgraded v1 results)")
 
 
-class Indicators(BaseModel):
+class Indicators(DocumentModel):
     """Simple wellbeing observations of one person from the smoothed timeline (observations, not a diagnosis)."""
 
     observed_s: float = Field(description="seconds of video in which this person's face was assessable")
@@ -86,26 +107,26 @@ class Indicators(BaseModel):
     )
 
 
-class Segment(BaseModel):
+class Segment(DocumentModel):
     """A stretch of one person's smoothed timeline with one expression, or a gap with its reason."""
 
     start_t: float = Field(description="seconds from the start of the video")
     end_t: float
-    emotion: str | None = Field(description="the smoothed expression; null for a gap")
-    gap_reason: UnassessableReason | Literal["not_visible"] | None = Field(
+    emotion: Emotion | None = Field(description="the smoothed expression; null for a gap")
+    gap_reason: GapReason | None = Field(
         default=None, description="for a gap: why this stretch could not be read (not_visible: no face of this person)"
     )
 
 
-class TimelinePoint(BaseModel):
+class TimelinePoint(DocumentModel):
     """One sampled frame of one person's smoothed series (assessable frames only)."""
 
     t: float
-    emotion: str = Field(description="the smoothed expression at this frame")
+    emotion: Emotion = Field(description="the smoothed expression at this frame")
     probabilities: Probabilities = Field(description="the smoothed probabilities at this frame")
 
 
-class Person(BaseModel):
+class Person(DocumentModel):
     """One person (a face track) over the video."""
 
     track_id: int
@@ -115,7 +136,9 @@ class Person(BaseModel):
     frames_with_face: int
     assessable_frames: int
     mean_face_px: float = Field(description="mean shorter side of this person's face boxes, pixels")
-    dominant_emotion: str | None = Field(description="most frequent smoothed expression; null if never assessable")
+    dominant_emotion: Emotion | None = Field(
+        description="most frequent smoothed expression; null if never assessable"
+    )
     distribution: Probabilities = Field(description="share of the assessable frames per smoothed expression")
     mean_probabilities: Probabilities = Field(description="mean raw probabilities over the assessable frames")
     indicators: Indicators | None = Field(description="null when the person was never assessable")
@@ -125,10 +148,10 @@ class Person(BaseModel):
     segments: list[Segment] = Field(description="the smoothed expression band, with gaps, from first_t to last_t")
 
 
-class Summary(BaseModel):
+class Summary(DocumentModel):
     """Whole-video figures; the emotion figures describe the primary person."""
 
-    dominant_emotion: str | None
+    dominant_emotion: Emotion | None
     distribution: Probabilities = Field(description="the primary person's share of assessable frames per expression")
     mean_probabilities: Probabilities
     frames_analyzed: int
@@ -143,8 +166,9 @@ class Summary(BaseModel):
     indicators: Indicators | None = Field(description="the primary person's indicators")
 
 
-class AnalysisResultOut(BaseModel):
-    """``GET /v1/analyses/{id}/result``: the version-2 result document."""
+class ResultDocument(DocumentModel):
+    """The version-2 result document: what the worker stores (``summary``, ``people``, ``frames``) and
+    ``GET /v1/analyses/{id}/result`` serves."""
 
     schema_version: Literal[2] = SCHEMA_VERSION
     upgraded_from: int | None = Field(

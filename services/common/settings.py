@@ -1,4 +1,11 @@
-"""Settings shared by every service; each service subclasses :class:`CommonSettings` with its own fields."""
+"""Settings shared by every service; each service subclasses :class:`CommonSettings` with its own fields.
+
+Every environment variable Bloomwell reads is a field of one settings class, with its default there and a row in the
+README's configuration table (``tests/ops/test_settings_documented.py`` checks both): :class:`CommonSettings` (every
+service), :class:`QueueSettings` (the job queue: gateway and worker), :class:`AnalysisLimits` (what is analysed:
+gateway and worker), ``services.common.heartbeat.HeartbeatSettings`` (worker liveness: worker, its health check and
+the gateway's ``/readyz``) and each service's own class.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root (where ``models/``, ``frontend/`` and ``.data/`` live)."""
 
 Environment = Literal["local", "test", "production"]
+
+SETTINGS_CONFIG = SettingsConfigDict(
+    env_file=".env", env_file_encoding="utf-8", extra="ignore", env_nested_delimiter="__"
+)
+"""How every settings class reads: environment variables (names upper-cased), then an optional ``.env``."""
 
 
 class ConfigurationError(RuntimeError):
@@ -62,9 +74,7 @@ class CommonSettings(BaseSettings):
     file storage under ``BLOOMWELL_DATA_DIR`` (default ``.data/`` in the repo).
     """
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_nested_delimiter="__"
-    )
+    model_config = SETTINGS_CONFIG
 
     environment: Environment = "local"
     bloomwell_data_dir: Path = REPO_ROOT / ".data"
@@ -109,9 +119,7 @@ class AnalysisLimits(BaseSettings):
     """Limits on what is analysed, inherited by the gateway (which checks uploads) and the worker (which obeys
     them), so each variable has one default."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_nested_delimiter="__"
-    )
+    model_config = SETTINGS_CONFIG
 
     max_duration_s: float = Field(default=60.0, gt=0, description="longer videos are refused; the worker stops there")
     default_sample_fps: float = Field(
@@ -130,3 +138,51 @@ class AnalysisLimits(BaseSettings):
     def clamp_sample_fps(self, value: float | None) -> float:
         """The sampling rate to use for an analysis (its own, or the default, kept within the accepted range)."""
         return clamp_sample_fps(value, self.default_sample_fps)
+
+
+class QueueSettings(CommonSettings):
+    """The job queue between the gateway (producer) and the inference worker (consumer); both inherit these fields,
+    so they agree on where the queue is and how long a job may hold a message
+    (``services.common.celery_app.create_celery_app``)."""
+
+    celery_broker_url: str = Field(default="", description="the Celery broker; empty: REDIS_URL")
+    celery_result_backend: str = Field(default="", description="the Celery result backend; empty: the broker")
+    inference_queue: str = Field(
+        default="inference", min_length=1, description="the broker queue of analysis jobs (the worker consumes it)"
+    )
+    task_soft_time_limit_s: int = Field(
+        default=300, ge=1, description="a job is stopped after this long (also checked between frame batches)"
+    )
+    task_time_limit_s: int = Field(default=360, ge=1, description="hard limit (prefork pool: the child is killed)")
+    broker_visibility_margin_s: int = Field(
+        default=60, ge=0, description="a message a worker took comes back this long after the hard limit"
+    )
+
+    @model_validator(mode="after")
+    def _soft_limit_first(self) -> QueueSettings:
+        if self.task_soft_time_limit_s > self.task_time_limit_s:
+            raise ValueError(
+                f"TASK_SOFT_TIME_LIMIT_S ({self.task_soft_time_limit_s}) must not exceed TASK_TIME_LIMIT_S "
+                f"({self.task_time_limit_s})"
+            )
+        return self
+
+    @property
+    def broker_url(self) -> str:
+        """``CELERY_BROKER_URL``, else ``REDIS_URL``."""
+        return self.celery_broker_url or self.redis_url
+
+    @property
+    def result_backend(self) -> str:
+        """``CELERY_RESULT_BACKEND``, else the broker."""
+        return self.celery_result_backend or self.broker_url
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """How long a message a worker took may stay unacknowledged before the broker hands it out again.
+
+        Just above the hard time limit (by ``BROKER_VISIBILITY_MARGIN_S``): no live job runs that long, so only
+        messages of dead workers (``kill -9``, out-of-memory kill, lost node) come back, and they come back within
+        this bound instead of kombu's default hour.
+        """
+        return self.task_time_limit_s + self.broker_visibility_margin_s

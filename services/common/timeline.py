@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bloomwell_ml.labels import EMOTIONS, NEGATIVE_EMOTIONS
-
-NOT_VISIBLE = "not_visible"
+from services.common.analysis import Emotion, GapReason
+from services.common.schemas import Indicators, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,23 +20,23 @@ class FrameState:
     """One sampled frame of one person: ``emotion`` when read, else ``gap_reason`` (a reason or ``not_visible``)."""
 
     t: float
-    emotion: str | None
-    gap_reason: str | None = None
+    emotion: Emotion | None
+    gap_reason: GapReason | None = None
 
 
-def segments(states: Sequence[FrameState], interval_s: float) -> list[dict[str, object]]:
-    """Consecutive frames with the same emotion (or the same gap reason) merged into ``Segment`` dicts.
+def segments(states: Sequence[FrameState], interval_s: float) -> list[Segment]:
+    """Consecutive frames with the same emotion (or the same gap reason) merged into segments.
 
     A frame lasts until the next frame's time; the last one lasts ``interval_s``.
     """
-    out: list[dict[str, object]] = []
+    out: list[Segment] = []
     for i, state in enumerate(states):
-        end = states[i + 1].t if i + 1 < len(states) else state.t + interval_s
-        key = (state.emotion, None if state.emotion else state.gap_reason)
-        if out and (out[-1]["emotion"], out[-1]["gap_reason"]) == key:
-            out[-1]["end_t"] = round(end, 3)
+        end = round(states[i + 1].t if i + 1 < len(states) else state.t + interval_s, 3)
+        gap_reason = None if state.emotion else state.gap_reason
+        if out and (out[-1].emotion, out[-1].gap_reason) == (state.emotion, gap_reason):
+            out[-1].end_t = end
         else:
-            out.append({"start_t": round(state.t, 3), "end_t": round(end, 3), "emotion": key[0], "gap_reason": key[1]})
+            out.append(Segment(start_t=round(state.t, 3), end_t=end, emotion=state.emotion, gap_reason=gap_reason))
     return out
 
 
@@ -67,10 +67,8 @@ def normalised_entropy(shares: dict[str, float]) -> float:
     return round(max(0.0, min(1.0, entropy / math.log(len(EMOTIONS)))), 4)
 
 
-def indicators(
-    states: Sequence[FrameState], interval_s: float, sustained_negative_s: float
-) -> dict[str, object] | None:
-    """The ``Indicators`` block of one person from its (smoothed) per-frame states; None if never read.
+def indicators(states: Sequence[FrameState], interval_s: float, sustained_negative_s: float) -> Indicators | None:
+    """The indicators of one person from its (smoothed) per-frame states; None if never read.
 
     Runs of negative expression are broken by any frame that was not read as negative (a gap included): the
     longest run is the longest stretch *seen* to be negative. A rate per minute is given only when at least
@@ -84,13 +82,13 @@ def indicators(
     longest_s = longest_run(negative) * interval_s
     n_changes = changes(read)
     shares = distribution(read)
-    return {
-        "observed_s": round(observed_s, 3),
-        "negative_share": round(sum(1 for e in read if e in NEGATIVE_EMOTIONS) / len(read), 4),
-        "sustained_negative_affect": bool(longest_s >= sustained_negative_s - 1e-9),
-        "sustained_negative_s": float(sustained_negative_s),
-        "longest_negative_run_s": round(longest_s, 3),
-        "expression_changes": n_changes,
-        "expression_variability": normalised_entropy(shares),
-        "emotion_changes_per_min": round(n_changes / (observed_s / 60.0), 3) if observed_s >= 60.0 else None,
-    }
+    return Indicators(
+        observed_s=round(observed_s, 3),
+        negative_share=round(sum(1 for e in read if e in NEGATIVE_EMOTIONS) / len(read), 4),
+        sustained_negative_affect=bool(longest_s >= sustained_negative_s - 1e-9),
+        sustained_negative_s=float(sustained_negative_s),
+        longest_negative_run_s=round(longest_s, 3),
+        expression_changes=n_changes,
+        expression_variability=normalised_entropy(shares),
+        emotion_changes_per_min=round(n_changes / (observed_s / 60.0), 3) if observed_s >= 60.0 else None,
+    )

@@ -18,18 +18,26 @@ Pure functions over plain data, no I/O. Definitions (documented for the result's
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from bloomwell_ml.faces import Box
 from bloomwell_ml.labels import EMOTIONS
-from services.common.analysis import SCHEMA_VERSION, UnassessableReason
-from services.common.timeline import NOT_VISIBLE, FrameState, indicators, segments
-from services.inference_worker.quality import FaceQuality
+from services.common.analysis import NOT_VISIBLE, Emotion, UnassessableReason
+from services.common.schemas import (
+    FaceQuality,
+    FaceResult,
+    FrameResult,
+    ModelInfo,
+    Person,
+    ResultDocument,
+    Summary,
+    TimelinePoint,
+)
+from services.common.timeline import FrameState, indicators, segments
 from services.inference_worker.smoothing import SmoothingOptions, smooth
 
 DIGITS = 4
@@ -99,8 +107,10 @@ def min_track_frames(interval_s: float, min_track_s: float, total_frames: int) -
 
 @dataclass
 class _Track:
+    """The faces of one raw tracker id: (frame index, face), in frame order."""
+
     raw: int
-    faces: list[tuple[int, FaceObservation]] = field(default_factory=list)  # (frame index, face)
+    faces: list[tuple[int, FaceObservation]] = field(default_factory=list)
 
     @property
     def readable(self) -> list[tuple[int, FaceObservation]]:
@@ -111,51 +121,88 @@ class _Track:
         return float(np.mean([f.box.short_side for _, f in self.faces]))
 
 
-def _order(tracks: list[_Track]) -> list[_Track]:
-    return sorted(tracks, key=lambda tr: (-len(tr.readable), -len(tr.faces), -tr.mean_px, tr.faces[0][0]))
+def _tracks(frames: Sequence[FrameObservation]) -> list[_Track]:
+    """The faces grouped by raw tracker id (faces without one stay out), in order of first appearance."""
+    by_raw: dict[int, _Track] = {}
+    for i, frame in enumerate(frames):
+        for face in frame.faces:
+            if face.track is not None:
+                by_raw.setdefault(face.track, _Track(face.track)).faces.append((i, face))
+    return list(by_raw.values())
 
 
-def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], interval: float,
-            options: AggregateOptions, crop: str | None) -> dict[str, Any]:
-    readable = track.readable
-    first_i, last_i = track.faces[0][0], track.faces[-1][0]
-    probs = np.array([f.probabilities for _, f in readable], dtype=np.float64).reshape(-1, len(EMOTIONS))
-    times = [frames[i].t for i, _ in readable]
-    smoothed_p, smoothed_i = smooth(probs, times, options.smoothing)
-    label_at = {i: EMOTIONS[int(k)] for (i, _), k in zip(readable, smoothed_i, strict=True)}
+def _keep_people(tracks: list[_Track], frames: Sequence[FrameObservation], needed: int) -> list[_Track]:
+    """The tracks seen in at least ``needed`` frames, ordered as people (see module docstring). Faces of shorter
+    tracks lose their track, and every face without a track that was readable is marked ``brief`` (in place)."""
+    for track in tracks:
+        if len(track.faces) < needed:
+            _untrack(track)
+    _mark_brief(frames)
+    kept = [track for track in tracks if len(track.faces) >= needed]
+    return sorted(kept, key=lambda tr: (-len(tr.readable), -len(tr.faces), -tr.mean_px, tr.faces[0][0]))
+
+
+def _untrack(track: _Track) -> None:
+    for _, face in track.faces:
+        face.track = None
+
+
+def _mark_brief(frames: Sequence[FrameObservation]) -> None:
+    for frame in frames:
+        for face in frame.faces:
+            if face.track is None and face.reason is None:
+                face.reason = UnassessableReason.brief
+
+
+def _states(track: _Track, frames: Sequence[FrameObservation], label_at: dict[int, Emotion]) -> list[FrameState]:
+    """One state per sampled frame from the track's first to its last: read, unreadable (why), or not visible."""
     face_at = dict(track.faces)
     states = []
-    for i in range(first_i, last_i + 1):
+    for i in range(track.faces[0][0], track.faces[-1][0] + 1):
         face = face_at.get(i)
         if face is None:
             states.append(FrameState(frames[i].t, None, NOT_VISIBLE))
-        elif i in label_at:
-            states.append(FrameState(frames[i].t, label_at[i]))
         else:
-            states.append(FrameState(frames[i].t, None, str(face.reason)))
-    labels = [label_at[i] for i, _ in readable]
-    mean = probs.mean(axis=0) if len(probs) else np.zeros(len(EMOTIONS))
+            states.append(FrameState(frames[i].t, label_at.get(i), face.reason if i not in label_at else None))
+    return states
+
+
+def _dominant(labels: list[Emotion], mean: np.ndarray) -> Emotion | None:
+    """The most frequent label (ties: the higher mean probability); None without labels."""
     counts = Counter(labels)
-    dominant = max(counts, key=lambda e: (counts[e], mean[EMOTIONS.index(e)])) if counts else None
-    shares = np.array([counts.get(e, 0) for e in EMOTIONS], dtype=np.float64) / max(1, len(labels))
-    return {
-        "track_id": track_id,
-        "label": f"Person {track_id}",
-        "first_t": round(frames[first_i].t, 3),
-        "last_t": round(frames[last_i].t, 3),
-        "frames_with_face": len(track.faces),
-        "assessable_frames": len(readable),
-        "mean_face_px": round(track.mean_px, 1),
-        "dominant_emotion": dominant,
-        "distribution": probabilities_dict(shares),
-        "mean_probabilities": probabilities_dict(mean),
-        "indicators": indicators(states, interval, options.sustained_negative_s),
-        "unassessable": dict(Counter(str(f.reason) for _, f in track.faces if f.reason is not None)),
-        "crop": crop,
-        "timeline": [{"t": round(t, 3), "emotion": EMOTIONS[int(k)], "probabilities": probabilities_dict(p)}
-                     for t, p, k in zip(times, smoothed_p, smoothed_i, strict=True)],
-        "segments": segments(states, interval),
-    }
+    return max(counts, key=lambda e: (counts[e], mean[EMOTIONS.index(e)])) if counts else None
+
+
+def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], interval: float,
+            options: AggregateOptions, crop: str | None) -> Person:
+    readable = track.readable
+    probs = np.array([f.probabilities for _, f in readable], dtype=np.float64).reshape(-1, len(EMOTIONS))
+    times = [frames[i].t for i, _ in readable]
+    smoothed_p, smoothed_i = smooth(probs, times, options.smoothing)
+    smoothed = [Emotion(EMOTIONS[int(k)]) for k in smoothed_i]
+    label_at = {i: label for (i, _), label in zip(readable, smoothed, strict=True)}
+    states = _states(track, frames, label_at)
+    mean = probs.mean(axis=0) if len(probs) else np.zeros(len(EMOTIONS))
+    counts = Counter(smoothed)
+    shares = np.array([counts.get(Emotion(e), 0) for e in EMOTIONS], dtype=np.float64) / max(1, len(smoothed))
+    return Person(
+        track_id=track_id,
+        label=f"Person {track_id}",
+        first_t=round(frames[track.faces[0][0]].t, 3),
+        last_t=round(frames[track.faces[-1][0]].t, 3),
+        frames_with_face=len(track.faces),
+        assessable_frames=len(readable),
+        mean_face_px=round(track.mean_px, 1),
+        dominant_emotion=_dominant(smoothed, mean),
+        distribution=probabilities_dict(shares),
+        mean_probabilities=probabilities_dict(mean),
+        indicators=indicators(states, interval, options.sustained_negative_s),
+        unassessable=dict(Counter(str(f.reason) for _, f in track.faces if f.reason is not None)),
+        crop=crop,
+        timeline=[TimelinePoint(t=round(t, 3), emotion=label, probabilities=probabilities_dict(p))
+                  for t, p, label in zip(times, smoothed_p, smoothed, strict=True)],
+        segments=segments(states, interval),
+    )
 
 
 def _best_crop(track: _Track) -> str | None:
@@ -171,77 +218,63 @@ def _best_crop(track: _Track) -> str | None:
     return max(candidates, key=clarity).crop
 
 
+def _face(face: FaceObservation, person_of: dict[int, int]) -> FaceResult:
+    """One face of ``frames``; ``person_of`` maps a kept raw tracker id to its person's track id."""
+    return FaceResult(
+        track_id=None if face.track is None else person_of.get(face.track),
+        box=(face.box.x, face.box.y, face.box.w, face.box.h),
+        emotion=Emotion(EMOTIONS[top_index(face.probabilities)]),
+        probabilities=probabilities_dict(face.probabilities),
+        crop=face.crop,
+        quality=face.quality.rounded() if face.quality else None,
+        assessable=face.assessable,
+        unassessable_reason=face.reason,
+    )
+
+
+def _summary(frames: Sequence[FrameObservation], people: list[Person], duration_s: float,
+             options: AggregateOptions, model: ModelInfo) -> Summary:
+    """Whole-video figures; the expression figures are the primary person's (zero without one)."""
+    primary = people[0] if people else None
+    zero = probabilities_dict(np.zeros(len(EMOTIONS)))
+    return Summary(
+        dominant_emotion=primary.dominant_emotion if primary else None,
+        distribution=primary.distribution if primary else zero,
+        mean_probabilities=primary.mean_probabilities if primary else zero,
+        frames_analyzed=len(frames),
+        frames_with_face=sum(1 for f in frames if f.faces),
+        assessable_frames=primary.assessable_frames if primary else 0,
+        people_count=len(people),
+        primary_track_id=primary.track_id if primary else None,
+        duration_s=round(float(duration_s), 3),
+        sample_fps=float(options.sample_fps),
+        smoothing=options.smoothing.describe(),
+        model=model,
+        indicators=primary.indicators if primary else None,
+    )
+
+
 def build_document(frames: Sequence[FrameObservation], *, duration_s: float, options: AggregateOptions,
-                   model: dict[str, Any], person_crop: Callable[[int], str | None] | None = None) -> dict[str, Any]:
-    """The version-2 result document (``AnalysisResultOut`` shape, without ``upgraded_from``).
+                   model: ModelInfo, person_crop: Callable[[int], str | None] = lambda raw: None) -> ResultDocument:
+    """The version-2 result document (raises ``pydantic.ValidationError`` if it would not be a valid one).
 
     Faces of tracks too short to be a person lose their track and are marked ``brief`` (in place).
     ``person_crop(raw tracker id)`` is asked, for each person kept, for a crop picturing them (preferred over
     the frame crops).
     """
     interval = sample_interval(frames, options.sample_fps)
-    by_raw: dict[int, _Track] = defaultdict(lambda: _Track(-1))
-    for i, frame in enumerate(frames):
-        for face in frame.faces:
-            if face.track is not None:
-                track = by_raw[face.track]
-                track.raw = face.track
-                track.faces.append((i, face))
-    needed = min_track_frames(interval, options.min_track_s, len(frames))
-    kept: list[_Track] = []
-    for track in by_raw.values():
-        if len(track.faces) >= needed:
-            kept.append(track)
-            continue
-        for _, face in track.faces:
-            face.track = None
-    for frame in frames:
-        for face in frame.faces:
-            if face.track is None and face.reason is None:
-                face.reason = UnassessableReason.brief
-    ordered = _order(kept)
-    final_id = {track.raw: rank for rank, track in enumerate(ordered, start=1)}
-    people = [_person(rank, track, frames, interval, options,
-                      (person_crop(track.raw) if person_crop else None) or _best_crop(track))
+    ordered = _keep_people(_tracks(frames), frames, min_track_frames(interval, options.min_track_s, len(frames)))
+    people = [_person(rank, track, frames, interval, options, person_crop(track.raw) or _best_crop(track))
               for rank, track in enumerate(ordered, start=1)]
-    primary = people[0] if people else None
-    frames_doc = [
-        {
-            "t": round(frame.t, 3),
-            "faces": [
-                {
-                    "track_id": final_id.get(face.track) if face.track is not None else None,
-                    "box": face.box.as_list(),
-                    "emotion": EMOTIONS[top_index(face.probabilities)],
-                    "probabilities": probabilities_dict(face.probabilities),
-                    "crop": face.crop,
-                    "quality": face.quality.as_dict() if face.quality else None,
-                    "assessable": face.assessable,
-                    "unassessable_reason": None if face.reason is None else str(face.reason),
-                }
-                for face in frame.faces
-            ],
-        }
-        for frame in frames
-    ]
-    zero = probabilities_dict(np.zeros(len(EMOTIONS)))
-    summary = {
-        "dominant_emotion": primary["dominant_emotion"] if primary else None,
-        "distribution": primary["distribution"] if primary else zero,
-        "mean_probabilities": primary["mean_probabilities"] if primary else zero,
-        "frames_analyzed": len(frames),
-        "frames_with_face": sum(1 for f in frames if f.faces),
-        "assessable_frames": primary["assessable_frames"] if primary else 0,
-        "people_count": len(people),
-        "primary_track_id": primary["track_id"] if primary else None,
-        "duration_s": round(float(duration_s), 3),
-        "sample_fps": float(options.sample_fps),
-        "smoothing": options.smoothing.describe(),
-        "model": model,
-        "indicators": primary["indicators"] if primary else None,
-    }
-    return {"schema_version": SCHEMA_VERSION, "summary": summary, "people": people,
-            "primary_track_id": summary["primary_track_id"], "frames": frames_doc}
+    person_of = {track.raw: person.track_id for track, person in zip(ordered, people, strict=True)}
+    summary = _summary(frames, people, duration_s, options, model)
+    return ResultDocument(
+        summary=summary,
+        people=people,
+        primary_track_id=summary.primary_track_id,
+        frames=[FrameResult(t=round(frame.t, 3), faces=[_face(face, person_of) for face in frame.faces])
+                for frame in frames],
+    )
 
 
 def unassessable_counts(frames: Sequence[FrameObservation]) -> dict[str, int]:

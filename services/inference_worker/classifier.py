@@ -174,7 +174,8 @@ class EmotionClassifier:
                                   self.channels_last)
                 out.append(p.cpu().numpy())
         probs = np.concatenate(out)[:, self._columns]
-        return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        normalised: np.ndarray = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        return normalised
 
     def submit(self, images: np.ndarray) -> Future[np.ndarray]:
         """:meth:`predict_images` run now, as an already completed future (the pipeline's interface; the worker

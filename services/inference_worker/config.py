@@ -10,15 +10,16 @@ from pydantic import Field, model_validator
 
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TtaSetting
-from services.common.celery_app import time_limits
-from services.common.settings import AnalysisLimits, CommonSettings, read_secret_file
-from services.common.workers import DEFAULT_HEARTBEAT_INTERVAL_S, default_heartbeat_file
+from services.common.heartbeat import HeartbeatSettings
+from services.common.settings import AnalysisLimits, QueueSettings, read_secret_file
+from services.inference_worker.aggregate import AggregateOptions
 from services.inference_worker.pipeline import PipelineOptions
 from services.inference_worker.smoothing import Smoother, SmoothingOptions
 
 
-class WorkerSettings(CommonSettings, AnalysisLimits):
-    """Configuration of the inference worker; shared fields (database, Redis, storage) come from the base."""
+class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
+    """Configuration of the inference worker; shared fields come from the bases (database, Redis, storage; the
+    queue and time limits; what is analysed; the heartbeat)."""
 
     model_path: Path | None = Field(default=None, description="checkpoint to load; default: the shipped model")
     inference_device: str = Field(default="auto", description="auto (CUDA if present, else CPU), cpu, cuda, cuda:1")
@@ -83,14 +84,6 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     fail_on_no_face: bool = Field(
         default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"
     )
-    task_soft_time_limit_s: int = Field(
-        default_factory=lambda: time_limits()[0], ge=1, description="a job is stopped after this long (the Celery "
-        "app reads the same variable: services/common/celery_app.py)"
-    )
-    task_time_limit_s: int = Field(
-        default_factory=lambda: time_limits()[1], ge=1, description="hard limit (prefork pool: the child is killed)"
-    )
-
     progress_db_interval_s: float = Field(default=2.0, ge=0, description="least time between DB progress writes")
     task_max_retries: int = Field(default=8, ge=0, description="retries of transient (DB/Redis) failures (~4 min)")
     task_retry_backoff_max_s: int = Field(default=120, ge=1)
@@ -118,20 +111,16 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
     )
     webhook_timeout_s: float = 5.0
 
-    worker_heartbeat_file: Path = Field(
-        default_factory=default_heartbeat_file,
-        description="the heartbeat file the container health check reads (python -m "
-        "services.inference_worker.healthcheck)",
-    )
-    worker_heartbeat_interval_s: float = Field(
-        default=DEFAULT_HEARTBEAT_INTERVAL_S, gt=0, description="how often the worker beats (file and Redis)"
-    )
     worker_metrics_port: int = Field(
         default=9108, ge=0, le=65535,
         description="port of the worker's Prometheus /metrics (served by the main process for all pool processes); "
         "0 disables it",
     )
     worker_metrics_host: str = Field(default="0.0.0.0", description="address the metrics server binds to")
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, description="where pool processes keep their metric values (emptied at start); default: a "
+        "fresh temporary folder, removed at shutdown"
+    )
 
     @model_validator(mode="after")
     def _require_webhook_secret_in_production(self) -> WorkerSettings:
@@ -146,23 +135,26 @@ class WorkerSettings(CommonSettings, AnalysisLimits):
         return self.model_path or default_model_path()
 
     def pipeline_options(self, sample_fps: float | None) -> PipelineOptions:
-        """How to analyse a video asking for ``sample_fps`` (kept within the accepted range)."""
-        return PipelineOptions(
+        """How to analyse a video asking for ``sample_fps`` (kept within the accepted range): the one conversion from
+        settings to the pipeline's and the aggregation's options, each field under its setting's name."""
+        aggregate = AggregateOptions(
             sample_fps=self.clamp_sample_fps(sample_fps),
+            sustained_negative_s=self.sustained_negative_s,
+            min_track_s=self.min_track_s,
+            smoothing=SmoothingOptions(method=self.smoothing, tau_s=self.smoothing_tau_s,
+                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s),
+        )
+        return PipelineOptions(
+            aggregate=aggregate,
             max_duration_s=self.max_duration_s,
             frame_batch_size=self.frame_batch_size,
             crop_margin=self.crop_margin,
             align_faces=self.align_faces,
             saved_crop_margin=self.saved_crop_margin,
-            max_crops=self.max_crops_kept,
-            jpeg_quality=self.crop_jpeg_quality,
-            sustained_negative_s=self.sustained_negative_s,
-            min_track_s=self.min_track_s,
+            max_crops_kept=self.max_crops_kept,
+            crop_jpeg_quality=self.crop_jpeg_quality,
             track_lost_s=self.track_lost_s,
-            smoothing=SmoothingOptions(method=self.smoothing, tau_s=self.smoothing_tau_s,
-                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s),
             quality=self.quality,
-            detector_name=self.face_detector,
             max_frame_pixels=self.max_frame_pixels,
         )
 

@@ -129,7 +129,7 @@ class Prefetcher(Generic[T]):
         if isinstance(item, _Failure):
             self._done = True
             raise item.exc
-        return item  # type: ignore[return-value]
+        return item  # type: ignore[return-value]  # the markers _END and _Failure were handled above
 
     def close(self) -> None:
         """Stop decoding and wait for the thread (which closes the source)."""

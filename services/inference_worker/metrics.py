@@ -27,10 +27,14 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +97,8 @@ class DeadProcessSweeper(Collector):
     """Before each scrape, drops the live gauges of pool processes that no longer exist (a child killed with
     ``SIGKILL`` or by the OOM killer never runs its shutdown hook, and would count as in flight for ever)."""
 
-    def __init__(self, directory: str) -> None:
-        self.directory = Path(directory)
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         for path in self.directory.glob("gauge_live*_*.db"):
@@ -111,14 +115,15 @@ class DeadProcessSweeper(Collector):
         return iter(())
 
 
-def start_metrics_server(port: int, host: str, redis_url: str, queue: str) -> object:
-    """Serve every process's metrics plus the queue depth on ``host:port`` (a daemon thread of the caller)."""
+def start_metrics_server(port: int, host: str, redis_url: str, queue: str, directory: Path) -> WSGIServer:
+    """Serve every process's metrics (their files in ``directory``, the multiprocess folder) plus the queue depth on
+    ``host:port`` (a daemon thread of the caller)."""
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
-    registry.register(DeadProcessSweeper(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
-    MultiProcessCollector(registry)
+    registry.register(DeadProcessSweeper(directory))
+    MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]  # unannotated upstream
     registry.register(QueueDepthCollector(redis_url, queue))
     server, _thread = start_http_server(port, addr=host, registry=registry)
     log.info("worker metrics on http://%s:%d/metrics", host, port)
@@ -129,4 +134,5 @@ def mark_process_dead(pid: int, directory: Path | None = None) -> None:
     """Drop a finished pool process's live gauges (its counters stay counted)."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(pid, str(directory) if directory else None)
+    # prometheus_client leaves it unannotated
+    multiprocess.mark_process_dead(pid, str(directory) if directory else None)  # type: ignore[no-untyped-call]

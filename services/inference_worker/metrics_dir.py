@@ -9,24 +9,18 @@ import tempfile
 from pathlib import Path
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""The variable prometheus_client reads (in this process and the pool processes it forks)."""
 
 
-def prepare_multiprocess_dir() -> tuple[Path, bool]:
-    """Point ``PROMETHEUS_MULTIPROC_DIR`` at an empty folder; returns it and whether it was made here (then it is
-    removed at shutdown). A configured folder is emptied: files of an earlier run would add to this run's counts."""
-    configured = os.environ.get(MULTIPROC_ENV)
-    if configured:
-        path = Path(configured)
-        shutil.rmtree(path, ignore_errors=True)
-        path.mkdir(parents=True, exist_ok=True)
-        return path, False
-    path = Path(tempfile.mkdtemp(prefix="bloomwell-worker-metrics-"))
-    os.environ[MULTIPROC_ENV] = str(path)
-    return path, True
-
-
-def metrics_port() -> int:
-    """``WORKER_METRICS_PORT`` as the worker settings read it (0 = metrics off)."""
-    from services.inference_worker.config import get_settings
-
-    return get_settings().worker_metrics_port
+def prepare_multiprocess_dir(configured: Path | None) -> tuple[Path, bool]:
+    """Point prometheus_client at an empty folder: ``configured`` (``PROMETHEUS_MULTIPROC_DIR``, emptied: files of an
+    earlier run would add to this run's counts) or a new temporary one. Returns it and whether it was made here
+    (then it is removed at shutdown)."""
+    if configured is not None:
+        shutil.rmtree(configured, ignore_errors=True)
+        configured.mkdir(parents=True, exist_ok=True)
+        path, made = configured, False
+    else:
+        path, made = Path(tempfile.mkdtemp(prefix="bloomwell-worker-metrics-")), True
+    os.environ[MULTIPROC_ENV] = str(path)  # for prometheus_client, which reads it on import
+    return path, made

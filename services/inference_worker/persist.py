@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common.analysis import Stage
+from services.common.analysis import ErrorCode, Stage
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus, utcnow
+from services.common.result_store import result_row
+from services.common.schemas import ResultDocument
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class Ended:
     status: AnalysisStatus
     video_to_delete: str | None
     webhook_url: str | None
-    finished_at: Any
+    finished_at: datetime | None
     dominant_emotion: str | None
 
 
@@ -85,7 +87,7 @@ async def set_progress(
             return False
         if analysis.status == AnalysisStatus.processing:
             analysis.progress = round(min(1.0, max(0.0, progress)), 4)
-            analysis.stage = str(stage)
+            analysis.stage = stage.value
         return True
 
 
@@ -93,33 +95,22 @@ async def save_success(
     factory: async_sessionmaker[AsyncSession],
     analysis_id: uuid.UUID,
     *,
-    document: dict[str, Any],
+    document: ResultDocument,
     duration_s: float,
 ) -> Ended | None:
     """Write the result document (version 2) and mark the analysis ``succeeded`` in one transaction (status last).
 
     Returns None if the analysis was deleted meanwhile. A result from an earlier attempt is replaced.
     """
-    summary = document["summary"]
     async with factory() as session, session.begin():
         analysis = await _locked(session, analysis_id)
         if analysis is None:
             return None
         await session.execute(delete(AnalysisResult).where(AnalysisResult.analysis_id == analysis_id))
-        session.add(
-            AnalysisResult(
-                analysis_id=analysis_id,
-                schema_version=document["schema_version"],
-                summary=summary,
-                people=document["people"],
-                frames=document["frames"],
-                model_name=summary["model"]["name"],
-                model_version=summary["model"]["version"],
-            )
-        )
+        session.add(result_row(analysis_id, document))
         await session.flush()
         video = _release_video(analysis)
-        analysis.dominant_emotion = summary.get("dominant_emotion")
+        analysis.dominant_emotion = document.summary.dominant_emotion
         analysis.duration_s = duration_s
         analysis.progress = 1.0
         analysis.stage = Stage.done.value
@@ -132,7 +123,7 @@ async def save_success(
 
 
 async def save_failure(
-    factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUID, *, error: str, error_code: str
+    factory: async_sessionmaker[AsyncSession], analysis_id: uuid.UUID, *, error: str, error_code: ErrorCode
 ) -> Ended | None:
     """Mark the analysis ``failed`` with a sentence for the user and a code; None if it was deleted."""
     async with factory() as session, session.begin():
@@ -142,7 +133,7 @@ async def save_failure(
         await session.execute(delete(AnalysisResult).where(AnalysisResult.analysis_id == analysis_id))
         video = _release_video(analysis)
         analysis.error = error
-        analysis.error_code = error_code
+        analysis.error_code = error_code.value
         analysis.stage = Stage.failed.value
         analysis.finished_at = utcnow()
         await session.flush()

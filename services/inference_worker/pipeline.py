@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +25,8 @@ import numpy as np
 
 from bloomwell_ml.crop import crop_square
 from bloomwell_ml.faces import Box, FaceDetector
-from services.common.analysis import Stage
+from services.common.analysis import DEFAULT_MAX_FRAME_PIXELS, Stage
+from services.common.schemas import FaceQuality, ModelInfo, ResultDocument, Summary
 from services.common.video import DecodedFrame
 from services.inference_worker.aggregate import (
     AggregateOptions,
@@ -34,8 +36,7 @@ from services.inference_worker.aggregate import (
     unassessable_counts,
 )
 from services.inference_worker.frames import Prefetcher, expected_samples, sample_frames
-from services.inference_worker.quality import FaceQuality, QualityThresholds, assess, measure
-from services.inference_worker.smoothing import SmoothingOptions
+from services.inference_worker.quality import QualityThresholds, assess, measure
 from services.inference_worker.tracking import FaceTracker
 
 
@@ -88,41 +89,39 @@ class Timings:
 class AnalysisOutput:
     """The result document plus what was measured on the way."""
 
-    document: dict[str, Any]
+    document: ResultDocument
     duration_s: float
     unassessable: dict[str, int]
     timings: Timings = field(default_factory=Timings)
 
     @property
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """The document's summary."""
-        return self.document["summary"]
+        return self.document.summary
 
 
 @dataclass(frozen=True, slots=True)
 class PipelineOptions:
-    """How to analyse one video (``WorkerSettings.pipeline_options()`` builds it from the settings)."""
+    """How to analyse one video (``WorkerSettings.pipeline_options()`` builds it from the settings; each field has
+    the name and the default of the setting it comes from). The face detector is passed beside them, built from
+    ``FACE_DETECTOR`` (the result names the detector that ran)."""
 
-    sample_fps: float = 5.0
+    aggregate: AggregateOptions = field(default_factory=AggregateOptions)
     max_duration_s: float | None = 60.0
     frame_batch_size: int = 16
     crop_margin: float = 0.0
     align_faces: bool = True
     saved_crop_margin: float = 0.25
-    max_crops: int = 48
-    jpeg_quality: int = 88
-    sustained_negative_s: float = 3.0
-    min_track_s: float = 0.5
+    max_crops_kept: int = 48
+    crop_jpeg_quality: int = 88
     track_lost_s: float = 1.0
-    smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
     quality: QualityThresholds = field(default_factory=QualityThresholds)
-    detector_name: str = ""
-    max_frame_pixels: int | None = None
+    max_frame_pixels: int | None = DEFAULT_MAX_FRAME_PIXELS
 
-    def aggregate_options(self) -> AggregateOptions:
-        """The aggregation part of these options."""
-        return AggregateOptions(sample_fps=self.sample_fps, sustained_negative_s=self.sustained_negative_s,
-                                min_track_s=self.min_track_s, smoothing=self.smoothing)
+    @property
+    def sample_fps(self) -> float:
+        """Frames analysed per second of video (the aggregation's too)."""
+        return self.aggregate.sample_fps
 
 
 def encode_jpeg(image: np.ndarray, quality: int) -> bytes | None:
@@ -222,7 +221,7 @@ def analyze_video(
     timings = Timings()
     duration_guess = min(duration_hint_s or options.max_duration_s or 60.0, options.max_duration_s or math.inf)
     expected = expected_samples(duration_guess, options.sample_fps)
-    keeper = CropKeeper(crops_dir, options.max_crops, expected, options.jpeg_quality)
+    keeper = CropKeeper(crops_dir, options.max_crops_kept, expected, options.crop_jpeg_quality)
     tracker = FaceTracker(options.sample_fps, lost_s=options.track_lost_s)
     pending: list[_PendingFrame] = []
     batch: list[DecodedFrame] = []
@@ -252,10 +251,10 @@ def analyze_video(
                     saved = keeper.maybe_keep(ordinal, face_index,
                                               crop_square(frame.image, box, options.saved_crop_margin, max_side=256))
                 entry.crops.append(saved)
-                if reason is None and ids[face_index] is not None:
-                    keeper.offer_person(ids[face_index], quality.sharpness * quality.face_px,  # type: ignore[arg-type]
-                                        lambda b=box, im=frame.image: crop_square(im, b, options.saved_crop_margin,
-                                                                                  max_side=256))
+                track = ids[face_index]
+                if reason is None and track is not None:
+                    keeper.offer_person(track, quality.sharpness * quality.face_px,
+                                        partial(crop_square, frame.image, box, options.saved_crop_margin, max_side=256))
             staged.append(entry)
         future = classifier.submit(np.stack(images)) if images else None
         for entry in staged:
@@ -302,9 +301,9 @@ def analyze_video(
     t0 = time.perf_counter()
     observations = []
     for entry in pending:
-        probs = results.get(id(entry.future)) if entry.future is not None else None
+        probs = results[id(entry.future)] if entry.future is not None else np.empty(0)  # no future: no faces
         faces = [
-            FaceObservation(box=entry.source_box(box), track=entry.ids[j], probabilities=probs[entry.row + j],  # type: ignore[index]
+            FaceObservation(box=entry.source_box(box), track=entry.ids[j], probabilities=probs[entry.row + j],
                             quality=entry.qualities[j], reason=entry.reasons[j], crop=entry.crops[j])
             for j, box in enumerate(entry.boxes)
         ]
@@ -313,9 +312,9 @@ def analyze_video(
     duration = duration_hint_s if duration_hint_s else last_t + 1.0 / options.sample_fps
     if options.max_duration_s:
         duration = min(duration, options.max_duration_s)
-    model = {"name": classifier.name, "version": classifier.version, "temperature": classifier.temperature,
-             "detector": options.detector_name or getattr(detector, "name", None)}
-    document = build_document(observations, duration_s=duration, options=options.aggregate_options(), model=model,
+    model = ModelInfo(name=classifier.name, version=classifier.version, temperature=classifier.temperature,
+                      detector=detector.name)
+    document = build_document(observations, duration_s=duration, options=options.aggregate, model=model,
                               person_crop=keeper.write_person)
     timings.aggregate = time.perf_counter() - t0
     return AnalysisOutput(document=document, duration_s=duration, unassessable=unassessable_counts(observations),

@@ -9,7 +9,6 @@ assessable while the accuracy of its bin stays within reach of clean faces.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -18,31 +17,9 @@ from bloomwell_ml.crop import eye_roll_deg
 from bloomwell_ml.faces import Box
 from services.common.analysis import UnassessableReason
 from services.common.quality import NOSE_DEPTH_RATIO, QualityThresholds
+from services.common.schemas import FaceQuality
 
 __all__ = ["NOSE_DEPTH_RATIO", "FaceQuality", "QualityThresholds", "assess", "estimate_yaw_deg", "measure"]
-
-
-@dataclass(frozen=True, slots=True)
-class FaceQuality:
-    """The ``quality`` record of one face (``services.common.schemas.FaceQuality``)."""
-
-    face_px: int
-    sharpness: float
-    brightness: float
-    contrast: float
-    yaw_deg: float | None
-    roll_deg: float | None
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        """The JSON form, rounded."""
-        return {
-            "face_px": self.face_px,
-            "sharpness": round(self.sharpness, 1),
-            "brightness": round(self.brightness, 1),
-            "contrast": round(self.contrast, 1),
-            "yaw_deg": None if self.yaw_deg is None else round(self.yaw_deg, 1),
-            "roll_deg": None if self.roll_deg is None else round(self.roll_deg, 1),
-        }
 
 
 def estimate_yaw_deg(box: Box) -> float | None:

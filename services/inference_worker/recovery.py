@@ -7,7 +7,7 @@ any worker (kombu's ``unacked`` hash, where ``acks_late`` keeps a message until 
 re-enqueues exactly those, once they are older than a grace period; the task's attempt counter still
 bounds how often one job can run. A message reserved by a worker that then died (``kill -9``, an
 out-of-memory kill) stays in ``unacked`` until the broker's visibility timeout, which
-``celery_app.visibility_timeout_s`` sets just above the hard time limit; every live worker then puts it
+``QueueSettings.visibility_timeout_s`` sets just above the hard time limit; every live worker then puts it
 back on the queue, so such a job is recovered within that bound.
 
 **Orphan files.** The gateway writes an upload to ``uploads/.incoming/<id>.part`` and publishes it only
@@ -30,11 +30,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import redis
-from celery import Celery
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE
+from services.common.celery_app import AnalysisQueue
 from services.common.db import create_engine, create_sessionmaker
 from services.common.models import Analysis, AnalysisStatus, utcnow
 from services.common.storage import Storage
@@ -48,7 +47,7 @@ UNACKED_HASH = "unacked"
 LOCK_KEY = "bloomwell:recovery:lock"
 
 
-def task_ids_in_broker(client: redis.Redis, queue: str = INFERENCE_QUEUE) -> set[str]:
+def task_ids_in_broker(client: redis.Redis, queue: str) -> set[str]:
     """Ids of tasks waiting in ``queue`` or reserved by a worker."""
     ids: set[str] = set()
     for raw in client.lrange(queue, 0, -1):
@@ -78,23 +77,23 @@ async def stale_unfinished(
 async def requeue_lost_jobs(
     factory: async_sessionmaker[AsyncSession],
     client: redis.Redis,
-    celery: Celery,
+    queue: AnalysisQueue,
     queued_grace_s: float,
     processing_grace_s: float,
-    queue: str = INFERENCE_QUEUE,
 ) -> list[uuid.UUID]:
-    """Re-enqueue unfinished analyses that have no message in the broker; returns their ids."""
+    """Re-enqueue unfinished analyses that have no message in the broker (``client``: the broker's Redis); returns
+    their ids."""
     now = utcnow()
     candidates = await stale_unfinished(
         factory, now - timedelta(seconds=queued_grace_s), now - timedelta(seconds=processing_grace_s)
     )
     if not candidates:
         return []
-    in_broker = task_ids_in_broker(client, queue)
+    in_broker = task_ids_in_broker(client, queue.queue)
     lost = [analysis_id for analysis_id in candidates if str(analysis_id) not in in_broker]
     for analysis_id in lost:
         log.warning("analysis %s has no message in the broker; re-queueing it", analysis_id)
-        celery.send_task(ANALYZE_TASK, args=[str(analysis_id)], queue=queue, task_id=str(analysis_id))
+        queue.enqueue(analysis_id)
     return lost
 
 
@@ -166,8 +165,8 @@ def acquire_sweep_lock(client: redis.Redis, ttl_s: int) -> bool:
     return bool(client.set(LOCK_KEY, "1", nx=True, ex=ttl_s))
 
 
-def start_recovery_thread(celery: Celery) -> threading.Thread | None:
-    """Run the sweep in a daemon thread of the worker's main process (own loop, engine and Redis client)."""
+def start_recovery_thread(queue: AnalysisQueue) -> threading.Thread | None:
+    """Run the sweep in a daemon thread of the worker's main process (own loop, engine and Redis clients)."""
     settings = get_settings()
     if settings.recovery_interval_s <= 0:
         return None
@@ -175,7 +174,8 @@ def start_recovery_thread(celery: Celery) -> threading.Thread | None:
     def loop_forever() -> None:
         loop = asyncio.new_event_loop()
         sessions = create_sessionmaker(create_engine(settings.database_url))
-        client = redis.from_url(settings.redis_url)
+        client = redis.from_url(settings.redis_url)  # the sweep lock
+        broker = redis.from_url(settings.broker_url)  # the queue and the reserved messages
         storage = Storage(settings.storage_root)
         while True:
             try:
@@ -189,8 +189,8 @@ def start_recovery_thread(celery: Celery) -> threading.Thread | None:
                     loop.run_until_complete(
                         requeue_lost_jobs(
                             sessions,
-                            client,
-                            celery,
+                            broker,
+                            queue,
                             settings.recovery_queued_grace_s,
                             settings.recovery_processing_grace_s,
                         )

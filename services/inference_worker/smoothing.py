@@ -64,7 +64,8 @@ def _transitions(dts: np.ndarray, k: int, tau_s: float) -> np.ndarray:
     leave = 1.0 - np.exp(-np.maximum(dts, 0.0) / tau_s)
     eye = np.eye(k)
     off = (1.0 - eye) / (k - 1)
-    return (1.0 - leave)[:, None, None] * eye + leave[:, None, None] * off
+    matrices: np.ndarray = (1.0 - leave)[:, None, None] * eye + leave[:, None, None] * off
+    return matrices
 
 
 def hmm_smooth(probs: np.ndarray, times: np.ndarray, tau_s: float) -> tuple[np.ndarray, np.ndarray]:

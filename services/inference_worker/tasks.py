@@ -1,10 +1,12 @@
-"""The Celery task ``bloomwell.analyze_video``: one analysis from queued to succeeded or failed, as
-claim → run → finish.
+"""The analysis task's body, :func:`analyze_video`: one analysis from queued to succeeded or failed, as
+claim → run → finish. ``services.inference_worker.worker`` registers it on the worker's Celery app
+(``services.common.celery_app.register_analysis_task``); the gateway queues it with ``AnalysisQueue.enqueue``.
 
 Reliability (with the app-wide ``acks_late``, ``reject_on_worker_lost``, ``prefetch_multiplier=1``):
 
 * transient failures (database or Redis unreachable, SQLite busy) are retried with exponential back-off;
-* permanent ones end in ``failed`` with a sentence for the user and an ``error_code``;
+* permanent ones end in ``failed`` with a sentence for the user and an ``error_code`` (a result document that does
+  not validate: ``invalid_result``, before anything is stored);
 * a job whose deliveries keep killing workers fails after ``TASK_MAX_ATTEMPTS``;
 * the result and the final status are written in one transaction (status last);
 * an analysis deleted meanwhile ends the job quietly and its files are removed;
@@ -28,21 +30,21 @@ import redis
 import sqlalchemy.exc
 from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
+from pydantic import ValidationError
 
 from services.common.analysis import MESSAGES, ErrorCode, Stage, no_assessable_face_message
-from services.common.celery_app import ANALYZE_TASK, celery_app
 from services.common.events import ProgressEvent, publish_progress
 from services.common.logs import analysis_context
 from services.common.models import AnalysisStatus
 from services.common.video import VideoError, probe_video
-from services.inference_worker import metrics, persist
-from services.inference_worker.pipeline import AnalysisOutput, NoFrames, analyze_video
+from services.inference_worker import metrics, persist, pipeline
+from services.inference_worker.pipeline import AnalysisOutput, NoFrames
 from services.inference_worker.runtime import Runtime, get_runtime
 from services.inference_worker.webhook import send_webhook
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.DisconnectionError,
@@ -69,7 +71,7 @@ class PermanentFailure(Exception):
 
 
 def _publish(rt: Runtime, analysis_id: uuid.UUID, status: AnalysisStatus, progress: float, stage: Stage | None,
-             error: str | None = None, error_code: str | None = None) -> None:
+             error: str | None = None, error_code: ErrorCode | None = None) -> None:
     """Publish a progress event; a Redis hiccup never fails the job (events are a convenience)."""
     try:
         publish_progress(
@@ -145,7 +147,7 @@ def _remove_files(rt: Runtime, analysis_id: uuid.UUID, video: str | None, *, all
 
 
 def _after_end(rt: Runtime, analysis_id: uuid.UUID, ended: persist.Ended | None, error: str | None = None,
-               error_code: str | None = None) -> str:
+               error_code: ErrorCode | None = None) -> str:
     """Delete what the end released, publish the terminal event and call the webhook."""
     if ended is None:
         log.info("analysis %s was deleted while it was processed; cleaning up", analysis_id)
@@ -197,23 +199,26 @@ def _run(rt: Runtime, job: persist.Job, progress: _Progress, crops_dir: Path) ->
     try:
         duration_s = job.duration_s or probe_video(video, max_duration_s=settings.max_duration_s).duration_s
         progress.stage(Stage.analyzing, progress.START)
-        output = analyze_video(video, classifier=classifier, detector=detector,
-                               options=settings.pipeline_options(job.sample_fps), duration_hint_s=duration_s,
-                               crops_dir=crops_dir, on_progress=progress)
+        output = pipeline.analyze_video(video, classifier=classifier, detector=detector,
+                                        options=settings.pipeline_options(job.sample_fps), duration_hint_s=duration_s,
+                                        crops_dir=crops_dir, on_progress=progress)
     except VideoError as exc:
         raise PermanentFailure(ErrorCode.unreadable_video, MESSAGES["unreadable_video"]) from exc
     except NoFrames as exc:
         raise PermanentFailure(ErrorCode.no_frames, MESSAGES["no_frames"]) from exc
+    except ValidationError as exc:
+        log.error("analysis %s: the result document is not valid: %s", job.id, exc)
+        raise PermanentFailure(ErrorCode.invalid_result, MESSAGES["invalid_result"]) from exc
     summary = output.summary
-    if settings.fail_on_no_face and summary["frames_with_face"] == 0:
+    if settings.fail_on_no_face and summary.frames_with_face == 0:
         raise PermanentFailure(ErrorCode.no_face, MESSAGES["no_face"])
-    if settings.fail_on_no_face and not any(p["assessable_frames"] for p in output.document["people"]):
+    if settings.fail_on_no_face and not any(p.assessable_frames for p in output.document.people):
         raise PermanentFailure(ErrorCode.no_assessable_face, no_assessable_face_message(output.unassessable))
     t = output.timings
     metrics.FRAMES.inc(t.frames)
     metrics.FACES.inc(t.faces)
     log.info("analysis %s: %d frames, %d faces, %d people; decode %.2fs detect %.2fs track %.2fs crop %.2fs "
-             "classify-wait %.2fs aggregate %.2fs", job.id, t.frames, t.faces, summary["people_count"], t.decode,
+             "classify-wait %.2fs aggregate %.2fs", job.id, t.frames, t.faces, summary.people_count, t.decode,
              t.detect, t.track, t.crop, t.classify, t.aggregate)
     return output
 
@@ -264,9 +269,9 @@ def retry_countdown(retries: int, cap_s: int) -> float:
     return min(float(cap_s), 2.0**retries) * random.uniform(0.8, 1.2)
 
 
-@celery_app.task(name=ANALYZE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def analyze_video_task(self: Task, analysis_id: str) -> str:
-    """Analyse the uploaded video of ``analysis_id`` and store its result (see module docstring)."""
+def analyze_video(self: Task[Any, str], analysis_id: str) -> str:
+    """The task: analyse the uploaded video of ``analysis_id`` and store its result (see module docstring).
+    ``self`` is the bound Celery task (for its retry count and :meth:`~celery.Task.retry`)."""
     try:
         aid = uuid.UUID(str(analysis_id))
     except ValueError:
@@ -285,7 +290,7 @@ def analyze_video_task(self: Task, analysis_id: str) -> str:
             metrics.JOBS.labels(outcome=outcome).inc()
 
 
-def _analyze(task: Task, aid: uuid.UUID) -> str:
+def _analyze(task: Task[Any, str], aid: uuid.UUID) -> str:
     rt = get_runtime()
     retries = int(task.request.retries or 0)
     try:

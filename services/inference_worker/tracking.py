@@ -105,7 +105,8 @@ class FaceTracker:
             detections = sv.Detections.empty()
         result = self._tracker.update(detections, timestamp=t)
         new_pending: list[tuple[Box, list[int | None], int]] = []
-        for raw_id, index in zip(result.tracker_id, result.data.get("index", []), strict=False):
+        tracker_ids = np.empty(0, dtype=int) if result.tracker_id is None else result.tracker_id
+        for raw_id, index in zip(tracker_ids, result.data.get("index", []), strict=False):
             i = int(index)
             if raw_id >= 0:
                 ids[i] = self._offset + int(raw_id)

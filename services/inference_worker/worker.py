@@ -8,6 +8,10 @@ Use the prefork pool (default; one model per child process), ``-P solo``, or ``-
 (N jobs at once in one process sharing one model and one forward-pass thread: ``WORKER_JOBS=N``; what a GPU
 worker wants). Each process builds its runtime (event loop, DB engine, model, detector) once, right after it
 starts, so the first job does not pay for loading the model.
+
+This module builds the worker's Celery app from its settings (``app``, which ``celery -A`` finds), registers the
+task body :func:`services.inference_worker.tasks.analyze_video` on it, and wires the process's life: logging, the
+runtime, the heartbeat (``services.common.heartbeat``), the recovery sweep and the metrics server.
 """
 
 from __future__ import annotations
@@ -18,17 +22,23 @@ import os
 # small-batch inference several times slower here (see bench/README.md). Must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from services.inference_worker.metrics_dir import metrics_port, prepare_multiprocess_dir  # noqa: E402
+from services.inference_worker.config import get_settings  # noqa: E402
+from services.inference_worker.metrics_dir import prepare_multiprocess_dir  # noqa: E402
 
+# Fail fast: settings (including secret files such as WEBHOOK_SECRET_FILE) are read when the worker starts, so a
+# misconfiguration stops it with a clear message instead of failing every job.
+_settings = get_settings()
 # Prometheus multiprocess mode: the folder must be known before prometheus_client is imported (by tasks below).
-METRICS_PORT = metrics_port()
-_metrics_dir = prepare_multiprocess_dir() if METRICS_PORT else None
+METRICS_PORT = _settings.worker_metrics_port
+_metrics_dir = prepare_multiprocess_dir(_settings.prometheus_multiproc_dir) if METRICS_PORT else None
 
 import logging  # noqa: E402
 import shutil  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import redis  # noqa: E402
+from celery.bootsteps import RUN  # type: ignore[attr-defined]  # noqa: E402  # celery-types omits the states
 from celery.signals import (  # noqa: E402
     setup_logging,
     worker_init,
@@ -38,26 +48,33 @@ from celery.signals import (  # noqa: E402
     worker_shutdown,
 )
 
-from services.common.celery_app import INFERENCE_QUEUE, celery_app  # noqa: E402
+from services.common.celery_app import AnalysisQueue, create_celery_app, register_analysis_task  # noqa: E402
+from services.common.heartbeat import Heartbeat  # noqa: E402
 from services.common.logs import configure_logging  # noqa: E402
-from services.inference_worker import tasks  # noqa: E402, F401  (registers bloomwell.analyze_video)
-from services.inference_worker.config import get_settings  # noqa: E402
-from services.inference_worker.heartbeat import Heartbeat, consumer_running  # noqa: E402
+from services.inference_worker import tasks  # noqa: E402
 from services.inference_worker.metrics import mark_process_dead, start_metrics_server  # noqa: E402
 from services.inference_worker.recovery import start_recovery_thread  # noqa: E402
 from services.inference_worker.runtime import get_runtime, shutdown_runtime  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-app = celery_app
-"""The Celery app ``celery -A services.inference_worker.worker`` finds."""
-
-# Fail fast: settings (including secret files such as WEBHOOK_SECRET_FILE) are read when the worker starts, so a
-# misconfiguration stops it with a clear message instead of failing every job.
-get_settings()
+app = create_celery_app(_settings)
+"""The Celery app ``celery -A services.inference_worker.worker`` finds, built from the worker's settings."""
+analyze_video = register_analysis_task(app, tasks.analyze_video)
+"""The analysis task on this app (the gateway queues it with ``services.common.celery_app.AnalysisQueue``)."""
 
 _heartbeat: Heartbeat | None = None
 _metrics_server: Any = None
+
+
+def consumer_running(consumer: Any) -> Callable[[], bool]:
+    """A check that Celery's consumer blueprint is in its RUN state (started, connected, not stopping)."""
+
+    def check() -> bool:
+        blueprint = getattr(consumer, "blueprint", None)
+        return blueprint is None or bool(blueprint.state == RUN)
+
+    return check
 
 
 @setup_logging.connect
@@ -99,12 +116,12 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
     _heartbeat = Heartbeat(name, client, settings.worker_heartbeat_file, settings.worker_heartbeat_interval_s,
                            alive=consumer_running(sender)).start()
-    start_recovery_thread(celery_app)
+    start_recovery_thread(AnalysisQueue(app, settings.inference_queue))
     global _metrics_server
-    if METRICS_PORT and _metrics_server is None:
+    if _metrics_dir is not None and _metrics_server is None:
         try:
-            _metrics_server = start_metrics_server(METRICS_PORT, settings.worker_metrics_host, settings.redis_url,
-                                                   INFERENCE_QUEUE)
+            _metrics_server = start_metrics_server(METRICS_PORT, settings.worker_metrics_host, settings.broker_url,
+                                                   settings.inference_queue, _metrics_dir[0])
         except OSError as exc:  # e.g. the port is taken by another worker on this host: jobs still run
             log.error("could not serve worker metrics on port %d: %s", METRICS_PORT, exc)
 
@@ -112,8 +129,8 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
 @worker_process_shutdown.connect
 def _on_process_shutdown(pid: int | None = None, **_: Any) -> None:
     shutdown_runtime()
-    if METRICS_PORT:
-        mark_process_dead(pid or os.getpid())
+    if _metrics_dir is not None:
+        mark_process_dead(pid or os.getpid(), _metrics_dir[0])
 
 
 @worker_shutdown.connect

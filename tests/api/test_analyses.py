@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bloomwell_ml.faces import YUNET_PATH, YuNetDetector, file_sha256
 from bloomwell_ml.labels import EMOTIONS
 from bloomwell_ml.spec import ModelSpec
+from services.api.config import ApiSettings
 from services.common.analysis import UnassessableReason
-from services.common.celery_app import INFERENCE_QUEUE
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus
 from services.common.quality import NOSE_DEPTH_RATIO, QualityThresholds
 from tests.conftest import SHARED_DATA, auth_header, signup_and_login
@@ -35,17 +35,17 @@ async def upload(
 
 
 async def test_upload_is_accepted_stored_and_enqueued(
-    client: httpx.AsyncClient, user: dict[str, str], face_video: Path, storage_dir: Path, redis_url: str
+    client: httpx.AsyncClient, user: dict[str, str], face_video: Path, storage_dir: Path, api_settings: ApiSettings
 ) -> None:
-    queue = redis_sync.from_url(redis_url)
-    before = queue.llen(INFERENCE_QUEUE)
+    queue = redis_sync.from_url(api_settings.broker_url)
+    before = queue.llen(api_settings.inference_queue)
     response = await upload(client, user, face_video, sample_fps="2")
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["status"] == "queued"
     assert response.headers["location"] == f"/v1/analyses/{body['id']}"
     assert (storage_dir / "uploads" / f"{body['id']}.mp4").read_bytes() == face_video.read_bytes()
-    assert queue.llen(INFERENCE_QUEUE) == before + 1
+    assert queue.llen(api_settings.inference_queue) == before + 1
 
     state = (await client.get(f"/v1/analyses/{body['id']}", headers=auth_header(user))).json()
     assert state["status"] == "queued" and state["progress"] == 0

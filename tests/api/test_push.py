@@ -17,6 +17,7 @@ from services.api.config import ApiSettings
 from services.api.main import create_app as create_api_app
 from services.auth.config import AuthSettings
 from services.auth.main import create_app as create_auth_app
+from services.common.analysis import Stage
 from services.common.events import ProgressEvent, publish_progress_async
 from services.common.models import AnalysisStatus
 from tests.conftest import auth_header, signup_and_login
@@ -82,7 +83,7 @@ async def test_sse_streams_current_state_then_published_events(
         assert "content-encoding" not in response.headers  # the gateway's gzip never buffers the stream
         events = _sse_events(response)
         received.append(await anext(events))  # the state read from the DB once, after subscribing
-        processing = _event(analysis_id, AnalysisStatus.processing, 0.4, stage="classifying")
+        processing = _event(analysis_id, AnalysisStatus.processing, 0.4, stage=Stage.analyzing)
         await publish_progress_async(publisher, processing)
         received.append(await anext(events))
         await publish_progress_async(publisher, _event(analysis_id, AnalysisStatus.succeeded, 1.0))
@@ -93,7 +94,7 @@ async def test_sse_streams_current_state_then_published_events(
     assert [(e["status"], e["progress"]) for e in received] == [
         ("queued", 0.0), ("processing", 0.4), ("succeeded", 1.0)
     ]
-    assert received[1]["stage"] == "classifying"
+    assert received[1]["stage"] == "analyzing"
 
 
 async def test_sse_refuses_missing_token_and_foreign_analysis(http: httpx.AsyncClient, face_video: Path) -> None:

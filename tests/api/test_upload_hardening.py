@@ -77,20 +77,17 @@ async def test_a_failing_insert_leaves_no_file(
 
 
 async def test_an_unavailable_queue_leaves_no_file_and_no_row(
-    client: httpx.AsyncClient, user: dict[str, str], face_video: Path, storage_dir: Path
+    client: httpx.AsyncClient, user: dict[str, str], face_video: Path, storage_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = stored_files(storage_dir)
-    app = client.app  # type: ignore[attr-defined]
-    original = app.state.enqueue
+    queue = client.app.state.analysis_queue  # type: ignore[attr-defined]
 
     def broken(_analysis_id: object) -> None:
         raise ConnectionError("broker down")
 
-    app.state.enqueue = broken
-    try:
-        response = await post_video(client, user, face_video)
-    finally:
-        app.state.enqueue = original
+    monkeypatch.setattr(queue, "enqueue", broken)
+    response = await post_video(client, user, face_video)
     assert response.status_code == 503
     assert stored_files(storage_dir) == before
     assert (await client.get("/v1/analyses", headers=auth_header(user))).json()["items"] == []

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fastapi import HTTPException
 from pydantic import AnyHttpUrl
 
+from services.api.analyses.errors import InvalidWebhookUrl
 from services.api.analyses.webhooks import check_webhook_url
+from services.api.errors import http_exception
 from services.common.netguard import is_internal_host
 
 
@@ -26,9 +27,9 @@ def test_public_hosts(host: str) -> None:
 
 def test_internal_target_refused_in_production_allowed_locally() -> None:
     url = AnyHttpUrl("http://169.254.169.254/latest/meta-data")
-    with pytest.raises(HTTPException) as refused:
+    with pytest.raises(InvalidWebhookUrl) as refused:
         check_webhook_url(url, allow_internal=False)
-    assert refused.value.status_code == 422
+    assert http_exception(refused.value).status_code == 422
     assert check_webhook_url(url, allow_internal=True) == str(url)
     assert check_webhook_url(AnyHttpUrl("https://hooks.example.org/x"), allow_internal=False) == "https://hooks.example.org/x"
     assert check_webhook_url(None, allow_internal=False) is None

@@ -28,15 +28,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripts.devinfra import port_open, redis_server_binary
-from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE, create_celery_app
+from services.common.celery_app import AnalysisQueue
 from services.common.db import create_engine, create_sessionmaker
 from services.common.models import Analysis, AnalysisResult
-from services.common.settings import REPO_ROOT
+from services.common.settings import REPO_ROOT, QueueSettings
 from services.common.storage import Storage
 from tests.fixtures.worker import WEBHOOK_TEST_SECRET
 from tests.worker.conftest import shared_video
 from tests.worker.db import create_analysis
 
+INFERENCE_QUEUE: str = QueueSettings.model_fields["inference_queue"].default
 HARD_LIMIT_S = 40
 VISIBILITY_MARGIN_S = 10
 RECOVERY_BOUND_S = HARD_LIMIT_S + VISIBILITY_MARGIN_S + 30
@@ -151,11 +152,12 @@ class Rig:
     def submit(self, count: int = 1) -> list[uuid.UUID]:
         """Insert ``count`` analyses with a real face video and enqueue them as the gateway does."""
         video = shared_video("fer_test.mp4")
-        celery = create_celery_app(self.env["REDIS_URL"])
+        queue = AnalysisQueue.for_settings(QueueSettings(redis_url=self.env["REDIS_URL"],
+                                                         celery_broker_url=self.env["CELERY_BROKER_URL"]))
         ids = []
         for _ in range(count):
             aid = self.run(create_analysis(self.sessions, self.storage, video, webhook_url=self.webhooks.url))
-            celery.send_task(ANALYZE_TASK, args=[str(aid)], queue=INFERENCE_QUEUE, task_id=str(aid))
+            queue.enqueue(aid)
             ids.append(aid)
         self.jobs.extend(ids)
         return ids

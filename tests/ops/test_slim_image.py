@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 
 from services.common.settings import REPO_ROOT
 
-IMPORTS = "import services.api.main, services.auth.main, services.common.migrations, services.common.workers"
+IMPORTS = "import services.api.main, services.auth.main, services.common.migrations, services.common.heartbeat"
 OPTIONAL = {"rich", "pygments", "setuptools"}
 """Imported only where installed: httpx's optional command line (rich, pygments), setuptools' distutils hook."""
 ML_STACK = {"torch", "torchvision", "timm", "onnxruntime", "onnx", "triton", "scipy", "matplotlib", "supervision"}

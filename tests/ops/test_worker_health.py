@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.common.heartbeat import check_heartbeat_file as check
 from services.common.settings import REPO_ROOT
-from services.inference_worker.healthcheck import check
 from tests.fixtures.worker import WorkerHandle, start_worker, stop_worker
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,7 @@ def test_health_check_of_a_running_worker_imports_no_ml_stack(inference_worker: 
     code = (f"import sys, runpy; sys.argv = ['healthcheck', '--file', {str(path)!r}]\n"
             f"try:\n    runpy.run_module({CHECKER!r}, run_name='__main__')\n"
             "except SystemExit as exit:\n    print('heavy:', sorted(m for m in ('torch', 'celery', 'cv2', 'numpy', "
-            "'pydantic', 'sqlalchemy') if m in sys.modules)); sys.exit(exit.code)")
+            "'redis', 'sqlalchemy') if m in sys.modules)); sys.exit(exit.code)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(f"ok: {inference_worker.name} beat")

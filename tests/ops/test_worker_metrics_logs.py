@@ -126,7 +126,7 @@ def test_a_killed_pool_process_stops_counting_as_in_flight(tmp_path: Path) -> No
     try:
         assert child.stdout is not None and child.stdout.readline().strip()
         registry = CollectorRegistry()
-        registry.register(DeadProcessSweeper(str(tmp_path)))
+        registry.register(DeadProcessSweeper(tmp_path))
         MultiProcessCollector(registry, path=str(tmp_path))
 
         def in_flight() -> str:

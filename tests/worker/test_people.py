@@ -6,8 +6,8 @@ import numpy as np
 
 from bloomwell_ml.faces import Box
 from bloomwell_ml.labels import EMOTIONS
-from services.common.analysis import UnassessableReason
-from services.common.schemas import AnalysisResultOut
+from services.common.analysis import Emotion, UnassessableReason
+from services.common.schemas import ModelInfo
 from services.common.timeline import FrameState, indicators, segments
 from services.inference_worker.aggregate import (
     AggregateOptions,
@@ -17,7 +17,7 @@ from services.inference_worker.aggregate import (
     min_track_frames,
 )
 
-MODEL = {"name": "m", "version": "1", "temperature": 1.0, "detector": "yunet"}
+MODEL = ModelInfo(name="m", version="1", temperature=1.0, detector="yunet")
 
 
 def probs(label: str, p: float = 0.8) -> np.ndarray:
@@ -31,9 +31,9 @@ def face(track: int | None, label: str, size: int = 60, reason: UnassessableReas
 
 
 def document(frames: list[FrameObservation], **kw: object) -> dict:
-    doc = build_document(frames, duration_s=len(frames) * 0.2, options=AggregateOptions(**kw), model=MODEL)
-    AnalysisResultOut.model_validate(doc)  # always the public shape
-    return doc
+    """The document as stored (its JSON form)."""
+    return build_document(frames, duration_s=len(frames) * 0.2, options=AggregateOptions(**kw),
+                          model=MODEL).model_dump(mode="json")
 
 
 def test_min_track_frames_rule() -> None:
@@ -84,19 +84,19 @@ def test_unreadable_faces_feed_nothing_and_leave_gaps_with_reasons() -> None:
 
 
 def test_indicators_are_counts_under_a_minute_and_a_rate_from_a_minute() -> None:
-    states = [FrameState(k * 0.2, "happy" if (k // 50) % 2 else "neutral") for k in range(400)]  # 80 s
+    states = [FrameState(k * 0.2, Emotion.happy if (k // 50) % 2 else Emotion.neutral) for k in range(400)]  # 80 s
     long = indicators(states, 0.2, 3.0)
-    assert long is not None and long["expression_changes"] == 7
-    assert long["emotion_changes_per_min"] == round(7 / (80 / 60), 3)
+    assert long is not None and long.expression_changes == 7
+    assert long.emotion_changes_per_min == round(7 / (80 / 60), 3)
     short = indicators(states[:100], 0.2, 3.0)  # 20 s
-    assert short is not None and short["expression_changes"] == 1 and short["emotion_changes_per_min"] is None
+    assert short is not None and short.expression_changes == 1 and short.emotion_changes_per_min is None
     assert indicators([FrameState(0.0, None, "not_visible")], 0.2, 3.0) is None
 
 
 def test_segments_cover_time_without_holes() -> None:
-    states = [FrameState(0.0, "happy"), FrameState(0.2, "happy"), FrameState(0.4, None, "blurred"),
-              FrameState(0.6, "sad")]
-    assert segments(states, 0.2) == [
+    states = [FrameState(0.0, Emotion.happy), FrameState(0.2, Emotion.happy),
+              FrameState(0.4, None, UnassessableReason.blurred), FrameState(0.6, Emotion.sad)]
+    assert [segment.model_dump(mode="json") for segment in segments(states, 0.2)] == [
         {"start_t": 0.0, "end_t": 0.4, "emotion": "happy", "gap_reason": None},
         {"start_t": 0.4, "end_t": 0.6, "emotion": None, "gap_reason": "blurred"},
         {"start_t": 0.6, "end_t": 0.8, "emotion": "sad", "gap_reason": None},

@@ -15,8 +15,9 @@ from bloomwell_ml.faces import HaarDetector, YuNetDetector
 from bloomwell_ml.labels import EMOTIONS
 from bloomwell_ml.paths import default_model_path
 from services.common.analysis import Stage
-from services.common.schemas import AnalysisResultOut
+from services.common.schemas import ResultDocument
 from services.common.video import VideoError
+from services.inference_worker.aggregate import AggregateOptions
 from services.inference_worker.batching import BatchingClassifier
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.pipeline import CropKeeper, PipelineOptions, analyze_video
@@ -44,10 +45,10 @@ def test_real_video_gives_a_full_version_2_result(tiny: EmotionClassifier, yunet
     events: list[tuple[str, int, int]] = []
     out = analyze_video(
         shared_video("fer_test.mp4"), classifier=tiny, detector=yunet,
-        options=PipelineOptions(sample_fps=5.0, frame_batch_size=8, max_crops=6),
+        options=PipelineOptions(aggregate=AggregateOptions(sample_fps=5.0), frame_batch_size=8, max_crops_kept=6),
         duration_hint_s=4.6, crops_dir=tmp_path / "crops", on_progress=lambda *e: events.append(e),
     )
-    result = AnalysisResultOut.model_validate(out.document)
+    result = ResultDocument.model_validate(out.document.model_dump(mode="json"))
     summary = result.summary
     assert result.schema_version == 2
     assert summary.frames_analyzed == 23 and summary.frames_with_face == 23
@@ -76,12 +77,13 @@ def test_single_person_clip_reports_a_handful_of_changes(shipped: EmotionClassif
     """fer_woman2: one woman for 15.5 s. v1 reported ~27 changes (103.7 / min) from per-frame flicker."""
     out = analyze_video(shared_video("fer_woman2.mp4"), classifier=shipped, detector=yunet,
                         options=PipelineOptions())
-    summary = out.summary
+    doc = out.document.model_dump(mode="json")
+    summary = doc["summary"]
     assert summary["people_count"] == 1
     indicators = summary["indicators"]
     assert indicators["expression_changes"] <= 10
     assert indicators["emotion_changes_per_min"] is None  # 15 s: counts, never a rate
-    raw = [f["faces"][0]["emotion"] for f in out.document["frames"] if f["faces"]]
+    raw = [f["faces"][0]["emotion"] for f in doc["frames"] if f["faces"]]
     raw_changes = sum(a != b for a, b in zip(raw, raw[1:], strict=False))
     assert indicators["expression_changes"] < raw_changes
 
@@ -92,21 +94,22 @@ def test_one_real_change_survives_smoothing(shipped: EmotionClassifier, yunet: Y
     """The huimiang clips change expression once (neutral → angry; the model reads them as neutral → sad and
     sad → angry): smoothing keeps exactly that change, where the raw labels put it."""
     out = analyze_video(shared_video(name), classifier=shipped, detector=yunet,
-                        options=PipelineOptions(sample_fps=10.0))
-    (person,) = out.document["people"]
-    raw = [f["faces"][0]["emotion"] for f in out.document["frames"]]
+                        options=PipelineOptions(aggregate=AggregateOptions(sample_fps=10.0)))
+    doc = out.document.model_dump(mode="json")
+    (person,) = doc["people"]
+    raw = [f["faces"][0]["emotion"] for f in doc["frames"]]
     assert raw[0] != raw[-1]
     assert person["indicators"]["expression_changes"] == 1
     first, last = person["segments"]
     assert (first["emotion"], last["emotion"]) == (raw[0], raw[-1])
-    change_t = next(f["t"] for f in out.document["frames"] if f["faces"][0]["emotion"] == raw[-1])
+    change_t = next(f["t"] for f in doc["frames"] if f["faces"][0]["emotion"] == raw[-1])
     assert abs(last["start_t"] - change_t) <= 0.21
 
 
 def test_stage_clip_lists_several_people_with_stable_tracks(tiny: EmotionClassifier, yunet: YuNetDetector) -> None:
     out = analyze_video(shared_video("face_recognition_short_hamilton_clip.mp4"), classifier=tiny, detector=yunet,
                         options=PipelineOptions())
-    doc = AnalysisResultOut.model_validate(out.document)
+    doc = ResultDocument.model_validate(out.document.model_dump(mode="json"))
     assert doc.summary.people_count >= 2 and len(doc.people) == doc.summary.people_count
     assert doc.primary_track_id == 1
     ids = [p.track_id for p in doc.people]
@@ -128,13 +131,14 @@ def test_unreadable_faces_are_marked_and_excluded(tiny: EmotionClassifier, yunet
     strict = QualityThresholds(min_face_px=10_000)
     out = analyze_video(shared_video("fer_test.mp4"), classifier=tiny, detector=yunet,
                         options=PipelineOptions(quality=strict))
-    faces = [f for fr in out.document["frames"] for f in fr["faces"]]
+    doc = out.document.model_dump(mode="json")
+    faces = [f for fr in doc["frames"] for f in fr["faces"]]
     assert faces and all(f["assessable"] is False and f["unassessable_reason"] == "too_small" for f in faces)
-    (person,) = out.document["people"]
+    (person,) = doc["people"]
     assert person["assessable_frames"] == 0 and person["indicators"] is None
     assert person["unassessable"] == {"too_small": len(faces)}
     assert out.unassessable == {"too_small": len(faces)}
-    assert out.summary["dominant_emotion"] is None
+    assert doc["summary"]["dominant_emotion"] is None
 
 
 def test_batching_thread_gives_the_same_result(tiny: EmotionClassifier, yunet: YuNetDetector) -> None:
@@ -153,9 +157,10 @@ def test_batching_thread_gives_the_same_result(tiny: EmotionClassifier, yunet: Y
 def test_video_without_a_face_has_no_people(tiny: EmotionClassifier, tmp_path: Path) -> None:
     path = write_video(tmp_path / "gradient.mp4", frames=30, fps=10.0)
     out = analyze_video(path, classifier=tiny, detector=HaarDetector(), options=PipelineOptions())
-    assert out.summary["frames_analyzed"] == 15 and out.summary["frames_with_face"] == 0
-    assert out.summary["people_count"] == 0 and out.summary["dominant_emotion"] is None
-    assert out.document["people"] == [] and all(f["faces"] == [] for f in out.document["frames"])
+    doc = out.document.model_dump(mode="json")
+    assert doc["summary"]["frames_analyzed"] == 15 and doc["summary"]["frames_with_face"] == 0
+    assert doc["summary"]["people_count"] == 0 and doc["summary"]["dominant_emotion"] is None
+    assert doc["people"] == [] and all(f["faces"] == [] for f in doc["frames"])
 
 
 def test_tiny_frames_give_no_face_instead_of_an_error(tiny: EmotionClassifier, tmp_path: Path) -> None:
@@ -163,7 +168,7 @@ def test_tiny_frames_give_no_face_instead_of_an_error(tiny: EmotionClassifier, t
     for side in (2, 8):
         path = write_video(tmp_path / f"tiny{side}.avi", frames=6, fps=10.0, size=(side, side), fourcc="MJPG")
         out = analyze_video(path, classifier=tiny, detector=YuNetDetector(), options=PipelineOptions())
-        assert out.summary["frames_with_face"] == 0
+        assert out.summary.frames_with_face == 0
 
 
 def test_text_file_is_refused(tiny: EmotionClassifier, tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import pytest
 from bloomwell_ml.faces import Box, Landmarks, YuNetDetector
 from bloomwell_ml.preprocess import to_model_image
 from services.common.analysis import UnassessableReason, no_assessable_face_message
-from services.inference_worker.quality import FaceQuality, QualityThresholds, assess, estimate_yaw_deg, measure
+from services.common.schemas import FaceQuality
+from services.inference_worker.quality import QualityThresholds, assess, estimate_yaw_deg, measure
 from tests.worker.conftest import SHARED_DATA
 
 

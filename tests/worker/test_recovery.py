@@ -14,9 +14,10 @@ import pytest
 import redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.common.celery_app import create_celery_app
+from services.common.celery_app import AnalysisQueue, create_celery_app
 from services.common.db import create_sessionmaker
 from services.common.models import Analysis, AnalysisStatus, utcnow
+from services.common.settings import QueueSettings
 from services.common.storage import Storage
 from services.inference_worker.recovery import (
     UNACKED_HASH,
@@ -53,7 +54,7 @@ async def test_only_stale_jobs_without_a_message_are_requeued(
     engine: AsyncEngine, broker: redis.Redis, redis_url: str
 ) -> None:
     sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
-    celery = create_celery_app(redis_url)
+    queue = AnalysisQueue(create_celery_app(QueueSettings(redis_url=redis_url, celery_broker_url=redis_url)), QUEUE)
     lost_queued = await create_analysis(sessions, created_at=OLD)
     lost_processing = await create_analysis(sessions, created_at=OLD, started_at=OLD,
                                             status=AnalysisStatus.processing)
@@ -62,13 +63,13 @@ async def test_only_stale_jobs_without_a_message_are_requeued(
     waiting = await create_analysis(sessions, created_at=OLD)
     reserved = await create_analysis(sessions, created_at=OLD, started_at=OLD, status=AnalysisStatus.processing)
 
-    celery.send_task("bloomwell.analyze_video", args=[str(waiting)], queue=QUEUE, task_id=str(waiting))
+    queue.enqueue(waiting)
     # a message a worker holds (acks_late) sits in kombu's unacked hash, not in the queue
     held = {"headers": {"id": str(reserved)}, "body": ""}
     broker.hset(UNACKED_HASH, "tag-recovery-test", json.dumps([held, "", QUEUE]))
     assert {str(waiting), str(reserved)} <= task_ids_in_broker(broker, QUEUE)
 
-    requeued = await requeue_lost_jobs(sessions, broker, celery, 60, 60, queue=QUEUE)
+    requeued = await requeue_lost_jobs(sessions, broker, queue, 60, 60)
 
     assert set(requeued) >= {lost_queued, lost_processing}
     assert not {fresh, finished, waiting, reserved} & set(requeued)
@@ -77,7 +78,7 @@ async def test_only_stale_jobs_without_a_message_are_requeued(
     assert {str(lost_queued), str(lost_processing)} <= set(queued)
 
     # a second sweep finds their messages and adds nothing for them
-    again = await requeue_lost_jobs(sessions, broker, celery, 60, 60, queue=QUEUE)
+    again = await requeue_lost_jobs(sessions, broker, queue, 60, 60)
     assert not {lost_queued, lost_processing} & set(again)
 
 

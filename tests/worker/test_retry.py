@@ -1,4 +1,5 @@
-"""Transient failures are retried with back-off: the real task, run eagerly, against an unreachable database."""
+"""Transient failures are retried with back-off: the real task, registered as the worker registers it, run eagerly,
+against an unreachable database."""
 
 from __future__ import annotations
 
@@ -6,13 +7,22 @@ import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from celery import Task
 
+from services.common.celery_app import create_celery_app, register_analysis_task
 from services.inference_worker import tasks
 from services.inference_worker.config import WorkerSettings
 from services.inference_worker.runtime import Runtime, build_runtime
-from services.inference_worker.tasks import analyze_video_task, retry_countdown
+from services.inference_worker.tasks import retry_countdown
+
+
+@pytest.fixture(scope="module")
+def analyze_video_task() -> Task[Any, str]:
+    """The analysis task on a worker's app (``services.inference_worker.worker`` does the same)."""
+    return register_analysis_task(create_celery_app(WorkerSettings(environment="test")), tasks.analyze_video)
 
 
 @pytest.fixture
@@ -26,7 +36,8 @@ def unreachable_db_runtime(redis_url: str, tmp_path: Path) -> Iterator[Runtime]:
 
 
 def test_unreachable_database_is_retried_then_given_up(
-    unreachable_db_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    unreachable_db_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    analyze_video_task: Task[Any, str],
 ) -> None:
     # Run eagerly, Celery re-runs a retried task at once (no countdown): every retry is visible in one call.
     monkeypatch.setattr(tasks, "get_runtime", lambda: unreachable_db_runtime)
@@ -46,5 +57,5 @@ def test_retry_countdown_grows_and_is_capped() -> None:
     assert delays[7] >= 24
 
 
-def test_invalid_id_is_ignored() -> None:
+def test_invalid_id_is_ignored(analyze_video_task: Task[Any, str]) -> None:
     assert analyze_video_task.apply(args=["nope"]).get() == "invalid"

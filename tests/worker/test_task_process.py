@@ -12,17 +12,20 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bloomwell_ml.labels import EMOTIONS
+from services.common.analysis import MESSAGES
 from services.common.db import Base, create_engine
 from services.common.events import channel_for
-from services.common.result_upgrade import result_document
-from services.common.schemas import AnalysisResultOut
+from services.common.result_store import stored_document
 from services.inference_worker.config import WorkerSettings
 from services.inference_worker.quality import QualityThresholds
 from services.inference_worker.runtime import Runtime, build_runtime
@@ -91,9 +94,7 @@ def test_real_video_succeeds_with_events_result_and_crops(rt: Runtime) -> None:
     assert analysis is not None and result is not None
     assert analysis.status == "succeeded" and analysis.video_path is None and analysis.attempts == 1
     assert result.schema_version == 2
-    doc = AnalysisResultOut.model_validate(
-        result_document(result.summary, result.frames, result.people, result.schema_version)
-    )
+    doc = stored_document(result)
     assert doc.summary.frames_with_face > 0 and doc.summary.dominant_emotion == analysis.dominant_emotion
     assert doc.summary.people_count == 1 and doc.people[0].crop is not None
     crops = {f.crop for frame in doc.frames for f in frame.faces if f.crop} | {doc.people[0].crop}
@@ -256,3 +257,36 @@ def test_faces_that_are_never_readable_fail_with_a_reason(rt: Runtime, monkeypat
     assert analysis is not None and analysis.error_code == "no_assessable_face" and result is None
     assert "too small" in (analysis.error or "")
     assert not rt.storage.crops_dir(aid).exists()
+
+
+class NanModel:
+    """The shared classifier with a broken output: every probability NaN (as a corrupted model file would give)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name, self.version, self.temperature = inner.name, inner.version, inner.temperature
+
+    def model_image(self, crop: np.ndarray) -> np.ndarray:
+        image: np.ndarray = self.inner.model_image(crop)
+        return image
+
+    def submit(self, images: np.ndarray) -> Future[np.ndarray]:
+        future: Future[np.ndarray] = Future()
+        future.set_result(np.full((len(images), len(EMOTIONS)), np.nan, dtype=np.float32))
+        return future
+
+
+def test_an_invalid_result_document_fails_the_job_before_anything_is_stored(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document that does not validate ends the job as invalid_result with its sentence, stores no result and
+    leaves no crops (it used to be stored, and fail when read: a 500 on the report, or a database error)."""
+    monkeypatch.setattr(rt, "_batching", NanModel(rt.batching_classifier))
+    aid = rt.run(create_analysis(rt.sessions, rt.storage, shared_video("fer_test.mp4"), duration_s=4.6))
+    outcome, events = run_and_collect(rt, aid)
+    assert outcome == "failed"
+    assert events[-1]["status"] == "failed" and events[-1]["error_code"] == "invalid_result"
+    analysis, result = rt.run(fetch(rt.sessions, aid))
+    assert analysis is not None and result is None
+    assert analysis.error_code == "invalid_result" and analysis.error == MESSAGES["invalid_result"]
+    assert analysis.video_path is None and not rt.storage.crops_dir(aid).exists()

@@ -14,10 +14,9 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bloomwell_ml.labels import EMOTIONS
-from services.common.celery_app import ANALYZE_TASK, INFERENCE_QUEUE
+from services.common.celery_app import ANALYZE_TASK
 from services.common.events import channel_for
-from services.common.result_upgrade import result_document
-from services.common.schemas import AnalysisResultOut
+from services.common.result_store import stored_document
 from services.common.storage import Storage
 from tests.fixtures.worker import WorkerHandle
 from tests.worker.conftest import shared_video
@@ -44,7 +43,7 @@ async def enqueue_and_follow(worker: WorkerHandle, redis_url: str, analysis_id: 
     await pubsub.subscribe(channel_for(analysis_id))
     events: list[dict[str, Any]] = []
     try:
-        worker.app.send_task(ANALYZE_TASK, args=[str(analysis_id)], queue=INFERENCE_QUEUE)
+        worker.queue.enqueue(analysis_id)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             message = await pubsub.get_message(timeout=1.0)
@@ -70,9 +69,7 @@ async def test_queue_to_result_with_progress_events(
     assert all(0.0 <= e["progress"] <= 1.0 for e in events)
     analysis, result = await fetch(sessions, aid)
     assert analysis is not None and result is not None and analysis.status == "succeeded"
-    doc = AnalysisResultOut.model_validate(
-        result_document(result.summary, result.frames, result.people, result.schema_version)
-    )
+    doc = stored_document(result)
     assert doc.summary.frames_analyzed == 26  # 12.8 s at 2 frames/s
     assert doc.summary.frames_with_face >= 20
     assert doc.summary.sample_fps == 2.0
@@ -106,7 +103,7 @@ async def test_analysis_deleted_before_processing_is_dropped_and_cleaned(
     await delete_analysis(sessions, aid)  # the gateway deleted the row but the file is still there
     upload = storage.upload_path(aid, "mp4")
     assert upload.exists()
-    inference_worker.app.send_task(ANALYZE_TASK, args=[str(aid)], queue=INFERENCE_QUEUE)
+    inference_worker.queue.enqueue(aid)
     deadline = time.monotonic() + 60
     for _ in range(300):  # the worker drops the job and removes the file; poll the file system
         if not upload.exists() or time.monotonic() > deadline:
@@ -119,7 +116,8 @@ async def test_analysis_deleted_before_processing_is_dropped_and_cleaned(
 async def test_invalid_task_argument_does_not_stop_the_worker(
     inference_worker: WorkerHandle, redis_url: str, sessions: async_sessionmaker[AsyncSession], storage: Storage,
 ) -> None:
-    inference_worker.app.send_task(ANALYZE_TASK, args=["not-a-uuid"], queue=INFERENCE_QUEUE)
+    # a message no gateway would send: the raw wire, past the typed AnalysisQueue
+    inference_worker.queue.app.send_task(ANALYZE_TASK, args=["not-a-uuid"], queue=inference_worker.queue.queue)
     aid = await create_analysis(sessions, storage, shared_video("huimiang_1543684773_neutral_to_angry.avi"))
     events = await enqueue_and_follow(inference_worker, redis_url, aid)
     assert events[-1]["status"] == "succeeded"

@@ -18,10 +18,7 @@ export interface paths {
         put?: never;
         /**
          * Create Analysis
-         * @description Upload a video and queue its analysis.
-         *
-         *     The video is written to a temporary name, checked, and published under its final name only after
-         *     the analysis row is committed; on any failure (including the client going away) nothing is left.
+         * @description Upload a video and queue its analysis (``service.accept_upload``: nothing is left on any failure).
          */
         post: operations["create_analysis_v1_analyses_post"];
         delete?: never;
@@ -209,14 +206,12 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Dominant Emotion */
-            dominant_emotion: string | null;
+            dominant_emotion: components["schemas"]["Emotion"] | null;
             /** Duration S */
             duration_s: number | null;
             /** Error */
             error: string | null;
-            /** Error Code */
-            error_code: string | null;
+            error_code: components["schemas"]["ErrorCode"] | null;
             /** Filename */
             filename: string;
             /** Finished At */
@@ -237,8 +232,7 @@ export interface components {
             progress: number;
             /** Sample Fps */
             sample_fps: number;
-            /** Stage */
-            stage: string | null;
+            stage: components["schemas"]["Stage"] | null;
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["AnalysisStatus"];
@@ -258,14 +252,12 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Dominant Emotion */
-            dominant_emotion: string | null;
+            dominant_emotion: components["schemas"]["Emotion"] | null;
             /** Duration S */
             duration_s: number | null;
             /** Error */
             error: string | null;
-            /** Error Code */
-            error_code: string | null;
+            error_code: components["schemas"]["ErrorCode"] | null;
             /** Filename */
             filename: string;
             /** Finished At */
@@ -281,8 +273,7 @@ export interface components {
             progress: number;
             /** Sample Fps */
             sample_fps: number;
-            /** Stage */
-            stage: string | null;
+            stage: components["schemas"]["Stage"] | null;
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["AnalysisStatus"];
@@ -296,30 +287,6 @@ export interface components {
             items: components["schemas"]["AnalysisListItem"][];
             /** Next Cursor */
             next_cursor: string | null;
-        };
-        /**
-         * AnalysisResultOut
-         * @description ``GET /v1/analyses/{id}/result``: the version-2 result document.
-         */
-        AnalysisResultOut: {
-            /** Frames */
-            frames: components["schemas"]["FrameResult"][];
-            /** People */
-            people: components["schemas"]["Person"][];
-            /** Primary Track Id */
-            primary_track_id: number | null;
-            /**
-             * Schema Version
-             * @default 2
-             * @constant
-             */
-            schema_version: 2;
-            summary: components["schemas"]["Summary"];
-            /**
-             * Upgraded From
-             * @description 1 when this result was stored in version 1 and converted on read
-             */
-            upgraded_from?: number | null;
         };
         /**
          * AnalysisStatus
@@ -348,6 +315,18 @@ export interface components {
              */
             webhook_url?: string | null;
         };
+        /**
+         * Emotion
+         * @description An expression label: the model's seven classes, in their canonical order (``bloomwell_ml.labels.EMOTIONS``).
+         * @enum {string}
+         */
+        Emotion: "angry" | "disgust" | "fear" | "happy" | "neutral" | "sad" | "surprise";
+        /**
+         * ErrorCode
+         * @description ``error_code`` of a failed analysis.
+         * @enum {string}
+         */
+        ErrorCode: "unreadable_video" | "no_frames" | "no_face" | "no_assessable_face" | "timeout" | "invalid_result" | "internal";
         /**
          * FaceCheckConfig
          * @description What the worker's quality gate asks of a face, so a client can check the camera picture before recording.
@@ -404,7 +383,8 @@ export interface components {
         };
         /**
          * FaceQuality
-         * @description How readable one face was (measured on the face itself, before classification).
+         * @description How readable one face was (measured on the face itself, before classification); the worker's quality gate
+         *     judges the measured values, the document stores them rounded (:meth:`rounded`).
          */
         FaceQuality: {
             /**
@@ -463,11 +443,8 @@ export interface components {
              * @description file name under /v1/analyses/{id}/crops/
              */
             crop?: string | null;
-            /**
-             * Emotion
-             * @description top label of this frame's (raw, unsmoothed) probabilities
-             */
-            emotion: string;
+            /** @description top label of this frame's (raw, unsmoothed) probabilities */
+            emotion: components["schemas"]["Emotion"];
             /**
              * Probabilities
              * @description the classifier's calibrated probabilities for this frame
@@ -589,11 +566,8 @@ export interface components {
             distribution: {
                 [key: string]: number;
             };
-            /**
-             * Dominant Emotion
-             * @description most frequent smoothed expression; null if never assessable
-             */
-            dominant_emotion: string | null;
+            /** @description most frequent smoothed expression; null if never assessable */
+            dominant_emotion: components["schemas"]["Emotion"] | null;
             /** First T */
             first_t: number;
             /** Frames With Face */
@@ -712,15 +686,37 @@ export interface components {
             min_sharpness: number;
         };
         /**
+         * ResultDocument
+         * @description The version-2 result document: what the worker stores (``summary``, ``people``, ``frames``) and
+         *     ``GET /v1/analyses/{id}/result`` serves.
+         */
+        ResultDocument: {
+            /** Frames */
+            frames: components["schemas"]["FrameResult"][];
+            /** People */
+            people: components["schemas"]["Person"][];
+            /** Primary Track Id */
+            primary_track_id: number | null;
+            /**
+             * Schema Version
+             * @default 2
+             * @constant
+             */
+            schema_version: 2;
+            summary: components["schemas"]["Summary"];
+            /**
+             * Upgraded From
+             * @description 1 when this result was stored in version 1 and converted on read
+             */
+            upgraded_from?: number | null;
+        };
+        /**
          * Segment
          * @description A stretch of one person's smoothed timeline with one expression, or a gap with its reason.
          */
         Segment: {
-            /**
-             * Emotion
-             * @description the smoothed expression; null for a gap
-             */
-            emotion: string | null;
+            /** @description the smoothed expression; null for a gap */
+            emotion: components["schemas"]["Emotion"] | null;
             /** End T */
             end_t: number;
             /**
@@ -734,6 +730,12 @@ export interface components {
              */
             start_t: number;
         };
+        /**
+         * Stage
+         * @description Where a job is, as reported in ``stage`` while it runs and after it ends.
+         * @enum {string}
+         */
+        Stage: "queued" | "probing" | "analyzing" | "summarizing" | "saving" | "done" | "failed";
         /**
          * StreamTicket
          * @description ``POST /v1/analyses/{id}/events/ticket``: open the stream with ``?ticket=`` within ``expires_in`` s.
@@ -761,8 +763,7 @@ export interface components {
             distribution: {
                 [key: string]: number;
             };
-            /** Dominant Emotion */
-            dominant_emotion: string | null;
+            dominant_emotion: components["schemas"]["Emotion"] | null;
             /** Duration S */
             duration_s: number;
             /** Frames Analyzed */
@@ -799,11 +800,8 @@ export interface components {
          * @description One sampled frame of one person's smoothed series (assessable frames only).
          */
         TimelinePoint: {
-            /**
-             * Emotion
-             * @description the smoothed expression at this frame
-             */
-            emotion: string;
+            /** @description the smoothed expression at this frame */
+            emotion: components["schemas"]["Emotion"];
             /**
              * Probabilities
              * @description the smoothed probabilities at this frame
@@ -1123,7 +1121,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnalysisResultOut"];
+                    "application/json": components["schemas"]["ResultDocument"];
                     "text/csv": unknown;
                 };
             };

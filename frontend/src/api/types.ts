@@ -14,7 +14,7 @@ export type Analysis = Schemas["AnalysisOut"];
 /** A history row: an analysis plus its primary person's thumbnail path and negative share (once succeeded). */
 export type HistoryItem = Schemas["AnalysisListItem"];
 export type AnalysisPage = Schemas["AnalysisPage"];
-export type AnalysisResult = Schemas["AnalysisResultOut"];
+export type AnalysisResult = Schemas["ResultDocument"];
 export type Summary = Schemas["Summary"];
 export type Indicators = Schemas["Indicators"];
 export type Person = Schemas["Person"];
@@ -23,6 +23,9 @@ export type TimelinePoint = Schemas["TimelinePoint"];
 export type FrameResult = Schemas["FrameResult"];
 export type FaceResult = Schemas["FaceResult"];
 export type UnassessableReason = Schemas["UnassessableReason"];
+export type Stage = Schemas["Stage"];
+export type ErrorCode = Schemas["ErrorCode"];
+export type Emotion = Schemas["Emotion"];
 /** Label → probability (keys in the model's label order). */
 export type Probabilities = Record<string, number>;
 
@@ -46,9 +49,9 @@ export interface ProgressEvent {
   analysis_id: string;
   status: AnalysisStatus;
   progress: number;
-  stage: string | null;
+  stage: Stage | null;
   error: string | null;
-  error_code: string | null;
+  error_code: ErrorCode | null;
   ts?: string;
 }
 

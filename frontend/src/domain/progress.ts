@@ -1,21 +1,20 @@
 /** The wait, in words: friendly stage names and an estimate of the time left. */
-import { isStage, type Stage } from "./contract";
+import type { Stage } from "../api/types";
 
-/** One label per stage the worker sends (`services/common/analysis.py: Stage`); a missing one fails the build. */
-export const STAGE_LABELS: Record<Stage, string> = {
+/** One label per stage a running job reports: the build fails when the API gains a stage without one. */
+const STAGE_LABELS: Record<Exclude<Stage, "failed">, string> = {
   queued: "Waiting for a free analyser",
   probing: "Opening your video",
   analyzing: "Finding faces and reading expressions",
   summarizing: "Putting your report together",
   saving: "Saving your report",
   done: "Your report is ready",
-  failed: "The analysis stopped",
 };
 
 /** The stage as a person would say it; a neutral "Working on it" for anything unknown. */
-export function stageLabel(status: string, stage: string | null | undefined): string {
+export function stageLabel(status: string, stage: Stage | null | undefined): string {
   if (status === "queued") return STAGE_LABELS.queued;
-  return isStage(stage) ? STAGE_LABELS[stage] : "Working on it";
+  return (stage && stage !== "failed" && STAGE_LABELS[stage]) || "Working on it";
 }
 
 /** Seconds a job takes before any progress is known: a fixed start-up plus a share of the video's length. */

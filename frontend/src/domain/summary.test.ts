@@ -22,11 +22,11 @@ describe("summarySentences", () => {
   });
 
   it("calls a stretch unclear rather than naming an expression the model was unsure of", () => {
-    const unsure = [{ start_t: 0, end_t: 12, emotion: "angry", gap_reason: null }];
+    const unsure = [{ start_t: 0, end_t: 12, emotion: "angry" as const, gap_reason: null }];
     const faces = [0, 2, 4, 6, 8, 10].map((t) => ({ t, emotion: "neutral", crop: null, probabilities: { angry: 0.3, neutral: 0.35 } }));
     const bands = withConfidence(ribbonBands(unsure, 12), faces);
     expect(bands[0]).toMatchObject({ emotion: "angry", unclear: true, confidence: expect.closeTo(0.3) });
-    const person = { ...PERSON_A, dominant_emotion: "angry", distribution: { ...PERSON_A.distribution, angry: 1 }, segments: unsure };
+    const person = { ...PERSON_A, dominant_emotion: "angry" as const, distribution: { ...PERSON_A.distribution, angry: 1 }, segments: unsure };
     expect(summarySentences(person, bands)[0]).toMatch(/^We could not tell this person's expression: the model was unsure throughout \(it leaned towards angry\)/);
     expect(keyFigures(person, 12, bands)[0]).toMatchObject({ value: "Unclear", explanation: expect.stringMatching(/leaned towards angry/) });
     // a sustained negative stretch the model was unsure of is not stated as fact
@@ -41,10 +41,10 @@ describe("summarySentences", () => {
   it("names a sustained negative stretch with its length", () => {
     const person = {
       ...PERSON_A,
-      dominant_emotion: "sad",
+      dominant_emotion: "sad" as const,
       distribution: { ...PERSON_A.distribution, sad: 0.45, neutral: 0.3 },
       indicators: { ...PERSON_A.indicators!, sustained_negative_affect: true, longest_negative_run_s: 4.2, negative_share: 0.45 },
-      segments: [{ start_t: 0, end_t: 12, emotion: "sad", gap_reason: null }],
+      segments: [{ start_t: 0, end_t: 12, emotion: "sad" as const, gap_reason: null }],
     };
     expect(summarySentences(person, bandsOf(person.segments))).toEqual(["Mostly sad.", "A negative expression lasted 4.2 s without a break."]);
   });

@@ -1,5 +1,5 @@
 /** Plain explanations for a failed analysis, one per `error_code` of the worker (`services/common/analysis.py`). */
-import { isErrorCode, type ErrorCode } from "../domain/contract";
+import type { ErrorCode } from "../api/types";
 
 export interface FailureText {
   /** What happened, as the page's heading. */
@@ -16,7 +16,8 @@ export interface FailureText {
 
 const RECORD_AGAIN = { label: "Record or upload again", to: "/new" };
 
-/** Every error code has its own heading, reason and next step: a missing one fails the build. */
+/** Every error code (the API's `ErrorCode` union) has its own heading, reason and next step: a missing one fails the
+ *  build. */
 export const FAILURES: Record<ErrorCode, FailureText> = {
   unreadable_video: {
     title: "We couldn't open this video",
@@ -70,15 +71,20 @@ const UNKNOWN: FailureText = {
   action: { label: "Send it again", to: "/new" },
 };
 
+/** A code this app has texts for (an older app may meet a code added later: it gets the general texts). */
+function isKnown(code: string | null | undefined): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(FAILURES, code);
+}
+
 /** A failure as shown: its texts, with the worker's own sentence as the reason or as small print. */
 export type Failure = FailureText & { detail: string | null };
 
 /** The explanation for a failed analysis; `workerError` is the worker's sentence (`error`), when there is one. */
 export function failureMessage(code: string | null | undefined, workerError?: string | null): Failure {
-  const failure = isErrorCode(code) ? FAILURES[code] : UNKNOWN;
+  const failure = isKnown(code) ? FAILURES[code] : UNKNOWN;
   const worker = workerError?.trim() || null;
   if (failure.useWorkerReason && worker) return { ...failure, reason: worker, detail: null };
-  if (!isErrorCode(code) && worker) return { ...failure, reason: worker, detail: null };
+  if (!isKnown(code) && worker) return { ...failure, reason: worker, detail: null };
   // the worker's sentence adds nothing the texts above don't say; keep it as the small-print detail
   return { ...failure, detail: worker };
 }

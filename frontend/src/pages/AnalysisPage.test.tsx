@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { tokens } from "../api/tokens";
-import { ERROR_CODES } from "../domain/contract";
+import type { ErrorCode } from "../api/types";
 import { FAILURES } from "../lib/failures";
 import { RESULT, analysis } from "../test/fixtures";
 import { mockFetch, renderWithRouter, tokenPair } from "../test/helpers";
@@ -39,7 +39,7 @@ describe("AnalysisPage", () => {
     expect(screen.getByTestId("dominant-emotion")).toHaveTextContent("Neutral · 70%");
   }, 15_000);
 
-  it.each(ERROR_CODES)("explains a failure with error code %s: what happened, why, and what to do", async (code) => {
+  it.each(Object.keys(FAILURES) as ErrorCode[])("explains a failure with error code %s: what happened, why, and what to do", async (code) => {
     const workerSentence = "We found a face but could not read its expression: the face was visible only for a moment.";
     mockFetch([
       { path: "/auth/me", body: {} },
@@ -60,7 +60,7 @@ describe("AnalysisPage", () => {
   it("explains a failure without a known code in general words", async () => {
     mockFetch([
       { path: "/auth/me", body: {} },
-      { path: "/v1/analyses/a1", body: analysis({ status: "failed", error: "The worker was lost.", error_code: "something_new", dominant_emotion: null }) },
+      { path: "/v1/analyses/a1", body: analysis({ status: "failed", error: "The worker was lost.", error_code: "something_new" as ErrorCode, dominant_emotion: null }) },
     ]);
     renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
     await screen.findByTestId("failure", {}, { timeout: 8000 });

@@ -1,4 +1,4 @@
-import type { AnalysisResult, HistoryItem, Person } from "../api/types";
+import type { AnalysisResult, Emotion, HistoryItem, Person } from "../api/types";
 
 const p = (over: Record<string, number>) => ({ angry: 0.01, disgust: 0.01, fear: 0.02, happy: 0.1, neutral: 0.8, sad: 0.04, surprise: 0.02, ...over });
 const zero = { angry: 0, disgust: 0, fear: 0, happy: 0, neutral: 0, sad: 0, surprise: 0 };
@@ -88,7 +88,7 @@ export const PERSON_C: Person = {
   segments: [{ start_t: 5, end_t: 7, emotion: null, gap_reason: "too_dark" }],
 };
 
-const face = (track: number, emotion: string, crop: string | null, assessable = true) => ({
+const face = (track: number, emotion: Emotion, crop: string | null, assessable = true) => ({
   track_id: track,
   box: [10, 10, 80, 80] as [number, number, number, number],
   emotion,

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.analysis import Emotion, ErrorCode
+from services.common.events import StageField
 from services.common.models import AnalysisStatus
 from services.common.quality import QualityThresholds
 
@@ -29,9 +31,9 @@ class AnalysisOut(BaseModel):
     id: uuid.UUID
     status: AnalysisStatus
     progress: float
-    stage: str | None
+    stage: StageField | None
     error: str | None
-    error_code: str | None
+    error_code: ErrorCode | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -39,7 +41,7 @@ class AnalysisOut(BaseModel):
     duration_s: float | None
     sample_fps: float
     keep_video: bool
-    dominant_emotion: str | None
+    dominant_emotion: Emotion | None
 
 
 class AnalysisListItem(AnalysisOut):

@@ -1,4 +1,5 @@
-"""Analyses business logic; every query is scoped to the calling user."""
+"""Analyses business logic; every query is scoped to the calling user. Refusals are the domain errors of
+:mod:`services.api.analyses.errors` (the HTTP edge maps them: ``services.api.errors``)."""
 
 from __future__ import annotations
 
@@ -6,32 +7,46 @@ import base64
 import binascii
 import csv
 import io
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
+from anyio import to_thread
+from pydantic import AnyHttpUrl
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bloomwell_ml.labels import EMOTIONS
-from services.common.models import Analysis, AnalysisResult, User
+from services.api.analyses.errors import (
+    AccountGone,
+    AnalysisFailed,
+    AnalysisNotFinished,
+    AnalysisNotFound,
+    IdempotencyConflict,
+    InvalidCursor,
+    QueueUnavailable,
+)
+from services.api.analyses.upload import FrameLimits, StoredUpload, store_and_check
+from services.api.analyses.webhooks import check_webhook_url
+from services.api.config import ApiSettings
+from services.common.celery_app import AnalysisQueue
+from services.common.models import Analysis, AnalysisResult, AnalysisStatus, User
+from services.common.result_store import stored_document
+from services.common.schemas import FrameResult, ResultDocument
+from services.common.security.sanitize import strip_control
+from services.common.storage import Storage
 
-
-class AnalysisNotFound(Exception):
-    """No analysis with that id belongs to the caller."""
-
-
-class InvalidCursor(ValueError):
-    """A pagination cursor that this API did not issue."""
+log = logging.getLogger("bloomwell.api")
 
 
 async def get_owned(session: AsyncSession, user_id: uuid.UUID, analysis_id: uuid.UUID) -> Analysis:
     """The caller's analysis; another user's id is indistinguishable from a missing one."""
     analysis = await session.scalar(select(Analysis).where(Analysis.id == analysis_id, Analysis.user_id == user_id))
     if analysis is None:
-        raise AnalysisNotFound(str(analysis_id))
+        raise AnalysisNotFound
     return analysis
 
 
@@ -62,6 +77,116 @@ async def delete_analysis(session: AsyncSession, analysis: Analysis) -> None:
     await session.commit()
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A video upload as the route received it (client strings not yet cleaned)."""
+
+    user_id: uuid.UUID
+    file: BinaryIO
+    filename: str | None
+    content_type: str | None
+    sample_fps: float | None = None
+    keep_video: bool = False
+    webhook_url: AnyHttpUrl | None = None
+    idempotency_key: str | None = None
+
+
+async def accept_upload(
+    session: AsyncSession, storage: Storage, queue: AnalysisQueue, settings: ApiSettings, upload: Upload
+) -> Analysis:
+    """Store, check and queue an uploaded video; returns its queued analysis (or, for a repeated
+    ``Idempotency-Key``, the analysis that key created).
+
+    The video goes to a temporary name, is checked, and is published under its final name only after the row is
+    committed; then the job is queued. On any failure (including the client going away) nothing is left: the file
+    is removed and a committed row taken back.
+    """
+    key = strip_control(upload.idempotency_key) if upload.idempotency_key else None
+    if key and (existing := await find_by_idempotency_key(session, upload.user_id, key)):
+        return existing
+    if not await user_exists(session, upload.user_id):
+        raise AccountGone
+    webhook = check_webhook_url(upload.webhook_url, allow_internal=settings.is_local)
+    analysis, created = await _commit_upload(session, storage, settings, upload, key, webhook)
+    if created:
+        await _enqueue(session, storage, queue, analysis)
+    return analysis
+
+
+async def _commit_upload(session: AsyncSession, storage: Storage, settings: ApiSettings, upload: Upload,
+                         key: str | None, webhook: str | None) -> tuple[Analysis, bool]:
+    """The checked video committed as a queued analysis and published; (analysis, True). When a concurrent
+    request took the same idempotency key first: (its analysis, False)."""
+    analysis_id = uuid.uuid4()
+    incoming = storage.incoming_path(analysis_id)
+    frames = FrameLimits(max_pixels=settings.max_frame_pixels, min_side_px=settings.min_frame_side_px)
+    committed: Analysis | None = None
+    try:
+        stored = await to_thread.run_sync(
+            store_and_check, upload.file, incoming, settings.max_upload_bytes, settings.max_duration_s, frames
+        )
+        final = storage.upload_path(analysis_id, stored.container)
+        committed = await insert_analysis(session, _new_analysis(analysis_id, upload, stored, storage.relative(final),
+                                                                 settings, key, webhook))
+        if committed is None:
+            incoming.unlink(missing_ok=True)
+            return await _taken_by(session, upload.user_id, key), False
+        await to_thread.run_sync(storage.publish, incoming, final)
+    except BaseException:
+        incoming.unlink(missing_ok=True)
+        if committed is not None:  # committed but not published: take the row back, leave nothing behind
+            await forget_upload(session, storage, committed)
+        raise
+    return committed, True
+
+
+def _new_analysis(analysis_id: uuid.UUID, upload: Upload, stored: StoredUpload, video_path: str,
+                  settings: ApiSettings, key: str | None, webhook: str | None) -> Analysis:
+    filename = strip_control(upload.filename or "").strip() or f"video.{stored.container}"
+    return Analysis(
+        id=analysis_id,
+        user_id=upload.user_id,
+        status=AnalysisStatus.queued,
+        filename=filename[-255:],
+        content_type=strip_control(upload.content_type)[:100] if upload.content_type else None,
+        container=stored.container,
+        size_bytes=stored.size_bytes,
+        duration_s=stored.info.duration_s,
+        sample_fps=upload.sample_fps or settings.default_sample_fps,
+        keep_video=upload.keep_video,
+        video_path=video_path,
+        webhook_url=webhook,
+        idempotency_key=key,
+    )
+
+
+async def _taken_by(session: AsyncSession, user_id: uuid.UUID, key: str | None) -> Analysis:
+    """The analysis of the concurrent request that took idempotency ``key``."""
+    existing = await find_by_idempotency_key(session, user_id, key or "")
+    if existing is None:
+        raise IdempotencyConflict
+    return existing
+
+
+async def _enqueue(session: AsyncSession, storage: Storage, queue: AnalysisQueue, analysis: Analysis) -> None:
+    """Queue the committed analysis; if the queue refuses, take the upload back and raise :class:`QueueUnavailable`."""
+    try:
+        await to_thread.run_sync(queue.enqueue, analysis.id)
+    except Exception as exc:
+        log.exception("could not enqueue analysis %s", analysis.id)
+        await forget_upload(session, storage, analysis)
+        raise QueueUnavailable from exc
+
+
+async def forget_upload(session: AsyncSession, storage: Storage, analysis: Analysis) -> None:
+    """Delete a just-created analysis and its files (an upload that could not be completed)."""
+    try:
+        await session.rollback()
+        await delete_analysis(session, analysis)
+    finally:
+        await to_thread.run_sync(storage.delete_analysis_files, analysis.id, analysis.video_path)
+
+
 def encode_cursor(created_at: datetime, analysis_id: uuid.UUID) -> str:
     """An opaque cursor pointing just after ``(created_at, id)`` in newest-first order."""
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{analysis_id}".encode()).decode()
@@ -73,7 +198,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         created, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
         return datetime.fromisoformat(created), uuid.UUID(ident)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidCursor("invalid cursor") from exc
+        raise InvalidCursor from exc
 
 
 @dataclass(frozen=True)
@@ -126,15 +251,23 @@ async def list_files_of_user(session: AsyncSession, user_id: uuid.UUID) -> list[
     return [(row[0], row[1]) for row in rows]
 
 
-async def get_result(session: AsyncSession, analysis_id: uuid.UUID) -> AnalysisResult | None:
-    """The stored result of an analysis."""
-    return await session.get(AnalysisResult, analysis_id)
+async def succeeded_result(session: AsyncSession, user_id: uuid.UUID, analysis_id: uuid.UUID) -> ResultDocument:
+    """The result document of the caller's succeeded analysis (a version-1 row upgraded); refused while the
+    analysis is unfinished or when it failed."""
+    analysis = await get_owned(session, user_id, analysis_id)
+    if analysis.status == AnalysisStatus.failed:
+        raise AnalysisFailed(analysis.error)
+    if analysis.status != AnalysisStatus.succeeded:
+        raise AnalysisNotFinished(analysis.status.value)
+    result = await session.get(AnalysisResult, analysis_id)
+    assert result is not None, "the worker writes the result and the status in one transaction"
+    return stored_document(result)
 
 
 CSV_COLUMNS = ["t", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason", "emotion", *EMOTIONS]
 
 
-def result_to_csv(frames: list[dict]) -> str:
+def result_to_csv(frames: list[FrameResult]) -> str:
     """The per-frame timeline as CSV: one row per face, or one empty-face row for a frame without faces.
 
     ``track_id`` is the person (empty for a face not followed as a person); ``emotion`` and the probabilities are
@@ -144,25 +277,23 @@ def result_to_csv(frames: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for frame in frames:
-        faces = frame.get("faces") or []
-        if not faces:
-            writer.writerow([f"{frame['t']:.3f}", *([""] * (len(CSV_COLUMNS) - 1))])
-        for index, face in enumerate(faces):
-            x, y, w, h = face["box"]
-            probabilities = [f"{face['probabilities'].get(label, 0.0):.5f}" for label in EMOTIONS]
-            track = face.get("track_id")
+        if not frame.faces:
+            writer.writerow([f"{frame.t:.3f}", *([""] * (len(CSV_COLUMNS) - 1))])
+        for index, face in enumerate(frame.faces):
+            x, y, w, h = face.box
+            probabilities = [f"{face.probabilities.get(label, 0.0):.5f}" for label in EMOTIONS]
             writer.writerow(
                 [
-                    f"{frame['t']:.3f}",
-                    "" if track is None else track,
+                    f"{frame.t:.3f}",
+                    "" if face.track_id is None else face.track_id,
                     index,
                     x,
                     y,
                     w,
                     h,
-                    int(bool(face.get("assessable", True))),
-                    face.get("unassessable_reason") or "",
-                    face["emotion"],
+                    int(face.assessable),
+                    face.unassessable_reason or "",
+                    face.emotion,
                     *probabilities,
                 ]
             )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
 from pydantic import AnyHttpUrl
 
+from services.api.analyses.errors import InvalidWebhookUrl
 from services.common.netguard import is_internal_host
 
 
@@ -13,8 +13,5 @@ def check_webhook_url(url: AnyHttpUrl | None, allow_internal: bool) -> str | Non
     if url is None:
         return None
     if not allow_internal and is_internal_host(url.host or ""):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail="webhook_url must be a public http(s) address.",
-        )
+        raise InvalidWebhookUrl
     return str(url)
