@@ -39,10 +39,11 @@ from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation, resolve_tta  # noq
 from services.common.settings import REPO_ROOT  # noqa: E402
 from services.common.video import decode_frames  # noqa: E402
 from services.inference_worker.aggregate import AggregateOptions  # noqa: E402
-from services.inference_worker.classifier import EmotionClassifier, cpu_supports_bf16  # noqa: E402
+from services.inference_worker.classifier import EmotionClassifier  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
 from services.inference_worker.frames import SampleClock  # noqa: E402
 from services.inference_worker.pipeline import PipelineOptions, analyze_video  # noqa: E402
+from services.inference_worker.torch_backend import cpu_supports_bf16  # noqa: E402
 
 VIDEOS = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "videos"
 
@@ -147,7 +148,8 @@ def bench_classifier(model_path: Path, crops: list[np.ndarray], repeats: int, th
     configs = [("fp32", n) for n in thread_counts] + [("bf16", default_threads)]
     for precision, threads in configs:
         torch.set_num_threads(threads)
-        clf = EmotionClassifier.load(model_path, device="cpu", precision=precision)  # type: ignore[arg-type]
+        clf = EmotionClassifier.load(model_path, device="cpu", precision=precision,  # type: ignore[arg-type]
+                                     backend="torch")
         clf.predict(crops[:16])
         clf.predict(crops[:1])
         whole, sixteen, single = [], [], []

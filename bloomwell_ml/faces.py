@@ -262,6 +262,30 @@ class HaarDetector:
         return [self._detect_one(f) for f in frames]
 
 
+class DetectorUnavailable(RuntimeError):
+    """The chosen face detector cannot run in this installation (the message says what to do)."""
+
+
+MTCNN_UNAVAILABLE = (
+    "FACE_DETECTOR=mtcnn needs PyTorch and facenet-pytorch, and this installation lacks {missing} (the CPU runtime "
+    "of `make run` and the CPU worker image carry neither): use FACE_DETECTOR=yunet (the default) or haar, or "
+    "install requirements-torch.txt (the CUDA worker image has it)"
+)
+
+
+def mtcnn_missing_packages() -> list[str]:
+    """The packages MTCNN needs that are not installed (found without importing them)."""
+    import importlib.util
+
+    def found(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # an import hook that refuses it counts as "not installed"
+            return False
+
+    return [name for name, module in (("torch", "torch"), ("facenet-pytorch", "facenet_pytorch")) if not found(module)]
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int) -> Iterator[None]:
     """Run a block with ``n`` torch intra-op threads (0: leave as is). MTCNN's many small ops run faster on
@@ -362,8 +386,8 @@ def create_detector(
     device: str = "cpu",
     num_threads: int = 1,
 ) -> FaceDetector:
-    """The detector named ``yunet`` (default), ``mtcnn`` or ``haar``; ``mtcnn`` falls back to Haar if
-    facenet-pytorch is absent.
+    """The detector named ``yunet`` (default), ``mtcnn`` or ``haar``; ``mtcnn`` raises
+    :class:`DetectorUnavailable` where PyTorch or facenet-pytorch is not installed (the CPU runtime).
 
     ``min_face_frac`` is the smallest face MTCNN and Haar look for, as a share of the frame's short side (their
     cost grows steeply below it); YuNet finds faces down to ``min_face_px`` at no extra cost, and the worker's
@@ -375,11 +399,9 @@ def create_detector(
     if name == "haar":
         return HaarDetector(max_faces=max_faces, min_size_frac=min_face_frac, max_side=max_side or 640)
     if name == "mtcnn":
-        try:
-            return MTCNNDetector(max_faces=max_faces, min_size_frac=min_face_frac, device=device,
-                                 num_threads=num_threads, max_side=max_side or 640,
-                                 min_confidence=score_threshold if score_threshold is not None else 0.9)
-        except ImportError:
-            log.warning("facenet-pytorch is not installed; falling back to the Haar cascade face detector")
-            return HaarDetector(max_faces=max_faces, min_size_frac=min_face_frac)
+        if missing := mtcnn_missing_packages():
+            raise DetectorUnavailable(MTCNN_UNAVAILABLE.format(missing=", ".join(missing)))
+        return MTCNNDetector(max_faces=max_faces, min_size_frac=min_face_frac, device=device,
+                             num_threads=num_threads, max_side=max_side or 640,
+                             min_confidence=score_threshold if score_threshold is not None else 0.9)
     raise ValueError(f"unknown face detector {name!r}; choose one of {', '.join(DETECTORS)}")

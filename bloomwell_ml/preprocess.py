@@ -1,12 +1,20 @@
-"""Turning face crops (BGR uint8, any size) into a normalised model batch."""
+"""Turning face crops (BGR uint8, any size) into a normalised model batch.
+
+:func:`normalize` takes a torch tensor (training, the PyTorch backend) or a numpy array (the worker's ONNX Runtime
+path, where torch is not installed); torch is imported only for tensors.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import cv2
 import numpy as np
-import torch
 
 from bloomwell_ml.spec import ModelSpec
+
+if TYPE_CHECKING:
+    import torch
 
 
 def to_model_image(img: np.ndarray, size: int, grayscale: bool, in_chans: int = 3) -> np.ndarray:
@@ -35,8 +43,19 @@ def to_model_image(img: np.ndarray, size: int, grayscale: bool, in_chans: int = 
     return np.ascontiguousarray(img)
 
 
-def normalize(batch: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
-    """uint8 or [0,1] float (N,C,H,W) -> mean/std-normalised float32."""
+def normalize(batch: Any, spec: ModelSpec) -> Any:
+    """uint8 or [0,1] float (N,C,H,W) -> mean/std-normalised float32 (a numpy array for a numpy array, else a
+    tensor on the input's device)."""
+    if isinstance(batch, np.ndarray):
+        x = batch.astype(np.float32)
+        if batch.dtype == np.uint8:
+            x /= np.float32(255.0)
+        channels = x.shape[1]
+        mean = np.asarray(spec.mean[:channels], dtype=np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(spec.std[:channels], dtype=np.float32).reshape(1, -1, 1, 1)
+        return np.ascontiguousarray((x - mean) / std)
+    import torch
+
     x = batch.float()
     if batch.dtype == torch.uint8:
         x = x / 255.0
@@ -45,9 +64,17 @@ def normalize(batch: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
     return (x - mean) / std
 
 
+def model_batch(images: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """Model images ``(N, H, W, C)`` uint8 (:func:`to_model_image`) -> the normalised float32 batch
+    ``(N, C, H, W)`` (numpy; the ONNX Runtime path)."""
+    return normalize(np.ascontiguousarray(images.transpose(0, 3, 1, 2)), spec)
+
+
 def preprocess_faces(crops: list[np.ndarray], spec: ModelSpec) -> torch.Tensor:
     """Face crops (BGR uint8, any size; gray 2-D also accepted) -> float tensor (N, C, H, W)."""
+    import torch
+
     if not crops:
         return torch.empty(0, spec.in_chans, spec.image_size, spec.image_size)
     arr = np.stack([to_model_image(c, spec.image_size, spec.grayscale, spec.in_chans) for c in crops])
-    return normalize(torch.from_numpy(arr).permute(0, 3, 1, 2), spec).contiguous()
+    return torch.from_numpy(model_batch(arr, spec))

@@ -3,9 +3,12 @@
 #   Installs Debian's docker.io and docker-compose if missing (root), starts dockerd if none answers (stopped again
 #   on exit, by its PID), builds stand-ins for base images Docker Hub will not give (scripts/ci_base_images.sh),
 #   builds the images, brings up postgres, redis, migrate, auth, api, the CPU worker and web (published on
-#   127.0.0.1 only), drives the public API through the web proxy (scripts/compose_smoke.py: signup -> login ->
-#   upload -> events -> result -> delete), scales the CPU worker to 2 and checks two uploads ran on two workers,
-#   then `down -v`. Every wait is bounded; on failure the logs go to artifacts/compose/.
+#   127.0.0.1 only), prints every image's size, drives the public API through the web proxy
+#   (scripts/compose_smoke.py: signup -> login -> upload -> events -> result -> delete), scales the CPU worker to 2
+#   and checks two uploads ran on two workers, then brings up a worker host (infra/compose.worker.yml) as a second
+#   compose project on its own network, joining through REDIS_URL, DATABASE_URL and the shared storage volume,
+#   and checks that a job ran there (its log, its metrics), then `down -v`. Every wait is bounded; on failure the
+#   logs go to artifacts/compose/.
 # Env: TEST_VIDEO (default ../shared/data/videos/fer_test.mp4), WEB_PORT (default: a free port), PY (python with
 #      the project installed, for `make secrets`), COMPOSE_TIMEOUT (seconds per wait, default 600),
 #      TEST_MONITORING (default 1: also the `monitoring` profile, Prometheus's targets and Flower's UI).
@@ -26,11 +29,21 @@ MONITORING=${TEST_MONITORING:-1}
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0   # the classic builder: no dockerfile frontend image to pull
 T0=$(date +%s)
 log() { echo "[test-compose +$(( $(date +%s) - T0 ))s] $*"; }
-DOCKERD_PID="" INDEX_PID="" UP=0
-DC=(docker-compose --profile cpu --profile monitoring)
+DOCKERD_PID="" UP=0 WH_UP=0
+DC=(docker-compose --profile monitoring)
+WH_PROJECT=${COMPOSE_PROJECT_NAME}wh
+WH=(docker-compose -p "$WH_PROJECT" -f infra/compose.worker.yml)
+WH_NET=${WH_PROJECT}_default
 
 cleanup() {
   rc=$?
+  if [ "$WH_UP" = 1 ]; then
+    [ "$rc" != 0 ] && "${WH[@]}" logs --no-color --timestamps >"$ART/worker-host.log" 2>&1 || true
+    for svc in postgres redis; do
+      docker network disconnect -f "$WH_NET" "$("${DC[@]}" ps -q "$svc" 2>/dev/null)" >/dev/null 2>&1 || true
+    done
+    timeout 180 "${WH[@]}" down --remove-orphans >/dev/null 2>&1 || true
+  fi
   if [ "$UP" = 1 ]; then
     if [ "$rc" != 0 ]; then
       log "FAILED (rc=$rc): logs in $ART"
@@ -39,7 +52,6 @@ cleanup() {
     fi
     timeout 180 "${DC[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
   fi
-  [ -n "$INDEX_PID" ] && kill "$INDEX_PID" 2>/dev/null || true
   if [ -n "$DOCKERD_PID" ]; then
     log "stopping the dockerd this run started (pid $DOCKERD_PID)"
     kill "$DOCKERD_PID" 2>/dev/null || true
@@ -69,15 +81,6 @@ fi
 # --- images -------------------------------------------------------------------------------------------------
 log "base images"
 timeout "$WAIT" bash scripts/ci_base_images.sh
-if [ -z "${CPU_TORCH_INDEX_URL+x}" ] && ! curl -s -m 10 -o /dev/null https://download.pytorch.org/whl/cpu/torch/; then
-  # download.pytorch.org does not answer: serve the host's local wheel mirrors (PyPI's torch, on local disk)
-  PORT=${CI_WHEEL_INDEX_PORT:-18765}   # fixed: the URL is a build arg, so a new one would defeat the build cache
-  python3 scripts/local_wheel_index.py 172.17.0.1 "$PORT" /var/tmp/bloomwell-ci-base/index >"$ART/index.log" 2>&1 &
-  INDEX_PID=$!
-  export CPU_TORCH_INDEX_URL=http://172.17.0.1:$PORT/simple
-  log "download.pytorch.org does not answer: torch from the local mirrors at $CPU_TORCH_INDEX_URL"
-  sleep 2
-fi
 if [ ! -f infra/secrets/jwt_private_key.pem ] || [ ! -f infra/secrets/webhook_secret ]; then
   "$PY" -m scripts.make_secrets --dir infra/secrets
 fi
@@ -86,7 +89,8 @@ B0=$(date +%s)
 BUILD=(api web inference_worker_cpu); [ "$MONITORING" = 1 ] && BUILD+=(flower)
 timeout 3600 "${DC[@]}" build "${BUILD[@]}" >"$ART/build.log" 2>&1 || { tail -40 "$ART/build.log"; exit 1; }
 log "images built in $(( $(date +%s) - B0 )) s"
-docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(bloomwell|'"$COMPOSE_PROJECT_NAME"')' | tee "$ART/images.txt"
+log "image sizes (every image here: the stack's own and the base images they are built from)"
+docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -v '<none>' | sort | tee "$ART/images.txt"
 
 # --- the stack ----------------------------------------------------------------------------------------------
 SERVICES=(postgres redis migrate auth api inference_worker_cpu web)
@@ -133,6 +137,42 @@ for id in "${IDS[@]}"; do
 done
 [ -n "${RAN_ON[${IDS[0]}]:-}" ] && [ -n "${RAN_ON[${IDS[1]}]:-}" ] && [ "${RAN_ON[${IDS[0]}]}" != "${RAN_ON[${IDS[1]}]}" ] \
   || { echo "the two uploads did not run on two different workers" >&2; exit 1; }
+
+log "a worker host joining the stack: infra/compose.worker.yml as project $WH_PROJECT on its own network"
+export STORAGE_VOLUME=${COMPOSE_PROJECT_NAME}_storage   # stands in for the NFS volume a second host mounts
+export DATABASE_URL="postgresql+asyncpg://bloomwell:${POSTGRES_PASSWORD:-bloomwell}@stack-postgres:5432/bloomwell"
+export REDIS_URL=redis://stack-redis:6379/0
+export WORKER_METRICS_PORTS=$(free_port)
+WH_UP=1
+timeout "$WAIT" "${WH[@]}" up --no-start --no-build inference_worker_cpu
+# The stack's PostgreSQL and Redis become reachable on the worker host's network (as a second host reaches the
+# database hosts), under the names its DATABASE_URL and REDIS_URL use.
+docker network connect --alias stack-postgres "$WH_NET" "$("${DC[@]}" ps -q postgres)"
+docker network connect --alias stack-redis "$WH_NET" "$("${DC[@]}" ps -q redis)"
+timeout "$WAIT" "${WH[@]}" up -d --no-build inference_worker_cpu
+WH_ID=$("${WH[@]}" ps -q inference_worker_cpu)
+for _ in $(seq "$WAIT"); do
+  [ "$(docker inspect -f '{{.State.Health.Status}}' "$WH_ID")" = healthy ] && break; sleep 1
+done
+[ "$(docker inspect -f '{{.State.Health.Status}}' "$WH_ID")" = healthy ] || { echo "worker host not healthy" >&2; exit 1; }
+docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$WH_ID" | tee "$ART/worker-host-networks.txt"
+grep -q "$WH_NET" "$ART/worker-host-networks.txt" && ! grep -q "${COMPOSE_PROJECT_NAME}_backend" "$ART/worker-host-networks.txt" \
+  || { echo "the worker host must be on its own network only" >&2; exit 1; }
+log "worker host healthy; the stack's own CPU workers scaled to 0, so the next job can only run there"
+timeout "$WAIT" "${DC[@]}" up -d --no-build --no-recreate --scale inference_worker_cpu=0 inference_worker_cpu
+mapfile -t WH_IDS < <(timeout "$WAIT" "$PY" scripts/compose_smoke.py "$BASE" "$VIDEO" parallel 1 --timeout "$WAIT")
+[ "${#WH_IDS[@]}" = 1 ] || { echo "expected one analysis id, got: ${WH_IDS[*]}" >&2; exit 1; }
+grep -q "${WH_IDS[0]}" <<<"$(docker logs "$WH_ID" 2>&1)" || { echo "the job did not run on the worker host" >&2; exit 1; }
+log "analysis ${WH_IDS[0]} ran on the worker host ($(docker inspect -f '{{.Name}}' "$WH_ID"))"
+metrics=$(curl -fsS -m 10 "http://127.0.0.1:$WORKER_METRICS_PORTS/metrics")
+grep -E '^bloomwell_worker_jobs_total\{outcome="succeeded"\} [1-9]' <<<"$metrics" \
+  || { echo "the worker host's metrics do not count the job" >&2; exit 1; }
+log "the worker host's own metrics (127.0.0.1:$WORKER_METRICS_PORTS) count the job"
+for svc in postgres redis; do docker network disconnect -f "$WH_NET" "$("${DC[@]}" ps -q "$svc")"; done
+timeout 180 "${WH[@]}" down --remove-orphans >/dev/null 2>&1
+WH_UP=0
+timeout "$WAIT" "${DC[@]}" up -d --no-build --no-recreate --scale inference_worker_cpu=2 inference_worker_cpu
+healthy inference_worker_cpu
 
 if [ "$MONITORING" = 1 ]; then
   log "monitoring profile: prometheus on 127.0.0.1:$PROMETHEUS_PORT, flower on 127.0.0.1:$FLOWER_PORT"

@@ -159,3 +159,31 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
               "CK+ macro-F1 is over the 6 classes present (no neutral; contempt dropped).",
               "", "## Limitations and bias", ""] + [f"- {x}" for x in LIMITATIONS]
     (out / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")
+
+
+ONNX_LINE_PREFIX = "- ONNX: "
+
+
+def onnx_card_line(onnx: dict[str, Any]) -> str:
+    """The MODEL_CARD.md line describing a model folder's ONNX file (``training.export``)."""
+    return (f"{ONNX_LINE_PREFIX}`{onnx['file']}` {onnx['size_bytes'] / 1e6:.1f} MB, SHA-256 `{onnx['sha256']}` "
+            f"(checked at every load), written by `python -m training.export` from `{onnx['source']}` (opset "
+            f"{onnx['opset']}; the spec — labels, input size, normalisation, per-TTA temperatures — in its metadata "
+            f"`{onnx['metadata_key']}`); max abs logit difference to `{onnx['source']}` "
+            f"{onnx['max_abs_logit_diff']:.2g}. CPU workers run it on ONNX Runtime without PyTorch.")
+
+
+def record_onnx(out: Path, onnx: dict[str, Any]) -> None:
+    """Record a model folder's ONNX file (name, SHA-256, size, parity) in both card files: ``onnx`` in
+    ``model_card.json`` and a line after the weights' line in ``MODEL_CARD.md`` (replacing an older one)."""
+    card_path = out / "model_card.json"
+    card = json.loads(card_path.read_text())
+    card["onnx"] = onnx
+    card_path.write_text(json.dumps(card, indent=2))
+    md_path = out / "MODEL_CARD.md"
+    if not md_path.is_file():
+        return
+    lines = [line for line in md_path.read_text().splitlines() if not line.startswith(ONNX_LINE_PREFIX)]
+    at = next((i + 1 for i, line in enumerate(lines) if line.startswith("- Parameters:")), len(lines))
+    lines.insert(at, onnx_card_line(onnx))
+    md_path.write_text("\n".join(lines) + "\n")

@@ -108,6 +108,9 @@ def ship(checkpoint: Path, name: str, data_root: Path, run_dirs: list[Path], ski
                                         if (d / "summary.json").exists()] or None, "note": note,
             "hardware": hardware}
     write_model_card(out, loaded.spec, info, reports)
+    from training.export import export_onnx
+
+    export_onnx(weights, out)  # model.onnx beside model.pt, its checksum in the card: what CPU workers run
     return out
 
 

@@ -13,8 +13,5 @@ RUN apt-get update \
 ENV PATH=/usr/local/venv/bin:$PATH \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
     PIP_DEFAULT_TIMEOUT=180 \
-    REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
-    PIP_TRUSTED_HOST=172.17.0.1
-# 172.17.0.1 (docker0): scripts/test_compose.sh serves the host's local wheel mirrors there over plain HTTP
-# (CPU_TORCH_INDEX_URL) when download.pytorch.org does not answer; CI-only, like this whole image.
+    REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 CMD ["python3"]

@@ -178,7 +178,7 @@ def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], in
     readable = track.readable
     probs = np.array([f.probabilities for _, f in readable], dtype=np.float64).reshape(-1, len(EMOTIONS))
     times = [frames[i].t for i, _ in readable]
-    smoothed_p, smoothed_i = smooth(probs, times, options.smoothing)
+    smoothed_p, smoothed_i = smooth(probs, times, options.smoothing, options.sample_fps)
     smoothed = [Emotion(EMOTIONS[int(k)]) for k in smoothed_i]
     label_at = {i: label for (i, _), label in zip(readable, smoothed, strict=True)}
     states = _states(track, frames, label_at)

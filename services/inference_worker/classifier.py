@@ -1,26 +1,33 @@
 """Batched emotion classification of face crops with the ConvNeXt model (loaded once per process).
 
 Every prediction goes through :func:`bloomwell_ml.inference.predict_probs` with the model's calibration
-temperature; the backend is PyTorch (CUDA, or CPU) or ONNX Runtime (CPU, exported from the same weights at load).
+temperature, on one of two backends:
+
+* ``onnxruntime`` (a CPU worker; ``INFERENCE_BACKEND=auto`` on a CPU): the model folder's ``model.onnx``, written by
+  ``training.export`` with the spec in its metadata and its checksum in the model card, run on numpy arrays. This
+  path never imports torch, so the CPU runtime (``requirements.txt``) does not install it.
+* ``torch`` (a CUDA worker, or ``INFERENCE_BACKEND=torch``): the ``.pt`` checkpoint on PyTorch
+  (:mod:`services.inference_worker.torch_backend`, imported only then).
 """
 
 from __future__ import annotations
 
-import contextlib
+import importlib.util
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
-import torch
 
 from bloomwell_ml.inference import predict_probs
-from bloomwell_ml.io import LoadedModel, load_model
 from bloomwell_ml.labels import EMOTIONS
-from bloomwell_ml.preprocess import normalize, to_model_image
+from bloomwell_ml.onnx_runtime import OnnxModule, load_onnx_model
+from bloomwell_ml.paths import onnx_path_for, torch_path_for
+from bloomwell_ml.preprocess import model_batch, to_model_image
+from bloomwell_ml.spec import ModelSpec
 from bloomwell_ml.tta import TestTimeAugmentation, TtaSetting, resolve_tta
 
 log = logging.getLogger(__name__)
@@ -29,54 +36,129 @@ Precision = Literal["auto", "fp32", "bf16"]
 Backend = Literal["auto", "torch", "onnxruntime"]
 
 
-def cpu_supports_bf16() -> bool:
-    """True when the CPU has native bf16 dot products (AVX512-BF16 or AMX), where bf16 autocast pays off."""
-    checker = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    with contextlib.suppress(Exception):
-        if checker is not None and checker():
-            return True
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-        flags = fh.read()
-        return "avx512_bf16" in flags or "amx_bf16" in flags
-    return False
+class ModelUnavailable(RuntimeError):
+    """The configured model cannot be run by this installation (the message says what to do)."""
 
 
-def pick_device(requested: str = "auto") -> torch.device:
-    """``auto`` → CUDA when present, else CPU; anything else is passed to :class:`torch.device`."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
+def torch_installed() -> bool:
+    """Whether PyTorch is installed here (found without importing it)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # an import hook that refuses torch counts as "not installed"
+        return False
 
 
-def pick_backend(requested: Backend, device: torch.device, module: object) -> Literal["torch", "onnxruntime"]:
-    """``auto``: ONNX Runtime for a CPU model that can be exported (not a TorchScript file), else PyTorch."""
+def nvidia_driver_present() -> bool:
+    """Whether this host has an NVIDIA driver (checked without torch)."""
+    return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidiactl").exists()
+
+
+def pick_device(requested: str = "auto") -> str:
+    """``auto`` → ``cuda`` when torch is installed and sees a GPU, else ``cpu``; anything else is kept.
+
+    Torch is imported only where an NVIDIA driver exists, so ``auto`` on a CPU host never loads it."""
     if requested != "auto":
         return requested
-    if device.type != "cpu" or isinstance(module, torch.jit.ScriptModule):
-        return "torch"
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return "torch"
-    return "onnxruntime"
+    if torch_installed() and nvidia_driver_present():
+        from services.inference_worker.torch_backend import cuda_available
+
+        if cuda_available():
+            return "cuda"
+    return "cpu"
+
+
+def device_type(device: str) -> str:
+    """``cuda:1`` → ``cuda``."""
+    return device.split(":", 1)[0]
+
+
+def pick_backend(requested: Backend, device: str) -> Literal["torch", "onnxruntime"]:
+    """``auto``: ONNX Runtime on a CPU, PyTorch on an accelerator."""
+    if requested != "auto":
+        return requested
+    return "onnxruntime" if device_type(device) == "cpu" else "torch"
+
+
+class Runner(Protocol):
+    """One backend's way from model images to probabilities (in the model's label order)."""
+
+    @property
+    def spec(self) -> ModelSpec: ...
+
+    def probs(self, images: np.ndarray, tta: TestTimeAugmentation, temperature: float) -> np.ndarray: ...
+
+    def describe(self) -> str: ...
+
+
+@dataclass
+class OnnxRunner:
+    """The CPU backend: ONNX Runtime on numpy arrays (no torch)."""
+
+    module: OnnxModule
+    spec: ModelSpec
+    source: str = ""
+
+    def probs(self, images: np.ndarray, tta: TestTimeAugmentation, temperature: float) -> np.ndarray:
+        """Probabilities in the model's label order for model images ``(N, H, W, C)`` uint8."""
+        probs: np.ndarray = predict_probs(self.module, model_batch(images, self.spec), tta, temperature=temperature)
+        return probs
+
+    def describe(self) -> str:
+        """How it runs, for the load log line."""
+        return f"fp32, {self.source}" if self.source else "fp32"
+
+
+def _onnx_runner(path: Path, threads: int) -> Runner:
+    """The ONNX file of ``path`` (itself, or the ``.onnx`` beside a ``.pt``); where none exists, the ``.pt``
+    exported in memory with torch at load (slow, logged) — or, where torch is not installed, a clear error."""
+    onnx_file = onnx_path_for(path)
+    if onnx_file.is_file():
+        model = load_onnx_model(onnx_file, threads)
+        return OnnxRunner(model.module, model.spec, f"{onnx_file.name} sha256 {model.sha256[:12]}")
+    if path.suffix == ".onnx" or not path.is_file():
+        raise FileNotFoundError(f"emotion model {path} is missing")
+    if not torch_installed():
+        raise ModelUnavailable(
+            f"{path} has no {onnx_file.name} beside it and PyTorch is not installed here (the CPU runtime runs ONNX "
+            f"files only): write it with `python -m training.export --model {path} --out-dir {path.parent}` where "
+            "the training requirements are installed, or set MODEL_PATH to an .onnx file")
+    from services.inference_worker.torch_backend import TorchRunner, export_onnx_in_memory
+
+    runner = TorchRunner.load(path, "cpu", "fp32", threads)
+    if runner.scripted:  # a TorchScript file cannot be exported again: run it on PyTorch
+        log.warning("%s is TorchScript with no %s beside it: running it on PyTorch", path, onnx_file.name)
+        return runner
+    log.warning("%s has no %s beside it: exporting it to ONNX with torch at load (slow); write it once with "
+                "python -m training.export", path, onnx_file.name)
+    return OnnxRunner(OnnxModule(export_onnx_in_memory(runner), threads), runner.model.spec, "exported at load")
+
+
+def _torch_runner(path: Path, device: str, precision: Precision, threads: int) -> Runner:
+    if not torch_installed():
+        raise ModelUnavailable(
+            "INFERENCE_BACKEND=torch (or a CUDA device) needs PyTorch, which this installation does not have (the "
+            "CPU runtime): install requirements-torch.txt, or run INFERENCE_BACKEND=auto on the CPU")
+    from services.inference_worker.torch_backend import TorchRunner
+
+    torch_file = torch_path_for(path)
+    if not torch_file.is_file():
+        raise FileNotFoundError(f"emotion model {torch_file} is missing (the PyTorch backend runs .pt files)")
+    return TorchRunner.load(torch_file, device, precision, threads)
 
 
 @dataclass
 class EmotionClassifier:
     """A loaded model plus how to run it; ``predict_images`` classifies any number of faces in few forward passes.
 
-    Output columns are always in :data:`EMOTIONS` order, whatever label order the checkpoint stores.
+    Output columns are always in :data:`EMOTIONS` order, whatever label order the model stores.
     """
 
-    model: LoadedModel
-    device: torch.device
-    autocast_dtype: torch.dtype | None
-    channels_last: bool
+    runner: Runner
+    device: str
     max_batch: int
     _columns: np.ndarray
     tta: TestTimeAugmentation = "none"
-    backend: str = "torch"
-    _forward: Callable[[torch.Tensor], torch.Tensor] | None = None
+    backend: str = "onnxruntime"
 
     @classmethod
     def load(
@@ -90,73 +172,57 @@ class EmotionClassifier:
         backend: Backend = "auto",
         threads: int = 0,
     ) -> EmotionClassifier:
-        """Load the model at ``path`` for inference.
+        """Load the model at ``path`` (a model folder's ``model.pt`` or ``model.onnx``) for inference.
 
-        ``tta="flip"`` averages the probabilities of each face and its mirror image; ``tta="five"`` averages the
-        five views of ``training.evaluate --tta`` (identity, mirror, 90 % zoom, zoom + mirror, 5 % shift). The
-        views go through in one forward pass (2× or 5× the batch). ``tta="auto"`` is five views on CUDA, one on
-        CPU (:func:`bloomwell_ml.tta.resolve_tta`).
-
-        ``backend="auto"`` runs ONNX Runtime on CPU (exported from the weights at load time, ``threads`` intra-op
-        threads; 0 = its default) and PyTorch on CUDA, where ``precision="auto"`` uses bf16 autocast when
-        supported; PyTorch on a CPU with native bf16 uses bf16 autocast with channels_last.
+        ``backend="auto"`` runs the ``.onnx`` file beside the model on ONNX Runtime on a CPU (``threads`` intra-op
+        threads; 0 = its default) and the ``.pt`` on PyTorch on CUDA, where ``precision="auto"`` uses bf16 autocast
+        when supported. ``tta="flip"`` averages each face and its mirror image; ``tta="five"`` the five views of
+        ``training.evaluate --tta``; the views go through in one forward pass. ``tta="auto"`` is five views on CUDA,
+        one on a CPU (:func:`bloomwell_ml.tta.resolve_tta`).
         """
-        torch.set_flush_denormal(True)  # ConvNeXt's tiny layer-scale values otherwise produce slow denormals
+        path = Path(path)
         dev = pick_device(device)
-        loaded = load_model(path, dev)
-        missing = [label for label in EMOTIONS if label not in loaded.spec.labels]
+        chosen = pick_backend(backend, dev)
+        if chosen == "onnxruntime" and device_type(dev) != "cpu":
+            raise ValueError(f"INFERENCE_BACKEND=onnxruntime runs on the CPU; INFERENCE_DEVICE is {dev}")
+        runner = _onnx_runner(path, threads) if chosen == "onnxruntime" else _torch_runner(path, dev, precision,
+                                                                                             threads)
+        if not isinstance(runner, OnnxRunner):
+            chosen = "torch"
+        spec = runner.spec
+        missing = [label for label in EMOTIONS if label not in spec.labels]
         if missing:
-            raise ValueError(f"{path}: model labels {loaded.spec.labels} lack {missing}")
-        columns = np.array([loaded.spec.labels.index(label) for label in EMOTIONS])
-        chosen = pick_backend(backend, dev, loaded.module)
-        forward: Callable[[torch.Tensor], torch.Tensor] | None = None
-        use_bf16 = False
-        if chosen == "onnxruntime":
-            from bloomwell_ml.onnx_runtime import OnnxModule, onnx_bytes
-
-            forward = OnnxModule(onnx_bytes(loaded.module, loaded.spec), threads)
-        else:
-            if precision == "auto":
-                use_bf16 = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_supports_bf16()
-            else:
-                use_bf16 = precision == "bf16"
-        scripted = isinstance(loaded.module, torch.jit.ScriptModule)
-        channels_last = use_bf16 and dev.type == "cpu" and not scripted
-        if channels_last:
-            loaded.module.to(memory_format=torch.channels_last)
-        clf = cls(loaded, dev, torch.bfloat16 if use_bf16 else None, channels_last, max_batch, columns,
-                  resolve_tta(tta, dev.type), chosen, forward)
-        log.info(
-            "emotion model %s %s loaded from %s on %s (%s, %s%s%s, temperature %.3g)",
-            loaded.spec.name, loaded.spec.version, path, dev, chosen,
-            "bf16 autocast" if use_bf16 else "fp32", ", channels_last" if channels_last else "",
-            f", {clf.tta} TTA" if clf.tta != "none" else "", clf.temperature,
-        )
+            raise ValueError(f"{path}: model labels {spec.labels} lack {missing}")
+        columns = np.array([spec.labels.index(label) for label in EMOTIONS])
+        clf = cls(runner, dev, max_batch, columns, resolve_tta(tta, device_type(dev)), chosen)
+        log.info("emotion model %s %s loaded from %s on %s (%s, %s%s, temperature %.3g)", spec.name, spec.version,
+                 path, dev, chosen, runner.describe(), f", {clf.tta} TTA" if clf.tta != "none" else "",
+                 clf.temperature)
         return clf
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The model's spec (labels, input, calibration)."""
+        return self.runner.spec
 
     @property
     def name(self) -> str:
         """Model name from its spec."""
-        return self.model.spec.name
+        return self.spec.name
 
     @property
     def version(self) -> str:
         """Model version from its spec."""
-        return self.model.spec.version
+        return self.spec.version
 
     @property
     def temperature(self) -> float:
         """The calibration temperature applied to every prediction: the model's value for this TTA kind."""
-        return self.model.spec.temperature_for(self.tta)
-
-    def _autocast(self) -> contextlib.AbstractContextManager[object]:
-        if self.autocast_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+        return self.spec.temperature_for(self.tta)
 
     def model_image(self, crop: np.ndarray) -> np.ndarray:
         """A BGR face crop of any size as the model's uint8 input image (H×W×C)."""
-        spec = self.model.spec
+        spec = self.spec
         return to_model_image(crop, spec.image_size, spec.grayscale, spec.in_chans)
 
     def predict_images(self, images: np.ndarray) -> np.ndarray:
@@ -164,15 +230,8 @@ class EmotionClassifier:
         ``(N, H, W, C)`` uint8 (see :meth:`model_image`), in passes of at most ``max_batch`` faces."""
         if len(images) == 0:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        module = self._forward or self.model.module
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(images), self.max_batch):
-                chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + self.max_batch]))
-                x = normalize(chunk.permute(0, 3, 1, 2), self.model.spec).to(self.device, non_blocking=True)
-                p = predict_probs(module, x, self.tta, self._autocast(), self.temperature,
-                                  self.channels_last)
-                out.append(p.cpu().numpy())
+        out = [self.runner.probs(images[start : start + self.max_batch], self.tta, self.temperature)
+               for start in range(0, len(images), self.max_batch)]
         probs = np.concatenate(out)[:, self._columns]
         normalised: np.ndarray = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
         return normalised

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from bloomwell_ml.faces import MTCNN_UNAVAILABLE, mtcnn_missing_packages
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TtaSetting
 from services.common.heartbeat import HeartbeatSettings
@@ -32,10 +33,14 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
         "none: one view (68.6 %)",
     )
     classifier_max_batch: int = Field(default=256, ge=1, description="most crops in one forward pass")
-    torch_num_threads: int = Field(default=0, ge=0, description="torch intra-op threads; 0 = torch default")
+    torch_num_threads: int = Field(
+        default=0, ge=0, description="intra-op threads of the emotion model (ONNX Runtime on CPU, else torch); 0 = its "
+        "default",
+    )
 
     inference_backend: Literal["auto", "torch", "onnxruntime"] = Field(
-        default="auto", description="auto: ONNX Runtime on CPU (faster for this model here), PyTorch on CUDA"
+        default="auto", description="auto: ONNX Runtime on CPU (the model folder's model.onnx; torch is not "
+        "imported), PyTorch on CUDA; torch: PyTorch on any device (needs requirements-torch.txt)"
     )
     worker_jobs: int = Field(
         default=1, ge=1, le=64,
@@ -45,8 +50,8 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
 
     face_detector: Literal["yunet", "mtcnn", "haar"] = Field(
         default="yunet",
-        description="yunet (OpenCV FaceDetectorYN, models/face_detector/, landmarks), mtcnn (facenet-pytorch, "
-        "installed with --no-deps; falls back to haar when absent) or haar (OpenCV cascade)",
+        description="yunet (OpenCV FaceDetectorYN, models/face_detector/, landmarks), mtcnn (facenet-pytorch; needs "
+        "PyTorch: the worker refuses to start without it) or haar (OpenCV cascade)",
     )
     detector_max_side: int | None = Field(
         default=None, ge=64, description="frames are scaled to this long side for detection (default: yunet 320, "
@@ -74,6 +79,26 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     crop_jpeg_quality: int = Field(default=88, ge=10, le=100)
 
     frame_batch_size: int = Field(default=16, ge=1, description="sampled frames detected + classified together")
+    detect_interval_s: float = Field(
+        default=0.2, ge=0, description="the face detector runs on one sampled frame per this much video (0: every "
+        "frame) and the tracker carries the boxes in between; frames around a shot change, a face appearing or "
+        "leaving, a confidence drop or fast motion are all detected (at 5 frames/s: every frame)",
+    )
+    classify_interval_s: float = Field(
+        default=0.2, ge=0, description="a followed face is classified again at least this often (0: every frame); "
+        "in between only when its model image changed by more than MAX_FACE_CHANGE (at 5 frames/s: every frame)",
+    )
+    max_face_change: float = Field(
+        default=8.0, ge=0, description="mean grey-level difference of a track's 48 px model image from the one last "
+        "classified above which it is classified again before CLASSIFY_INTERVAL_S",
+    )
+    carry_min_score: float = Field(
+        default=0.8, ge=0, le=1, description="boxes are carried between two detections only where the detector's "
+        "confidence is at least this at both",
+    )
+    carry_min_iou: float = Field(
+        default=0.5, ge=0, le=1, description="... and each face's two boxes overlap at least this much (IoU)",
+    )
     sustained_negative_s: float = Field(default=3.0, gt=0)
     min_track_s: float = Field(default=0.5, ge=0, description="shorter face tracks are not counted as a person")
     track_lost_s: float = Field(default=1.0, gt=0, description="a track survives this long without its face")
@@ -81,6 +106,10 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     smoothing_tau_s: float = Field(default=2.0, gt=0, description="hmm: mean time an expression lasts")
     smoothing_sigma_s: float = Field(default=0.6, gt=0, description="gaussian: kernel width in seconds")
     smoothing_max_gap_s: float = Field(default=1.0, gt=0, description="a longer unreadable gap restarts smoothing")
+    smoothing_evidence_s: float = Field(
+        default=0.2, ge=0, description="hmm: frames closer together than this share one observation's weight, so "
+        "a timeline does not depend on the frames analysed per second (0: every frame counts fully)",
+    )
     fail_on_no_face: bool = Field(
         default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"
     )
@@ -123,6 +152,13 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     )
 
     @model_validator(mode="after")
+    def _mtcnn_needs_torch(self) -> WorkerSettings:
+        """A clear start-up error (not a failure per job) where MTCNN is chosen but cannot run."""
+        if self.face_detector == "mtcnn" and (missing := mtcnn_missing_packages()):
+            raise ValueError(MTCNN_UNAVAILABLE.format(missing=", ".join(missing)))
+        return self
+
+    @model_validator(mode="after")
     def _require_webhook_secret_in_production(self) -> WorkerSettings:
         if not self.webhook_secret and self.webhook_secret_file is not None:
             self.webhook_secret = read_secret_file("WEBHOOK_SECRET_FILE", self.webhook_secret_file).strip()
@@ -142,7 +178,8 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
             sustained_negative_s=self.sustained_negative_s,
             min_track_s=self.min_track_s,
             smoothing=SmoothingOptions(method=self.smoothing, tau_s=self.smoothing_tau_s,
-                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s),
+                                       sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s,
+                                       evidence_s=self.smoothing_evidence_s),
         )
         return PipelineOptions(
             aggregate=aggregate,
@@ -156,6 +193,11 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
             track_lost_s=self.track_lost_s,
             quality=self.quality,
             max_frame_pixels=self.max_frame_pixels,
+            detect_interval_s=self.detect_interval_s,
+            classify_interval_s=self.classify_interval_s,
+            max_face_change=self.max_face_change,
+            carry_min_score=self.carry_min_score,
+            carry_min_iou=self.carry_min_iou,
         )
 
 

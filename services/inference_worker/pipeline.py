@@ -5,7 +5,15 @@ classify (batched, on the shared forward-pass thread) → aggregate (people, smo
 
 Frames flow in batches of ``frame_batch_size``: each batch is detected, tracked and cropped in the job's thread,
 and its faces are handed to the classifier as one request, so the next batch is decoded and detected while the
-previous one is classified.
+previous one is classified (with the faces of other jobs of the process, on the shared forward-pass thread).
+
+At high sampling rates (every frame) two schedules keep the work per frame small without changing what a person is
+shown: the detector runs on every ``detect_interval_s`` of video and the tracker carries the boxes in between
+(:func:`~services.inference_worker.tracking.track_faces`, which re-detects at shot changes and wherever a track is
+not continued confidently), and a track's face is classified again only when its model image changed by more than
+``max_face_change`` grey levels on average, or ``classify_interval_s`` after it was last classified; in between it
+keeps the probabilities of its last classification. At the default 5 frames/s both intervals are one frame: every
+frame is detected and every face classified.
 """
 
 from __future__ import annotations
@@ -27,7 +35,6 @@ from bloomwell_ml.crop import crop_square
 from bloomwell_ml.faces import Box, FaceDetector
 from services.common.analysis import DEFAULT_MAX_FRAME_PIXELS, Stage
 from services.common.schemas import FaceQuality, ModelInfo, ResultDocument, Summary
-from services.common.video import DecodedFrame
 from services.inference_worker.aggregate import (
     AggregateOptions,
     FaceObservation,
@@ -37,7 +44,14 @@ from services.inference_worker.aggregate import (
 )
 from services.inference_worker.frames import Prefetcher, expected_samples, sample_frames
 from services.inference_worker.quality import QualityThresholds, assess, measure
-from services.inference_worker.tracking import FaceTracker
+from services.inference_worker.tracking import (
+    FaceTracker,
+    TrackedFrame,
+    TrackSchedule,
+    TrackStats,
+    frames_per_interval,
+    track_faces,
+)
 
 
 class NoFrames(Exception):
@@ -77,6 +91,12 @@ class Timings:
     aggregate: float = 0.0
     frames: int = 0
     faces: int = 0
+    """Faces classified (sent to the model)."""
+    reused: int = 0
+    """Faces that kept their track's last probabilities (unchanged since, within ``classify_interval_s``)."""
+    detections: int = 0
+    """Frames the detector ran on (the others' boxes were carried by the tracker)."""
+    rollbacks: int = 0
     batches: int = 0
 
     @property
@@ -117,6 +137,21 @@ class PipelineOptions:
     track_lost_s: float = 1.0
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     max_frame_pixels: int | None = DEFAULT_MAX_FRAME_PIXELS
+    detect_interval_s: float = 0.2
+    classify_interval_s: float = 0.2
+    max_face_change: float = 8.0
+    carry_min_score: float = 0.8
+    carry_min_iou: float = 0.5
+
+    def track_schedule(self) -> TrackSchedule:
+        """When the tracking stage detects, at this sampling rate."""
+        return TrackSchedule.for_rate(self.sample_fps, self.detect_interval_s, min_score=self.carry_min_score,
+                                      min_iou=self.carry_min_iou)
+
+    @property
+    def classify_every(self) -> int:
+        """A track's face is classified at least every this many sampled frames."""
+        return frames_per_interval(self.classify_interval_s, self.sample_fps)
 
     @property
     def sample_fps(self) -> float:
@@ -191,8 +226,8 @@ class _PendingFrame:
     qualities: list[FaceQuality]
     reasons: list[Any]
     crops: list[str | None]
-    future: Future[np.ndarray] | None
-    row: int  # first row of this frame's faces in its batch's result
+    probs: list[tuple[Future[np.ndarray], int]]  # per face: the classifier request holding its row, and the row
+    reused: list[bool]  # per face: it kept its track's last classification (interpolated at the end)
     scale: float = 1.0  # decoded pixels per source pixel (< 1 for frames shrunk after decoding)
 
     def source_box(self, box: Box) -> Box:
@@ -201,6 +236,81 @@ class _PendingFrame:
             return box
         s = self.scale
         return Box(round(box.x / s), round(box.y / s), round(box.w / s), round(box.h / s), box.score, None)
+
+
+def _chain(source: Future[np.ndarray], target: Future[np.ndarray]) -> None:
+    """Complete ``target`` with ``source``'s outcome once it has one."""
+    def done(f: Future[np.ndarray]) -> None:
+        exc = f.exception()
+        if exc is not None:
+            target.set_exception(exc)
+        else:
+            target.set_result(f.result())
+
+    source.add_done_callback(done)
+
+
+class _ClassifyReuse:
+    """Which faces keep their track's last probabilities instead of being classified again.
+
+    A followed face (a track id) is classified when its track has not been, when ``every`` sampled frames have gone
+    by since, or when its model image differs from the one last classified by more than ``max_change`` grey levels
+    on average; otherwise it takes that classification's probabilities (the face looks the same to the model)."""
+
+    def __init__(self, every: int, max_change: float) -> None:
+        self.every = every
+        self.max_change = max_change
+        self._last: dict[int, tuple[np.ndarray, int, Future[np.ndarray], int]] = {}
+        self._counts: dict[int, int] = {}  # faces of each track seen so far
+
+    def earlier(self, track: int | None, image: np.ndarray) -> tuple[Future[np.ndarray], int] | None:
+        """The classification this face can reuse (request, row), or None when it must be classified (call once
+        per face, in order)."""
+        if self.every <= 1 or track is None:
+            return None
+        count = self._counts[track] = self._counts.get(track, 0) + 1
+        last = self._last.get(track)
+        if last is None:
+            return None
+        seen, at, future, row = last
+        if count - at >= self.every:
+            return None
+        change = float(np.abs(image.astype(np.int16) - seen).mean())
+        return (future, row) if change <= self.max_change else None
+
+    def classified(self, track: int | None, image: np.ndarray, future: Future[np.ndarray], row: int) -> None:
+        """Remember that ``track``'s face ``image`` was sent as ``row`` of ``future``."""
+        if self.every > 1 and track is not None:
+            self._last[track] = (image.astype(np.int16), self._counts.get(track, 0), future, row)
+
+
+def _face_probabilities(pending: list[_PendingFrame]) -> dict[tuple[int, int], np.ndarray]:
+    """Every face's probabilities, by (frame, face), once the classifier has answered (waits for it).
+
+    A face that kept its track's last classification gets the probabilities interpolated in time between that
+    classification and the track's next one (its last ones keep the last classification)."""
+    results: dict[int, np.ndarray] = {}
+    out: dict[tuple[int, int], np.ndarray] = {}
+    by_track: dict[int, list[tuple[float, tuple[int, int], bool]]] = {}
+    for i, entry in enumerate(pending):
+        for j, (future, row) in enumerate(entry.probs):
+            if id(future) not in results:
+                results[id(future)] = future.result()
+            out[i, j] = results[id(future)][row]
+            track = entry.ids[j]
+            if track is not None:
+                by_track.setdefault(track, []).append((entry.t, (i, j), entry.reused[j]))
+    for faces in by_track.values():
+        own = [(t, key) for t, key, reused in faces if not reused]
+        k = 0
+        for t, key, reused in faces:
+            while k < len(own) and own[k][0] <= t:
+                k += 1
+            if reused and 0 < k < len(own):
+                (t0, before), (t1, after) = own[k - 1], own[k]
+                w = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+                out[key] = ((1.0 - w) * out[before] + w * out[after]).astype(np.float32)
+    return out
 
 
 def analyze_video(
@@ -223,27 +333,34 @@ def analyze_video(
     expected = expected_samples(duration_guess, options.sample_fps)
     keeper = CropKeeper(crops_dir, options.max_crops_kept, expected, options.crop_jpeg_quality)
     tracker = FaceTracker(options.sample_fps, lost_s=options.track_lost_s)
+    reuse = _ClassifyReuse(options.classify_every, options.max_face_change)
     pending: list[_PendingFrame] = []
-    batch: list[DecodedFrame] = []
+    batch: list[TrackedFrame] = []
 
     def flush() -> None:
         t0 = time.perf_counter()
-        boxes_per_frame = detector.detect([f.image for f in batch])
-        t1 = time.perf_counter()
-        ids_per_frame = [tracker.update(f.t, boxes, f.image) for f, boxes in zip(batch, boxes_per_frame, strict=True)]
-        t2 = time.perf_counter()
         images: list[np.ndarray] = []
         staged: list[_PendingFrame] = []
-        for frame, boxes, ids in zip(batch, boxes_per_frame, ids_per_frame, strict=True):
+        future: Future[np.ndarray] = Future()
+        for tracked in batch:
+            frame, boxes, ids = tracked.frame, tracked.boxes, tracked.ids
             ordinal = len(pending) + len(staged)
-            entry = _PendingFrame(frame.t, boxes, ids, [], [], [], None, len(images), frame.scale)
+            entry = _PendingFrame(frame.t, boxes, ids, [], [], [], [], [], frame.scale)
             for face_index, box in enumerate(boxes):
                 crop = crop_square(frame.image, box, options.crop_margin, align=options.align_faces,
                                    max_side=192)
                 model_image = classifier.model_image(crop)
                 quality = measure(model_image, box)
                 reason = assess(quality, options.quality)
-                images.append(model_image)
+                earlier = reuse.earlier(ids[face_index], model_image)
+                if earlier is None:
+                    reuse.classified(ids[face_index], model_image, future, len(images))
+                    entry.probs.append((future, len(images)))
+                    images.append(model_image)
+                else:
+                    entry.probs.append(earlier)
+                    timings.reused += 1
+                entry.reused.append(earlier is not None)
                 entry.qualities.append(quality)
                 entry.reasons.append(reason)
                 saved = None
@@ -256,54 +373,52 @@ def analyze_video(
                     keeper.offer_person(track, quality.sharpness * quality.face_px,
                                         partial(crop_square, frame.image, box, options.saved_crop_margin, max_side=256))
             staged.append(entry)
-        future = classifier.submit(np.stack(images)) if images else None
-        for entry in staged:
-            entry.future = future
+        if images:
+            _chain(classifier.submit(np.stack(images)), future)
         pending.extend(staged)
-        t3 = time.perf_counter()
-        timings.detect += t1 - t0
-        timings.track += t2 - t1
-        timings.crop += t3 - t2
+        timings.crop += time.perf_counter() - t0
         timings.faces += len(images)
         timings.batches += 1
         batch.clear()
         if on_progress is not None:
             on_progress(Stage.analyzing, len(pending), max(expected, len(pending)))
 
+    stats = TrackStats()
+    waited = 0.0
     # Decoded ahead on a thread of its own; leaving the block stops it and releases the capture at once, even when
     # a callback aborts the job mid-video.
     with Prefetcher(sample_frames(path, options.sample_fps, max_duration_s=options.max_duration_s,
                                   max_pixels=options.max_frame_pixels), depth=2 * options.frame_batch_size) as frames:
+        tracked_frames = track_faces(frames, detector, tracker, options.track_schedule(), stats)
         while True:
             t0 = time.perf_counter()
-            frame = next(frames, None)
-            timings.decode += time.perf_counter() - t0
-            if frame is None:
+            tracked = next(tracked_frames, None)
+            waited += time.perf_counter() - t0
+            if tracked is None:
                 break
-            batch.append(frame)
+            batch.append(tracked)
             if len(batch) >= options.frame_batch_size:
                 flush()
         if batch:
             flush()
+    timings.detect, timings.track = stats.detect_s, stats.track_s
+    timings.decode = max(0.0, waited - stats.detect_s - stats.track_s)
+    timings.detections, timings.rollbacks = stats.detected, stats.rollbacks
     timings.frames = len(pending)
     if not pending:
         raise NoFrames("No video frame could be decoded from this file.")
 
     t0 = time.perf_counter()
-    results: dict[int, np.ndarray] = {}
-    for entry in pending:
-        if entry.future is not None and id(entry.future) not in results:
-            results[id(entry.future)] = entry.future.result()
+    probabilities = _face_probabilities(pending)
     timings.classify = time.perf_counter() - t0
     if on_progress is not None:
         on_progress(Stage.summarizing, len(pending), len(pending))
 
     t0 = time.perf_counter()
     observations = []
-    for entry in pending:
-        probs = results[id(entry.future)] if entry.future is not None else np.empty(0)  # no future: no faces
+    for i, entry in enumerate(pending):
         faces = [
-            FaceObservation(box=entry.source_box(box), track=entry.ids[j], probabilities=probs[entry.row + j],
+            FaceObservation(box=entry.source_box(box), track=entry.ids[j], probabilities=probabilities[i, j],
                             quality=entry.qualities[j], reason=entry.reasons[j], crop=entry.crops[j])
             for j, box in enumerate(entry.boxes)
         ]

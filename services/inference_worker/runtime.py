@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis
-import torch
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bloomwell_ml.faces import FaceDetector, create_detector
@@ -85,7 +84,7 @@ class Runtime:
         detector: FaceDetector | None = getattr(self._detectors, "detector", None)
         if detector is None:
             s = self.settings
-            device = "cuda" if self.classifier.device.type == "cuda" else "cpu"
+            device = "cuda" if self.classifier.device.startswith("cuda") else "cpu"
             detector = create_detector(
                 s.face_detector,
                 max_faces=s.max_faces_per_frame,
@@ -144,8 +143,6 @@ def _start_loop() -> asyncio.AbstractEventLoop:
 
 def build_runtime(settings: WorkerSettings) -> Runtime:
     """A new runtime for ``settings`` (its own event-loop thread and engine); the model loads on first use."""
-    if settings.torch_num_threads:
-        torch.set_num_threads(settings.torch_num_threads)
     loop = _start_loop()
     engine = create_engine(settings.database_url)
     storage = Storage(settings.storage_root)

@@ -7,7 +7,11 @@ compares them on the shared videos):
 * ``hmm`` (the default): a hidden Markov model whose hidden state is the expression, with a *sticky* transition —
   the chance of leaving an expression between two frames ``dt`` seconds apart is ``1 - exp(-dt / tau)``, spread
   evenly over the other six — and the classifier's calibrated probabilities as evidence (a uniform prior over
-  expressions). Forward–backward gives the smoothed probabilities, Viterbi the expression sequence.
+  expressions). Forward–backward gives the smoothed probabilities, Viterbi the expression sequence. Frames
+  analysed closer together than ``evidence_s`` are not independent readings of the face (they are nearly the same
+  picture), so at ``sample_fps`` above ``1 / evidence_s`` each frame's evidence counts for ``1 / (sample_fps ·
+  evidence_s)`` of an observation (probabilities raised to that power): a person's timeline does not depend on how
+  many frames per second were analysed. At the default 5 frames/s every frame counts fully.
 * ``gaussian``: each frame's probabilities averaged with its neighbours' under a Gaussian kernel in time
   (``sigma`` seconds); the expression is the argmax.
 
@@ -34,6 +38,15 @@ class SmoothingOptions:
     method: Smoother = "hmm"
     tau_s: float = 2.0
     """HMM: mean time an expression is expected to last (larger = stickier)."""
+    evidence_s: float = 0.2
+    """HMM: frames analysed closer together than this share one observation's weight (0: every frame counts
+    fully)."""
+
+    def evidence_weight(self, sample_fps: float | None) -> float:
+        """The share of one observation each frame's evidence counts for at ``sample_fps`` (1 where unknown)."""
+        if not sample_fps or self.evidence_s <= 0:
+            return 1.0
+        return min(1.0, 1.0 / (sample_fps * self.evidence_s))
     sigma_s: float = 0.6
     """Gaussian: the kernel's standard deviation in seconds."""
     max_gap_s: float = 1.0
@@ -68,10 +81,14 @@ def _transitions(dts: np.ndarray, k: int, tau_s: float) -> np.ndarray:
     return matrices
 
 
-def hmm_smooth(probs: np.ndarray, times: np.ndarray, tau_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Forward–backward posteriors (T, K) and the Viterbi path (T,) of one chain."""
+def hmm_smooth(probs: np.ndarray, times: np.ndarray, tau_s: float,
+               evidence_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Forward–backward posteriors (T, K) and the Viterbi path (T,) of one chain; each frame's probabilities count
+    for ``evidence_weight`` of an observation."""
     t_len, k = probs.shape
     evidence = np.clip(probs, 1e-6, 1.0)
+    if evidence_weight != 1.0:
+        evidence = evidence**evidence_weight
     trans = _transitions(np.diff(times), k, tau_s)
     alpha = np.empty_like(evidence)
     alpha[0] = evidence[0] / evidence[0].sum()
@@ -107,8 +124,10 @@ def gaussian_smooth(probs: np.ndarray, times: np.ndarray, sigma_s: float) -> tup
     return out, out.argmax(axis=1)
 
 
-def smooth(probs: np.ndarray, times: Sequence[float], options: SmoothingOptions) -> tuple[np.ndarray, np.ndarray]:
-    """Smoothed probabilities (T, K) and expression indices (T,) for one person's readable frames in time order."""
+def smooth(probs: np.ndarray, times: Sequence[float], options: SmoothingOptions,
+           sample_fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed probabilities (T, K) and expression indices (T,) for one person's readable frames in time order,
+    analysed at ``sample_fps`` frames per second."""
     probs = np.asarray(probs, dtype=np.float64)
     t = np.asarray(times, dtype=np.float64)
     if len(t) == 0:
@@ -118,7 +137,8 @@ def smooth(probs: np.ndarray, times: Sequence[float], options: SmoothingOptions)
     out_p, out_i = np.empty_like(probs), np.empty(len(t), dtype=np.int64)
     for part in chains(list(t), options.max_gap_s):
         if options.method == "hmm":
-            out_p[part], out_i[part] = hmm_smooth(probs[part], t[part], options.tau_s)
+            out_p[part], out_i[part] = hmm_smooth(probs[part], t[part], options.tau_s,
+                                                  options.evidence_weight(sample_fps))
         else:
             out_p[part], out_i[part] = gaussian_smooth(probs[part], t[part], options.sigma_s)
     return out_p, out_i

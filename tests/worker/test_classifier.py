@@ -50,13 +50,14 @@ def test_chunks_larger_inputs_by_max_batch(tiny_model_path: Path) -> None:
 def test_bf16_autocast_stays_close_to_fp32(tiny_model_path: Path) -> None:
     fp32 = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32", backend="torch")
     bf16 = EmotionClassifier.load(tiny_model_path, device="cpu", precision="bf16", backend="torch")
-    assert bf16.autocast_dtype == torch.bfloat16 and bf16.channels_last
+    assert bf16.runner.autocast_dtype == torch.bfloat16 and bf16.runner.channels_last  # type: ignore[attr-defined]
     batch = crops(4, seed=3)
     assert np.abs(fp32.predict(batch) - bf16.predict(batch)).max() < 0.05
 
 
 def test_onnxruntime_backend_matches_pytorch(tiny_model_path: Path) -> None:
-    """The CPU default (ONNX Runtime, exported at load) gives PyTorch's probabilities, TTA and temperature too."""
+    """The CPU default (ONNX Runtime; this .pt has no .onnx beside it, so it is exported at load) gives PyTorch's
+    probabilities, TTA and temperature too."""
     for tta in ("none", "five"):
         torch_clf = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32", backend="torch", tta=tta)
         ort_clf = EmotionClassifier.load(tiny_model_path, device="cpu", backend="auto", tta=tta)
@@ -98,8 +99,41 @@ def test_model_missing_a_label_is_refused(tmp_path: Path) -> None:
 
 
 def test_auto_device_is_cuda_only_when_present() -> None:
-    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu") == "cpu" and pick_device("cuda:1") == "cuda:1"
+
+
+def test_a_model_folder_runs_its_onnx_file_on_the_cpu(tmp_path: Path) -> None:
+    """MODEL_PATH may name the .pt or the .onnx of a model folder: the CPU backend runs the .onnx (spec from its
+    metadata, checksum from the card) and gives the .pt's probabilities on PyTorch."""
+    from training.export import export_onnx
+
+    pt = write_tiny_model(tmp_path / "model.pt", seed=3)
+    export_onnx(pt, tmp_path)
+    batch = crops(5, seed=9)
+    expected = EmotionClassifier.load(pt, device="cpu", precision="fp32", backend="torch").predict(batch)
+    for path in (pt, tmp_path / "model.onnx"):
+        clf = EmotionClassifier.load(path, device="cpu")
+        assert clf.backend == "onnxruntime" and "model.onnx" in clf.runner.describe()
+        assert clf.name == "tiny-random-test"
+        assert np.allclose(clf.predict(batch), expected, atol=1e-5)
+
+
+def test_an_onnx_file_that_does_not_match_its_card_is_refused(tmp_path: Path) -> None:
+    import json
+
+    from training.export import export_onnx
+
+    pt = write_tiny_model(tmp_path / "model.pt", seed=4)
+    (tmp_path / "model_card.json").write_text(json.dumps({"name": "tiny"}))
+    export_onnx(pt, tmp_path)  # records its SHA-256 in the card
+    assert json.loads((tmp_path / "model_card.json").read_text())["onnx"]["file"] == "model.onnx"
+    EmotionClassifier.load(pt, device="cpu")
+    data = bytearray((tmp_path / "model.onnx").read_bytes())
+    data[-1] ^= 1
+    (tmp_path / "model.onnx").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="SHA-256"):
+        EmotionClassifier.load(pt, device="cpu")
 
 
 def test_flip_tta_averages_each_crop_with_its_mirror(tiny_model_path: Path) -> None:
@@ -117,9 +151,10 @@ def test_flip_tta_averages_each_crop_with_its_mirror(tiny_model_path: Path) -> N
 def test_five_view_tta_matches_the_evaluation_views(tiny_model_path: Path) -> None:
     five = EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32", tta="five")
     batch = crops(4, seed=8)
-    x = preprocess_faces(batch, five.model.spec)
+    loaded = load_model(tiny_model_path, "cpu")
+    x = preprocess_faces(batch, loaded.spec)
     with torch.inference_mode():
-        expected = torch.stack([torch.softmax(five.model.module(v), 1) for v in tta_views(x, "five")]).mean(0)
+        expected = torch.stack([torch.softmax(loaded.module(v), 1) for v in tta_views(x, "five")]).mean(0)
     got = five.predict(batch)
     assert np.allclose(got, expected.numpy()[:, five._columns], atol=1e-5)
     assert np.allclose(got.sum(axis=1), 1.0, atol=1e-5)

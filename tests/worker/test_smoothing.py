@@ -73,3 +73,21 @@ def test_none_is_the_raw_argmax_and_empty_input_is_fine() -> None:
     assert path.tolist() == [1, 2, 1]
     p, path = smooth(np.zeros((0, K)), [], SmoothingOptions())
     assert p.shape == (0, K) and path.shape == (0,)
+
+
+def test_frames_closer_than_evidence_s_share_one_observation() -> None:
+    """At 5 frames/s every frame counts fully (the timeline is what it was); at 30 frames/s a frame counts for a
+    sixth, so six readings of nearly the same picture weigh what one reading at 5 frames/s weighs."""
+    options = SmoothingOptions()
+    assert options.evidence_weight(5.0) == 1.0 and options.evidence_weight(2.0) == 1.0
+    assert options.evidence_weight(None) == 1.0 and SmoothingOptions(evidence_s=0).evidence_weight(30.0) == 1.0
+    assert abs(options.evidence_weight(30.0) - 1 / 6) < 1e-12
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(7) * 0.5, size=60)
+    t = np.arange(60) / 30.0
+    _, expected = hmm_smooth(probs, t, tau_s=2.0, evidence_weight=1 / 6)
+    _, got = smooth(probs, list(t), options, sample_fps=30.0)
+    assert (got == expected).all()
+    _, full = smooth(probs, list(t), options)  # rate unknown: every frame counts fully
+    assert (full == hmm_smooth(probs, t, tau_s=2.0)[1]).all()
+    assert len(set(got.tolist())) <= len(set(full.tolist()))
