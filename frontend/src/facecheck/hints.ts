@@ -38,10 +38,14 @@ export interface Sample {
 
 /**
  * Seconds in which the face was readable between `startMs` and `endMs`: each sample stands for the time until the next
- * one (or the end), at most `holdMs` (after that nothing is known, and nothing is counted).
+ * one (or the end), at most `holdMs` (after that nothing is known, and nothing is counted). The last verdict before
+ * `startMs` covers the start of the recording (the check runs continuously, so the first moments are not lost).
  */
 export function readableSeconds(samples: readonly Sample[], startMs: number, endMs: number, holdMs = 1500): number {
-  const inside = samples.filter((s) => s.t >= startMs && s.t <= endMs).sort((a, b) => a.t - b.t);
+  const sorted = [...samples].sort((a, b) => a.t - b.t);
+  const before = sorted.filter((s) => s.t < startMs).pop();
+  const inside = sorted.filter((s) => s.t >= startMs && s.t <= endMs);
+  if (before && startMs - before.t <= holdMs) inside.unshift({ t: startMs, readable: before.readable });
   let total = 0;
   inside.forEach((s, i) => {
     if (!s.readable) return;
@@ -51,6 +55,9 @@ export function readableSeconds(samples: readonly Sample[], startMs: number, end
   return total / 1000;
 }
 
+/** The readable time may fall this far short of the minimum (about one check's spacing) and still count as enough. */
+const SAMPLING_SLACK_S = 0.3;
+
 /** What to say about a finished recording, or null when the check did not run. */
 export function recordingVerdict(readableS: number | null, lengthS: number, minS: number): { text: string; retake: boolean } | null {
   if (readableS == null) return null;
@@ -59,7 +66,7 @@ export function recordingVerdict(readableS: number | null, lengthS: number, minS
   const of = `${shown} of ${Math.round(lengthS)} seconds`;
   if (readable < 0.5)
     return { text: "Your face couldn't be read in this recording, so there would be nothing to report. Please record again.", retake: true };
-  if (readable < minS)
+  if (readable < minS - SAMPLING_SLACK_S)
     return {
       text: `Your face was readable for only ${of}; at least ${minS} seconds are needed for a useful report. We suggest recording again.`,
       retake: true,

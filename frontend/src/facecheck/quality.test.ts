@@ -70,6 +70,9 @@ describe("what the face check says", () => {
     expect(readableSeconds(samples, 0, 4000)).toBeCloseTo(1 + 0.5 + 1.5);
     expect(readableSeconds(samples, 0, 4000, 10_000)).toBeCloseTo(1 + 0.5 + 1.5);
     expect(readableSeconds([], 0, 4000)).toBe(0);
+    // the verdict just before recording started covers its first moments
+    expect(readableSeconds([{ t: -100, readable: true }, { t: 150, readable: true }], 0, 1000)).toBeCloseTo(1);
+    expect(readableSeconds([{ t: -5000, readable: true }, { t: 150, readable: true }], 0, 1000)).toBeCloseTo(0.85);
   });
 
   it("offers a retake when too little of the recording was readable", () => {
@@ -77,6 +80,8 @@ describe("what the face check says", () => {
     expect(recordingVerdict(0.1, 7, 5)).toMatchObject({ retake: true, text: expect.stringMatching(/couldn't be read/) });
     expect(recordingVerdict(3.2, 7, 5)).toEqual({ retake: true, text: expect.stringMatching(/only 3.2 of 7 seconds; at least 5 seconds/) });
     expect(recordingVerdict(6.4, 7, 5)).toEqual({ retake: false, text: "Your face was readable for 6.4 of 7 seconds." });
+    // a whole 5 s recording whose first check came a moment late is not sent back
+    expect(recordingVerdict(4.9, 5, 5)).toEqual({ retake: false, text: "Your face was readable for 4.9 of 5 seconds." });
     expect(recordingVerdict(9, 7, 5)?.text).toMatch(/7 of 7 seconds/);
   });
 });
