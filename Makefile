@@ -81,8 +81,8 @@ bench: venv  ## speed benchmarks (print figures): every frame vs PyPI fer, cold 
 train: venv  ## train (CONFIG=training/configs/default.yaml, the CPU preset; default-gpu.yaml made the shipped model)
 	$(PY) -m training.train --config $(or $(CONFIG),training/configs/default.yaml)
 
-evaluate: venv  ## evaluate the shipped model on FER2013 test
-	$(PY) -m training.evaluate --model default --data-root ../shared/data/fer2013 --split test --tta --out artifacts/eval/report.json
+evaluate: venv  ## the whole suite: 2.2.0, each teacher, every ensemble (FER2013 test/-C, serving path, CK+ folds, calibration, episode videos)
+	$(PY) -m training.suite --out artifacts/eval/suite.json
 
 export: venv  ## export the shipped model to TorchScript + ONNX (numerically checked) under artifacts/export
 	$(PY) -m training.export --model default --out-dir artifacts/export

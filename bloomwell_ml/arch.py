@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from bloomwell_ml.teacher_arch import TEACHER_ARCHS
+
 
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channel dim of an NCHW tensor."""
@@ -193,12 +195,14 @@ def create_model(arch: str, num_classes: int = 7, **kwargs: Any) -> nn.Module:
     """Build a classifier by name (see module docstring); kwargs go to the architecture."""
     if arch == "convnext_face":
         return ConvNeXtFace(num_classes=num_classes, **kwargs)
+    if arch in TEACHER_ARCHS:
+        return TEACHER_ARCHS[arch](num_classes=num_classes, **kwargs)
     if arch in TORCHVISION_CONVNEXTS:
         return _torchvision_convnext(arch, num_classes, **kwargs)
     if arch.startswith("timm/"):
         return _timm_convnext(arch.removeprefix("timm/"), num_classes, **kwargs)
-    raise ValueError(f"unknown arch {arch!r}; use convnext_face, {', '.join(TORCHVISION_CONVNEXTS)} "
-                     "or timm/<name>")
+    raise ValueError(f"unknown arch {arch!r}; use convnext_face, {', '.join(TORCHVISION_CONVNEXTS)}, "
+                     f"{', '.join(TEACHER_ARCHS)} or timm/<name>")
 
 
 def head_parameters(model: nn.Module) -> list[nn.Parameter]:

@@ -7,7 +7,7 @@
 #            (carry [".gpu"]; a warm restart adds --set train.init_from=.gpu/init_model.pt)
 #   here:    cat <files_at>/pack.tar.part-* | tar xf - -C runs/<name>   # model.pt, metrics.csv, config.json, log
 #   several runs side by side on one GPU: give each a TAG (its folders and parts are named after it), e.g.
-#            TAG=a bash scripts/device_train.sh run default-gpu-kd 150 128 & TAG=b bash ... ; wait
+#            TAG=a bash scripts/device_train.sh run history/default-gpu-kd 150 128 & TAG=b bash ... ; wait
 #            (the small net already keeps an H200 ~95 % busy: two runs share its ~8,300 images/s)
 #   PACK_SWA=1 also brings back swa_model.pt (keep all parts of one call under ~60 MB)
 #

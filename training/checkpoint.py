@@ -4,6 +4,7 @@ scaler, SWA state, epoch, RNG states, metric history). Loadable by `bloomwell_ml
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,47 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint (weights_only: no arbitrary pickles)."""
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@dataclass
+class Checkpoint:
+    """Everything a run needs to continue exactly where it stopped, as one object.
+
+    ``state_dict()`` / ``from_dict()`` convert to and from the weights_only-loadable dict written by
+    :func:`save_checkpoint` (which adds the RNG states); ``spec`` and ``model`` keep the file loadable by
+    :func:`bloomwell_ml.io.load_model`.
+    """
+
+    spec: dict[str, Any]
+    config: dict[str, Any]
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    scaler: dict[str, Any]
+    swa_model: dict[str, torch.Tensor] | None = None
+    epoch: int = -1
+    best_metric: float = -1.0
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    schedule: dict[str, Any] = field(default_factory=dict)
+    rng: dict[str, Any] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """The plain dict stored on disk (without RNG states: :func:`save_checkpoint` adds the current ones)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rng"}
+
+    @classmethod
+    def from_dict(cls, blob: dict[str, Any]) -> Checkpoint:
+        """Inverse of :meth:`state_dict` (plus ``rng``); unknown keys such as ``format`` are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in blob.items() if k in names})
+
+    def save(self, path: str | Path) -> Path:
+        """Atomically write this checkpoint with the process's current RNG states."""
+        return save_checkpoint(path, self.state_dict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Checkpoint:
+        """Read a checkpoint written by :meth:`save`."""
+        return cls.from_dict(load_checkpoint(path))

@@ -19,7 +19,7 @@ from bloomwell_ml.inference import predict_probs
 from bloomwell_ml.io import load_model
 from bloomwell_ml.spec import ModelSpec
 from bloomwell_ml.tta import TestTimeAugmentation, tta_kind
-from training.config import resolve_path
+from training.config import DistillConfig, resolve_path
 
 # Spec fields that must agree for the teacher to read the student's (normalised) input and share its labels.
 _INPUT_FIELDS = ("image_size", "in_chans", "grayscale", "mean", "std", "labels")
@@ -63,7 +63,7 @@ def check_compatible(teacher: ModelSpec, student: ModelSpec) -> None:
         raise ValueError(f"distill.teacher does not match the student's input/labels: {sorted(diff)}")
 
 
-def create_distiller(cfg: dict[str, Any], spec: ModelSpec, device: torch.device,
+def create_distiller(cfg: DistillConfig | dict[str, Any], spec: ModelSpec, device: torch.device,
                      channels_last: bool = False) -> Distiller | None:
     """The `distill` section as a Distiller on `device`, or None when no teacher is configured."""
     if not cfg.get("teacher"):

@@ -19,7 +19,8 @@ from bloomwell_ml.inference import predict_probs
 from bloomwell_ml.preprocess import normalize
 from bloomwell_ml.spec import ModelSpec
 from bloomwell_ml.tta import TestTimeAugmentation, tta_kind
-from training.data.transforms import AugmentConfig, augment_batch, mixup
+from training.config import TrainConfig
+from training.data.transforms import augment_batch, mixup
 from training.distill import Distiller
 from training.metrics import classification_report
 from training.optim import set_train_mode
@@ -41,19 +42,18 @@ def _progress(it: Any, desc: str, total: int | None) -> Iterator:
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, scaler: torch.amp.GradScaler,
-                    spec: ModelSpec, cfg: dict[str, Any], epoch: int, gen: torch.Generator,
+                    spec: ModelSpec, cfg: TrainConfig, epoch: int, gen: torch.Generator,
                     class_weights: torch.Tensor | None, device: torch.device,
                     distiller: Distiller | None = None) -> dict[str, float]:
     """Train for one epoch; returns mean loss, accuracy vs. hard labels, last LR, images/s.
 
     With a `distiller`, the loss mixes cross-entropy with KD towards the teacher's predictions on the same batch.
     """
-    set_train_mode(model, cfg["optim"].get("frozen_modules") or ())
-    tcfg = cfg["train"]
-    aug = AugmentConfig(**{k: (tuple(v) if isinstance(v, list) else v)
-                           for k, v in cfg["augment"].items() if k != "enabled"})
-    accum = int(tcfg["accum_steps"])
-    max_batches = tcfg.get("max_batches_per_epoch")
+    set_train_mode(model, cfg.optim.frozen_modules)
+    tcfg = cfg.train
+    aug = cfg.augment
+    accum = tcfg.accum_steps
+    max_batches = tcfg.max_batches_per_epoch
     total = min(len(loader), max_batches) if max_batches else len(loader)
     loss_sum, correct, seen, t0 = torch.zeros((), device=device), torch.zeros((), device=device), 0, time.time()
     optimizer.zero_grad(set_to_none=True)
@@ -62,18 +62,18 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
             break
         x = images.to(device, non_blocking=True).float() / 255.0  # augment where the model runs
         labels = labels.to(device, non_blocking=True)
-        if cfg["augment"]["enabled"]:
+        if cfg.augment.enabled:
             x = augment_batch(x, aug, gen)
         x = normalize(x, spec)
-        use_mix = cfg["mixup"]["alpha"] > 0 and float(torch.rand(1, generator=gen)) < cfg["mixup"]["prob"]
-        x, target = mixup(x, labels, spec.num_classes, cfg["mixup"]["alpha"] if use_mix else 0.0, gen)
-        if tcfg["channels_last"]:
+        use_mix = cfg.mixup.alpha > 0 and float(torch.rand(1, generator=gen)) < cfg.mixup.prob
+        x, target = mixup(x, labels, spec.num_classes, cfg.mixup.alpha if use_mix else 0.0, gen)
+        if tcfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        soft = distiller.soft_targets(x, autocast(device, tcfg["amp"])) if distiller else None
-        with autocast(device, tcfg["amp"]):
+        soft = distiller.soft_targets(x, autocast(device, tcfg.amp)) if distiller else None
+        with autocast(device, tcfg.amp):
             logits = model(x)
         loss = F.cross_entropy(logits.float(), target, weight=class_weights,
-                               label_smoothing=cfg["loss"]["label_smoothing"])
+                               label_smoothing=cfg.loss.label_smoothing)
         if distiller is not None:
             loss = distiller.combine(loss, logits, soft)
         scaler.scale(loss / accum).backward()

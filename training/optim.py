@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from bloomwell_ml.arch import head_parameters
+from training.config import OptimConfig
 
 
-def create_optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
+def create_optimizer(model: nn.Module, cfg: OptimConfig | dict[str, Any]) -> torch.optim.Optimizer:
     """AdamW (or SGD) with groups {backbone, head} × {decay, no-decay}; backbone LR = lr × backbone_lr_mult."""
     lr, wd = float(cfg["lr"]), float(cfg["weight_decay"])
     head_ids = {id(p) for p in head_parameters(model)}

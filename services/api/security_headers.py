@@ -1,9 +1,10 @@
 """Security headers on every gateway response (the web app, the API and the docs).
 
 The web app gets a strict Content-Security-Policy: everything from this origin only, no inline script,
-no framing (``frame-ancestors 'none'``), camera allowed for recording. API responses get a policy that
-allows nothing at all; the interactive docs (``/docs``, ``/redoc``), which FastAPI serves with an inline
-script and the Swagger UI bundle from a CDN, get a policy that allows just that.
+no framing (``frame-ancestors 'none'``), camera allowed for recording; ``'wasm-unsafe-eval'`` lets it compile
+WebAssembly (the face check's ONNX Runtime, served from this origin) and nothing else that ``eval`` would.
+API responses get a policy that allows nothing at all; the interactive docs (``/docs``, ``/redoc``), which FastAPI
+serves with an inline script and the Swagger UI bundle from a CDN, get a policy that allows just that.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WEB_APP_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (

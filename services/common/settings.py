@@ -23,6 +23,7 @@ from services.common.analysis import (
     MIN_SAMPLE_FPS,
     clamp_sample_fps,
 )
+from services.common.quality import QualityThresholds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root (where ``models/``, ``frontend/`` and ``.data/`` live)."""
@@ -127,6 +128,11 @@ class AnalysisLimits(BaseSettings):
     max_frame_pixels: int = Field(
         default=DEFAULT_MAX_FRAME_PIXELS, gt=0,
         description="largest frame (width × height) accepted at upload; the worker shrinks any larger decoded frame",
+    )
+    quality: QualityThresholds = Field(
+        default_factory=QualityThresholds,
+        description="quality gate thresholds, e.g. QUALITY__MIN_FACE_PX=24 (defaults measured in bench/README.md): "
+        "the worker marks faces outside them not assessable; the gateway publishes them for the web app's face check",
     )
 
     def clamp_sample_fps(self, value: float | None) -> float:

@@ -15,7 +15,6 @@ from services.common.heartbeat import HeartbeatSettings
 from services.common.settings import AnalysisLimits, QueueSettings, read_secret_file
 from services.inference_worker.aggregate import AggregateOptions
 from services.inference_worker.pipeline import PipelineOptions
-from services.inference_worker.quality import QualityThresholds
 from services.inference_worker.smoothing import Smoother, SmoothingOptions
 
 
@@ -110,10 +109,6 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     smoothing_evidence_s: float = Field(
         default=0.2, ge=0, description="hmm: frames closer together than this share one observation's weight, so "
         "a timeline does not depend on the frames analysed per second (0: every frame counts fully)",
-    )
-    quality: QualityThresholds = Field(
-        default_factory=QualityThresholds,
-        description="quality gate thresholds, e.g. QUALITY__MIN_FACE_PX=24 (defaults measured in bench/README.md)",
     )
     fail_on_no_face: bool = Field(
         default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"

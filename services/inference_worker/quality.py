@@ -12,28 +12,14 @@ import math
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, Field
 
 from bloomwell_ml.crop import eye_roll_deg
 from bloomwell_ml.faces import Box
 from services.common.analysis import UnassessableReason
+from services.common.quality import NOSE_DEPTH_RATIO, QualityThresholds
 from services.common.schemas import FaceQuality
 
-NOSE_DEPTH_RATIO = 0.55
-"""Depth of the nose tip in front of the eyes, as a share of the distance between the eyes (an adult average):
-with it, the nose's sideways offset from the eye midpoint gives the head's turn."""
-
-
-class QualityThresholds(BaseModel):
-    """Where a face stops being readable: where one-view accuracy on degraded FER2013 test faces falls 10 points
-    below clean faces (``bench/bench_quality.py``, interpolated between its levels; figures in ``bench/README.md``)."""
-
-    min_face_px: int = Field(default=26, ge=0, description="shorter side of the face box, source pixels")
-    min_sharpness: float = Field(default=140.0, ge=0, description="variance of the Laplacian at the model input")
-    min_brightness: float = Field(default=28.0, ge=0, le=255, description="mean grey level, 0-255")
-    max_brightness: float = Field(default=215.0, ge=0, le=255)
-    min_contrast: float = Field(default=10.5, ge=0, description="standard deviation of the grey levels")
-    max_yaw_deg: float = Field(default=40.0, gt=0, le=90, description="estimated head turn from the landmarks")
+__all__ = ["NOSE_DEPTH_RATIO", "FaceQuality", "QualityThresholds", "assess", "estimate_yaw_deg", "measure"]
 
 
 def estimate_yaw_deg(box: Box) -> float | None:

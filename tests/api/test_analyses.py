@@ -10,10 +10,13 @@ import pytest
 import redis as redis_sync
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bloomwell_ml.faces import YUNET_PATH, YuNetDetector, file_sha256
 from bloomwell_ml.labels import EMOTIONS
+from bloomwell_ml.spec import ModelSpec
 from services.api.config import ApiSettings
 from services.common.analysis import UnassessableReason
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus
+from services.common.quality import NOSE_DEPTH_RATIO, QualityThresholds
 from tests.conftest import SHARED_DATA, auth_header, signup_and_login
 
 pytestmark = pytest.mark.integration
@@ -268,6 +271,21 @@ async def test_public_config(client: httpx.AsyncClient) -> None:
     # every gap reason a result can carry has its plain words, for the web app's timeline
     assert set(config["gap_phrases"]) == {reason.value for reason in UnassessableReason} | {"not_visible"}
     assert config["gap_phrases"]["turned_away"] == "the face was turned away from the camera"
+
+
+async def test_public_config_publishes_the_workers_face_check(client: httpx.AsyncClient) -> None:
+    """The web app's face check holds the camera to the worker's own standard: its quality thresholds, the face image
+    size they are measured at, and YuNet as the worker runs it (the same file, by checksum)."""
+    check = (await client.get("/v1/config")).json()["face_check"]
+    assert check["quality"] == QualityThresholds().model_dump()
+    assert check["image_px"] == ModelSpec().image_size
+    assert check["nose_depth_ratio"] == NOSE_DEPTH_RATIO
+    detector = check["detector"]
+    assert detector["name"] == "yunet" and detector["model_sha256"] == file_sha256(YUNET_PATH)
+    made = YuNetDetector()
+    assert (detector["max_side"], detector["score_threshold"], detector["min_face_px"]) == (
+        made.max_side, made.score_threshold, made.min_face_px)
+    assert 0 < detector["nms_threshold"] < 1
 
 
 async def test_health_and_docs(client: httpx.AsyncClient) -> None:

@@ -168,7 +168,7 @@ async def test_stalled_or_trickling_bodies_are_cut_off_with_408(
 async def test_security_headers_on_api_web_app_and_docs(client: httpx.AsyncClient) -> None:
     for path, csp_fragment in [
         ("/v1/config", "default-src 'none'"),
-        ("/", "script-src 'self';"),
+        ("/", "script-src 'self' 'wasm-unsafe-eval';"),
         ("/analyses/some-route", "frame-ancestors 'none'"),
         ("/docs", "cdn.jsdelivr.net"),
     ]:

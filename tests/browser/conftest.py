@@ -7,7 +7,8 @@ Session fixtures:
   key and the private Redis are all temporary; a shortened access-token lifetime), waits for
   ``GET /readyz`` → 200 and stops it with SIGTERM at the end.
 * ``fake_camera`` converts a shared face video to a ``.y4m`` file for Chromium's fake webcam.
-* ``browser`` launches ``/usr/bin/chromium`` (never a downloaded browser) with the fake camera.
+* ``browser`` launches ``/usr/bin/chromium`` (never a downloaded browser) with the fake camera; tests that need another
+  camera picture launch their own from ``playwright_session`` with ``launch_chromium`` (``write_still_y4m`` makes one).
 
 Screenshots go to ``artifacts/screenshots/`` (git-ignored).
 """
@@ -96,6 +97,28 @@ def write_y4m(source: Path, target: Path, seconds: float = 6.0, width: int = 640
     return target
 
 
+def write_still_y4m(image, target: Path, width: int = 640, height: int = 480, frames: int = 30) -> Path:  # noqa: ANN001
+    """A .y4m that shows one BGR image (resized to ``width``×``height``) for ``frames`` frames, for a fake camera whose
+    every frame is known."""
+    import cv2
+
+    picture = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    frame = cv2.cvtColor(picture, cv2.COLOR_BGR2YUV_I420).tobytes()
+    with target.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n")
+            out.write(frame)
+    return target
+
+
+def launch_chromium(playwright, camera: Path):  # noqa: ANN001, ANN201
+    """Debian's Chromium with a fake webcam playing ``camera`` (a .y4m)."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"]
+    )
+
+
 @pytest.fixture(scope="session")
 def fake_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A .y4m made from ``fer_woman2.mp4`` for ``--use-file-for-fake-video-capture``."""
@@ -103,21 +126,24 @@ def fake_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser(fake_camera: Path):
-    """Debian's Chromium via Playwright, with a fake webcam fed from a real face video."""
+def playwright_session():  # noqa: ANN201
+    """One Playwright driver for the whole session (the sync API cannot be started twice at once)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (make browser-deps / apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={fake_camera}"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session, fake_camera: Path):  # noqa: ANN001
+    """Debian's Chromium via Playwright, with a fake webcam fed from a real face video."""
+    browser = launch_chromium(playwright_session, fake_camera)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Used by the browser tests' ``stack`` fixture and by ``bench/bench_report.py``. ``BLOOMWELL_DATA_DIR`` is
 temporary (SQLite, storage, the generated JWT key and the private Redis), the access-token lifetime is shortened
-(``ACCESS_TOKEN_TTL_S``) so the web app's refresh-token rotation is exercised, ``GET /readyz`` → 200 is awaited and
+(``ACCESS_TOKEN_TTL_S``) so the web app's refresh-token rotation is exercised, sign-ups per address are not limited to
+a person's ten an hour (every browser test signs up its own account), ``GET /readyz`` → 200 is awaited and
 the process group gets SIGTERM at the end.
 """
 
@@ -81,6 +82,8 @@ def running_stack(data_dir: Path, warn: Callable[..., None] = lambda *a, **k: No
         {
             "BLOOMWELL_DATA_DIR": str(data_dir),
             "ACCESS_TOKEN_TTL_S": str(ACCESS_TOKEN_TTL_S),
+            # every browser test signs up its own account from 127.0.0.1: more than the 10 an hour a person may create
+            "SIGNUP_RATE_LIMIT_PER_ADDRESS": "1000/hour",
             "PYTHONUNBUFFERED": "1",
         }
     )

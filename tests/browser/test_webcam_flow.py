@@ -26,7 +26,8 @@ def test_record_with_webcam_then_get_a_report(page: Page) -> None:
         "() => { const v = document.querySelector('[data-testid=live-preview]');"
         " return v && v.readyState >= 2 && v.videoWidth > 0; }"
     )
-    expect(page.get_by_test_id("light-hint")).to_be_visible(timeout=10_000)  # the light check read the preview
+    # the live face check (the worker's YuNet in the browser) read the preview: a face, readable
+    expect(page.get_by_test_id("face-hint")).to_have_attribute("data-state", "ok", timeout=90_000)
     shot(page, "20-webcam-preview")
 
     page.get_by_role("button", name="Start recording").click()
@@ -46,6 +47,8 @@ def test_record_with_webcam_then_get_a_report(page: Page) -> None:
     expect(playback).to_be_visible()
     expect(page.get_by_role("heading", name="Your recording")).to_be_focused()
     expect(page.get_by_test_id("recording-summary")).to_contain_text(re.compile(r"0:0[5-9] long"))
+    readable = re.compile(r"^Your face was readable for [\d.]+ of \d+ seconds\.$")
+    expect(page.get_by_test_id("readable-summary")).to_contain_text(readable)
     page.wait_for_function(
         "() => { const v = document.querySelector('[data-testid=playback]');"
         " return v && v.readyState >= 1 && v.videoWidth > 0; }"

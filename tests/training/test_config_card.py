@@ -20,14 +20,17 @@ from training.train import build_spec
 CONFIGS = REPO_ROOT / "training" / "configs"
 
 
-@pytest.mark.parametrize("preset", ["default.yaml", "default-gpu.yaml", "default-gpu-ft.yaml", "gpu-w64.yaml",
-                                    "default-gpu-kd.yaml", "default-gpu-kd-ft.yaml", "default-gpu-seed.yaml"])
+@pytest.mark.parametrize("preset", ["default.yaml", "default-gpu.yaml", "history/default-gpu-ft.yaml",
+                                    "history/gpu-w64.yaml", "history/default-gpu-kd.yaml",
+                                    "history/default-gpu-kd-ft.yaml", "history/default-gpu-seed.yaml",
+                                    "history/default-ft-clean.yaml", "history/default-ft.yaml",
+                                    "history/default-ft2.yaml", "history/default-long.yaml"])
 def test_small_presets_build_and_run(preset: str) -> None:
     cfg = load_config(CONFIGS / preset)
     spec = build_spec(cfg)
     model = build_model(spec).eval()
     assert model(torch.zeros(2, spec.in_chans, spec.image_size, spec.image_size)).shape == (2, 7)
-    assert cfg["data"]["train_sources"][0]["root"].endswith("fer2013")
+    assert cfg.data.train_sources[0].root.endswith("fer2013")
 
 
 def test_paper_preset_is_the_papers_recipe() -> None:
@@ -45,7 +48,8 @@ def test_metrics_and_model_card(tmp_path: Path) -> None:
     assert abs(rep["per_class"]["happy"]["recall"] - 0.5) < 1e-9
     rep["labels"] = list(EMOTIONS)
     spec = build_spec(load_config(CONFIGS / "default.yaml"))
-    info = {"sha256": "ab" * 32, "size_bytes": 1000, "params": 123, "config": load_config(CONFIGS / "default.yaml"),
+    info = {"sha256": "ab" * 32, "size_bytes": 1000, "params": 123,
+            "config": load_config(CONFIGS / "default.yaml").to_dict(),
             "summary": [{"best_val_macro_f1": 0.4}],
             "history": [{"epoch": 0, "train_loss": 1.0, "val_acc": 0.5, "val_macro_f1": 0.4, "lr": 1e-3,
                          "train_seconds": 60.0}]}
@@ -68,7 +72,8 @@ def test_long_history_table_keeps_every_tenth_first_best_last() -> None:
 
 def test_card_names_the_hardware(tmp_path: Path) -> None:
     cfg = load_config(CONFIGS / "default-gpu.yaml")
-    info = {"sha256": "cd" * 32, "size_bytes": 1, "params": 1, "config": cfg, "hardware": "one NVIDIA H100 GPU",
+    info = {"sha256": "cd" * 32, "size_bytes": 1, "params": 1, "config": cfg.to_dict(),
+            "hardware": "one NVIDIA H100 GPU",
             "history": []}
     write_model_card(tmp_path, build_spec(cfg), info, {})
     assert "Hardware/time: one NVIDIA H100 GPU" in (tmp_path / "MODEL_CARD.md").read_text()
@@ -76,9 +81,9 @@ def test_card_names_the_hardware(tmp_path: Path) -> None:
 
 
 def test_card_states_distillation(tmp_path: Path) -> None:
-    cfg = load_config(CONFIGS / "default-gpu-kd-ft.yaml")
+    cfg = load_config(CONFIGS / "history" / "default-gpu-kd-ft.yaml")
     assert cfg["data"]["split_seed"] == 42 and cfg["seed"] != 42  # new model seed, the teacher's validation split
-    info = {"sha256": "cd" * 32, "size_bytes": 1, "params": 1, "config": cfg, "history": []}
+    info = {"sha256": "cd" * 32, "size_bytes": 1, "params": 1, "config": cfg.to_dict(), "history": []}
     write_model_card(tmp_path, build_spec(cfg), info, {})
     md = (tmp_path / "MODEL_CARD.md").read_text()
     assert "knowledge distillation from `models/convnext-face48/model.pt` (alpha 0.5, T 2.0, teacher TTA flip)" in md

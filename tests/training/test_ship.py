@@ -55,8 +55,8 @@ def test_weights_only_file_takes_the_recipe_from_the_last_run(tmp_path: Path,
     weights = save_model(tmp_path / "w.pt", build_model(spec), spec)  # no config inside
     run = tmp_path / "run"
     run.mkdir()
-    cfg = load_config(Path(ship_module.__file__).parent / "configs" / "default-gpu-ft.yaml")
-    (run / "config.json").write_text(json.dumps(cfg))
+    cfg = load_config(Path(ship_module.__file__).parent / "configs" / "history" / "default-gpu-ft.yaml")
+    (run / "config.json").write_text(json.dumps(cfg.to_dict()))
 
     out = ship_module.ship(weights, "m", tmp_path, [run], skip_eval=True, hardware="one test GPU", version="2.2.0")
 

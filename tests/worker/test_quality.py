@@ -65,3 +65,16 @@ def test_the_no_assessable_face_message_names_the_commonest_reasons() -> None:
     text = no_assessable_face_message({"too_dark": 12, "too_small": 3, "blurred": 1})
     assert "too dark" in text and "too small" in text and "blurred" not in text
     assert "Please record again" in text
+
+
+def test_the_worker_and_the_gateway_read_the_same_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One definition: ``QUALITY__*`` sets the worker's gate and what the gateway publishes for the web app's check."""
+    from services.api.config import ApiSettings
+    from services.inference_worker.config import WorkerSettings
+
+    monkeypatch.setenv("QUALITY__MIN_FACE_PX", "31")
+    monkeypatch.setenv("QUALITY__MAX_YAW_DEG", "33.5")
+    worker, gateway = WorkerSettings().quality, ApiSettings().quality
+    assert worker == gateway
+    assert (worker.min_face_px, worker.max_yaw_deg) == (31, 33.5)
+    assert worker.min_sharpness == QualityThresholds().min_sharpness

@@ -83,7 +83,7 @@ def read_source(cfg: dict, split: str) -> list[Sample]:
     """Dispatch on a source config `{type: fer2013|folder|rafdb|affectnet, ...}`."""
     kind = cfg["type"]
     if kind in ("fer2013", "folder"):
-        return read_folder(cfg["root"], cfg.get("split", split))
+        return read_folder(cfg["root"], cfg.get("split") or split)
     if kind == "rafdb":
         return read_rafdb(cfg["csv"], cfg["images"])
     if kind == "affectnet":

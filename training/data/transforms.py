@@ -7,28 +7,15 @@ PIL transforms in worker processes, and identical on GPU.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from bloomwell_ml.tta import affine_warp
+from training.config import AugmentConfig
 
-
-@dataclass
-class AugmentConfig:
-    """Switches and ranges of the training augmentation."""
-
-    hflip: bool = True
-    rotation_deg: float = 10.0
-    rrc_scale: tuple[float, float] = (0.8, 1.0)
-    rrc_ratio: tuple[float, float] = (0.9, 1.1)
-    translate: float = 0.1
-    brightness: float = 0.3
-    contrast: float = 0.3
-    saturation: float = 0.0
-    random_erasing: float = 0.0
+__all__ = ["AugmentConfig", "augment_batch", "mixup"]
 
 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator | None = None) -> torch.Tensor:

@@ -72,7 +72,7 @@ describe("watchAnalysis", () => {
         handler: () => {
           n += 1;
           return n < 2
-            ? { body: { id: "a1", status: "processing", progress: 0.5, stage: "classifying", error: null, error_code: null } }
+            ? { body: { id: "a1", status: "processing", progress: 0.5, stage: "analyzing", error: null, error_code: null } }
             : { body: { id: "a1", status: "failed", progress: 1, stage: null, error: "No face was found in the video.", error_code: "no_face" } };
         },
       },

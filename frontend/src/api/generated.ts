@@ -164,7 +164,7 @@ export interface paths {
         };
         /**
          * Public Config
-         * @description Upload limits and accepted formats (no authentication needed).
+         * @description Upload limits, accepted formats and the worker's face-quality thresholds (no authentication needed).
          */
         get: operations["public_config_v1_config_get"];
         put?: never;
@@ -327,6 +327,60 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "unreadable_video" | "no_frames" | "no_face" | "no_assessable_face" | "timeout" | "invalid_result" | "internal";
+        /**
+         * FaceCheckConfig
+         * @description What the worker's quality gate asks of a face, so a client can check the camera picture before recording.
+         */
+        FaceCheckConfig: {
+            detector: components["schemas"]["FaceDetectorConfig"];
+            /**
+             * Image Px
+             * @description side of the square grey face image on which sharpness, brightness and contrast are measured (the classifier's input)
+             */
+            image_px: number;
+            /**
+             * Nose Depth Ratio
+             * @description the head's turn is atan((nose offset / eye distance) / this)
+             */
+            nose_depth_ratio: number;
+            quality: components["schemas"]["QualityThresholds"];
+        };
+        /**
+         * FaceDetectorConfig
+         * @description The worker's face detector, for a client that runs the same model file (``GET /v1/config`` ``face_check``).
+         */
+        FaceDetectorConfig: {
+            /**
+             * Max Side
+             * @description frames are scaled to this long side before detection
+             */
+            max_side: number;
+            /**
+             * Min Face Px
+             * @description smallest face box kept, source pixels
+             */
+            min_face_px: number;
+            /**
+             * Model Sha256
+             * @description SHA-256 of the model file the worker loads
+             */
+            model_sha256: string;
+            /**
+             * Name
+             * @description the detector (yunet: models/face_detector/, served by the web app's own build)
+             */
+            name: string;
+            /**
+             * Nms Threshold
+             * @description overlap (IoU) above which the weaker of two boxes is dropped
+             */
+            nms_threshold: number;
+            /**
+             * Score Threshold
+             * @description least confidence of a face that is kept
+             */
+            score_threshold: number;
+        };
         /**
          * FaceQuality
          * @description How readable one face was (measured on the face itself, before classification); the worker's quality gate
@@ -567,6 +621,8 @@ export interface components {
             accepted_mime_types: string[];
             /** Default Sample Fps */
             default_sample_fps: number;
+            /** @description the worker's face detector and quality thresholds */
+            face_check: components["schemas"]["FaceCheckConfig"];
             /**
              * Gap Phrases
              * @description plain words for each reason a stretch of a person's timeline could not be read
@@ -586,6 +642,48 @@ export interface components {
             min_record_s: number;
             /** Min Sample Fps */
             min_sample_fps: number;
+        };
+        /**
+         * QualityThresholds
+         * @description Where a face stops being readable: where one-view accuracy on degraded FER2013 test faces falls 10 points
+         *     below clean faces (``bench/bench_quality.py``, interpolated between its levels; figures in ``bench/README.md``).
+         */
+        QualityThresholds: {
+            /**
+             * Max Brightness
+             * @default 215
+             */
+            max_brightness: number;
+            /**
+             * Max Yaw Deg
+             * @description estimated head turn from the landmarks
+             * @default 40
+             */
+            max_yaw_deg: number;
+            /**
+             * Min Brightness
+             * @description mean grey level, 0-255
+             * @default 28
+             */
+            min_brightness: number;
+            /**
+             * Min Contrast
+             * @description standard deviation of the grey levels
+             * @default 10.5
+             */
+            min_contrast: number;
+            /**
+             * Min Face Px
+             * @description shorter side of the face box, source pixels
+             * @default 26
+             */
+            min_face_px: number;
+            /**
+             * Min Sharpness
+             * @description variance of the Laplacian at the model input
+             * @default 140
+             */
+            min_sharpness: number;
         };
         /**
          * ResultDocument

@@ -8,6 +8,7 @@ import type { components } from "./generated";
 type Schemas = components["schemas"];
 
 export type PublicConfig = Schemas["PublicConfig"];
+export type FaceCheckConfig = Schemas["FaceCheckConfig"];
 export type AnalysisStatus = Schemas["AnalysisStatus"];
 export type Analysis = Schemas["AnalysisOut"];
 /** A history row: an analysis plus its primary person's thumbnail path and negative share (once succeeded). */

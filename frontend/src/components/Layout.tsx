@@ -17,6 +17,19 @@ export function Layout() {
     setMenuOpen(false);
   }
 
+  // Escape closes the open menu and hands focus back to its button.
+  const toggleRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!menuOpen) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "Escape" || e.defaultPrevented) return;
+      setMenuOpen(false);
+      toggleRef.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [menuOpen]);
+
   // Move focus to the page heading on navigation (not on the first load) so screen-reader and
   // keyboard users land on the new page.
   const firstRender = useRef(true);
@@ -49,6 +62,7 @@ export function Layout() {
             <span className="brand__name">Bloomwell</span>
           </Link>
           <button
+            ref={toggleRef}
             type="button"
             className="nav-toggle"
             aria-expanded={menuOpen}

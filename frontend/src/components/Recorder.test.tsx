@@ -107,7 +107,9 @@ describe("Recorder", () => {
     render(<Recorder minSeconds={5} maxSeconds={30} maxBytes={1e8} onSubmit={vi.fn()} />);
     expect(screen.getByTestId("recorder-title")).not.toHaveFocus(); // nothing moves on first render
     await user.click(screen.getByRole("button", { name: "Turn on camera" }));
-    expect(await screen.findByRole("heading", { name: "Camera is on" })).toHaveFocus();
+    // focus moves in an effect after the new heading renders: wait for it (the machine may be loaded)
+    const on = await screen.findByRole("heading", { name: "Camera is on" }, { timeout: 8000 });
+    await waitFor(() => expect(on).toHaveFocus(), { timeout: 8000 });
     await user.click(screen.getByRole("checkbox", { name: /Count down 3, 2, 1/ }));
     await user.click(screen.getByRole("button", { name: /Start recording/ }));
     expect(screen.getByRole("heading", { name: "Get ready" })).toHaveFocus();

@@ -1,5 +1,8 @@
 import fixWebmDuration from "fix-webm-duration";
 import { useCallback, useEffect, useRef, useState } from "react";
+import type { FaceCheckConfig } from "../api/types";
+import { HINTS, readableSeconds, recordingVerdict } from "../facecheck/hints";
+import { useFaceCheck, type FaceCheck } from "../facecheck/useFaceCheck";
 import { focusElement } from "../lib/focus";
 import { formatClock } from "../lib/format";
 import { cameraErrorMessage, extensionForMime, pickRecorderMimeType } from "../lib/media";
@@ -46,6 +49,36 @@ export function lightHint(luma: number | null): { ok: boolean; text: string } | 
   if (luma < 50) return { ok: false, text: "It looks dark: turn on a light in front of you, so your face can be read." };
   if (luma > 215) return { ok: false, text: "It looks very bright: move away from a window or strong light behind you." };
   return { ok: true, text: "Light looks fine. Keep your whole face in the picture." };
+}
+
+/** The live check's verdict in words, announced when it changes. */
+function FaceHint({ check }: { check: FaceCheck }) {
+  const hint = HINTS[check.state];
+  const more = check.state === "ok" && check.faces > 1 ? ` We also see ${check.faces - 1 === 1 ? "another face" : `${check.faces - 1} other faces`}: the report follows the person seen longest.` : "";
+  return (
+    <p className={`light-hint${hint.ok ? "" : " light-hint--warn"}`} data-testid="face-hint" data-state={check.state} role="status">
+      {hint.text}
+      {more}
+    </p>
+  );
+}
+
+/** The largest face's box over the (mirrored) preview, green when readable, amber when not, with a short badge. */
+function FaceOverlay({ check }: { check: FaceCheck }) {
+  const { face, frame, state } = check;
+  const hint = HINTS[state];
+  return (
+    <>
+      {frame && face && (
+        <svg className="face-overlay" viewBox={`0 0 ${frame.width} ${frame.height}`} preserveAspectRatio="xMidYMid meet" aria-hidden="true" data-testid="face-box" data-box={`${face.box.x},${face.box.y},${face.box.w},${face.box.h}`} data-score={face.box.score.toFixed(3)} data-frame={`${frame.width}x${frame.height}`}>
+          <rect x={face.box.x} y={face.box.y} width={face.box.w} height={face.box.h} className={`face-overlay__box${hint.ok ? "" : " face-overlay__box--warn"}`} />
+        </svg>
+      )}
+      <span className={`face-badge${hint.ok ? "" : " face-badge--warn"}`} aria-hidden="true">
+        {hint.short}
+      </span>
+    </>
+  );
 }
 
 /** The recorded clip, shown mirrored like the preview, with its own play and seek controls (native ones would flip). */
@@ -112,6 +145,8 @@ interface Props {
   minSeconds: number;
   maxSeconds: number;
   maxBytes: number;
+  /** The worker's detector and quality thresholds (`GET /v1/config`); without them only the light is checked. */
+  faceCheck?: FaceCheckConfig | null;
   busy?: boolean;
   onSubmit: (file: Blob, filename: string) => void;
 }
@@ -121,13 +156,15 @@ export interface Recording {
   url: string;
   durationMs: number;
   filename: string;
+  /** Seconds in which the live face check found a readable face; null when it did not run. */
+  readableS: number | null;
 }
 
 /**
  * Webcam recording with MediaRecorder: permission handling, live preview, a visible timer,
  * a minimum and maximum length, stop, retake and playback before anything is sent.
  */
-export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: Props) {
+export function Recorder({ minSeconds, maxSeconds, maxBytes, faceCheck, busy, onSubmit }: Props) {
   const [phase, setPhase] = useState<Phase>("idle");
   const [error, setError] = useState<string | null>(null);
   const [elapsed, setElapsed] = useState(0);
@@ -145,18 +182,27 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
   const titleRef = useRef<HTMLHeadingElement>(null);
   const actedRef = useRef(false);
   const [luma, setLuma] = useState<number | null>(null);
-
-  // While the camera is on, check the light once a second (a small canvas sample of the preview).
+  const live = phase === "ready" || phase === "countdown" || phase === "recording";
+  const check = useFaceCheck(previewRef, faceCheck, live);
+  // the face check speaks when it runs; the light check is the fallback where it cannot
+  const checking = !!faceCheck && check.state !== "unavailable";
+  const recordStartRef = useRef(0);
+  const checkingRef = useRef(false);
   useEffect(() => {
-    if (phase !== "ready") return;
+    checkingRef.current = checking;
+  }, [checking]);
+
+  // While the camera is on (and the face check is not running), check the light once a second (a small canvas sample).
+  useEffect(() => {
+    if (phase !== "ready" || checking) return;
     const canvas = document.createElement("canvas");
     const timer = setInterval(() => {
       const v = previewRef.current;
       if (v) setLuma(frameLuma(v, canvas));
     }, 1000);
     return () => clearInterval(timer);
-  }, [phase]);
-  const hint = phase === "ready" ? lightHint(luma) : null;
+  }, [phase, checking]);
+  const hint = phase === "ready" && !checking ? lightHint(luma) : null;
 
   // After a click changed the phase (camera on, countdown, recording, stopped), focus lands on the new heading.
   useEffect(() => {
@@ -278,6 +324,7 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
     rec.onstop = async () => {
       if (!mountedRef.current) return;
       const durationMs = Date.now() - startedRef.current;
+      const readableS = checkingRef.current ? readableSeconds(check.samples.current, recordStartRef.current, performance.now()) : null;
       const type = rec.mimeType || mimeType || "video/webm";
       const raw = new Blob(chunksRef.current, { type: type.split(";")[0] });
       stopCamera();
@@ -290,7 +337,7 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
       const blob = raw.type === "video/webm" ? await fixWebmDuration(raw, durationMs, { logger: false }) : raw;
       if (!mountedRef.current) return;
       const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-      setRecording({ blob, url: URL.createObjectURL(blob), durationMs, filename: `recording-${stamp}${extensionForMime(type)}` });
+      setRecording({ blob, url: URL.createObjectURL(blob), durationMs, filename: `recording-${stamp}${extensionForMime(type)}`, readableS });
       setPhase("recorded");
     };
     rec.onerror = () => {
@@ -298,6 +345,7 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
     };
     recorderRef.current = rec;
     startedRef.current = Date.now();
+    recordStartRef.current = performance.now();
     setElapsed(0);
     rec.start(1000);
     setPhase("recording");
@@ -315,6 +363,7 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
   };
 
   const canStop = elapsed >= minSeconds * 1000;
+  const verdict = recording ? recordingVerdict(recording.readableS, recording.durationMs / 1000, minSeconds) : null;
   const secondsToMin = Math.max(0, Math.ceil(minSeconds - elapsed / 1000));
 
   if (!supported) {
@@ -327,9 +376,9 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
 
   return (
     <div className="recorder" data-phase={phase}>
-      <h3 className="recorder__title" ref={titleRef} data-testid="recorder-title">
+      <h2 className="recorder__title" ref={titleRef} data-testid="recorder-title">
         {TITLES[phase]}
-      </h3>
+      </h2>
       {error && (
         <Alert tone={phase === "blocked" ? "warning" : "error"} testId="camera-error">
           {error}
@@ -357,6 +406,7 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
         <div className="recorder__stage">
           <div className="video-frame">
             <video ref={previewRef} className="video-frame__video video-frame__video--mirror" autoPlay muted playsInline aria-label="Live camera preview" data-testid="live-preview" />
+            {checking && <FaceOverlay check={check} />}
             {phase === "countdown" && (
               <div className="countdown" data-testid="countdown" aria-live="assertive">
                 {count}
@@ -379,6 +429,7 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
             </div>
             {phase === "ready" ? (
               <>
+                {checking && <FaceHint check={check} />}
                 <button type="button" className="btn btn--record" onClick={startRecording}>
                   <span className="rec-dot" aria-hidden="true" /> Start recording
                 </button>
@@ -414,6 +465,7 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
                     ? `Recording stops by itself at ${maxSeconds} seconds.`
                     : `Recording — at least ${minSeconds} seconds are needed.`}
                 </p>
+                {checking && <FaceHint check={check} />}
               </>
             )}
           </div>
@@ -430,20 +482,30 @@ export function Recorder({ minSeconds, maxSeconds, maxBytes, busy, onSubmit }: P
               <strong>Recording ready</strong> — {formatClock(recording.durationMs)} long. Watch it back, then send it for
               analysis or record again.
             </p>
+            {verdict &&
+              (verdict.retake ? (
+                <Alert tone="warning" title="Your face was hard to read" testId="readable-summary">
+                  {verdict.text}
+                </Alert>
+              ) : (
+                <p className="light-hint" data-testid="readable-summary">
+                  {verdict.text}
+                </p>
+              ))}
             {recording.blob.size > maxBytes && (
               <Alert tone="error">This recording is larger than the upload limit. Please record a shorter one.</Alert>
             )}
             <div className="btn-row">
-              <button type="button" className="btn btn--ghost" onClick={retake} disabled={busy}>
+              <button type="button" className={`btn ${verdict?.retake ? "btn--primary" : "btn--ghost"}`} onClick={retake} disabled={busy}>
                 Retake
               </button>
               <button
                 type="button"
-                className="btn btn--primary"
+                className={`btn ${verdict?.retake ? "btn--ghost" : "btn--primary"}`}
                 onClick={() => onSubmit(recording.blob, recording.filename)}
                 disabled={busy || recording.blob.size > maxBytes}
               >
-                Analyse this recording
+                {verdict?.retake ? "Analyse it anyway" : "Analyse this recording"}
               </button>
             </div>
           </div>

@@ -24,7 +24,7 @@ describe("ResultView", () => {
   it("starts with the summary sentence and explained figures, then the band, values on bars and details", async () => {
     mockFetch(routes());
     renderWithRouter(<ResultView analysisId="a1" result={RESULT} filename="clip.mp4" createdAt="2026-11-24T10:00:00Z" />);
-    expect(screen.getByTestId("summary-text")).toHaveTextContent(/^Mostly neutral, with happy moments around 4 s and 11 s/);
+    expect(screen.getByTestId("summary-text")).toHaveTextContent(/^Mostly neutral, sometimes happy and briefly sad\. No lasting negative expression\./);
     expect(screen.getByTestId("dominant-emotion")).toHaveTextContent("Neutral · 70%");
     expect(screen.queryByTestId("people-picker")).toBeNull();
     expect(screen.getByTestId("ribbon").querySelectorAll(".ribbon__band").length).toBeGreaterThan(3);
@@ -45,7 +45,16 @@ describe("ResultView", () => {
     expect(options[0]).toHaveAttribute("aria-pressed", "true");
     expect(screen.getByTestId("people-picker")).toHaveTextContent("One more face was too brief or unclear to read.");
     await user.click(options[1]);
-    expect(screen.getByTestId("summary-text")).toHaveTextContent(/^Mostly surprised; no negative expression\./);
+    expect(screen.getByTestId("summary-text")).toHaveTextContent(/^Mostly surprised\. No negative expression\./);
+  });
+
+  it("pictures only readable faces: no expression on an unread one, and the picker and the face section agree", async () => {
+    mockFetch(routes());
+    renderWithRouter(<ResultView analysisId="a1" result={RESULT} />);
+    await waitFor(() => expect(within(screen.getByTestId("face-crops")).getAllByRole("img", { name: /^Face at/ })).toHaveLength(2), { timeout: 10_000 });
+    const crops = within(screen.getByTestId("face-crops")).getAllByRole("img");
+    expect(crops.map((c) => c.getAttribute("alt"))).toEqual(["Face at 0.0 s, most likely neutral in that frame", "Face at 4.0 s, most likely happy in that frame"]);
+    expect(screen.getByTestId("face-crops")).not.toHaveTextContent("Angry");
   });
 
   it("exports with the date and file name in the name", async () => {

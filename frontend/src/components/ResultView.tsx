@@ -1,13 +1,16 @@
 import { Suspense, lazy, useEffect, useMemo, useState } from "react";
 import { getConfig } from "../api/analyses";
 import type { AnalysisResult } from "../api/types";
+import { withConfidence } from "../domain/confidence";
+import { probabilityRows, readableFaces } from "../domain/frames";
 import { defaultPerson, orderPeople } from "../domain/people";
 import { DISCLAIMER } from "../domain/notice";
 import { observations } from "../domain/observations";
 import { ribbonBands } from "../domain/ribbon";
 import { keyFigures, summarySentences, type GapPhrases } from "../domain/summary";
-import { distributionRows, probabilityRows } from "../domain/timeline";
+import { distributionRows } from "../domain/timeline";
 import { formatDateTime } from "../lib/format";
+import { usePrintOpensDetails } from "../lib/usePrintOpensDetails";
 import { FaceCrops } from "./FaceCrops";
 import { DistributionBars } from "./report/DistributionBars";
 import { ExportPanel } from "./report/ExportPanel";
@@ -49,12 +52,17 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
 
   const { summary } = result;
   const person = shown?.person ?? null;
-  const bands = useMemo(() => (person ? ribbonBands(person.segments, summary.duration_s) : []), [person, summary.duration_s]);
+  // the person's readable faces frame by frame: how sure each stretch of the band is, and the probability lines
+  const faces = useMemo(() => (person ? readableFaces(result.frames, person.track_id) : []), [person, result.frames]);
+  const bands = useMemo(() => (person ? withConfidence(ribbonBands(person.segments, summary.duration_s), faces) : []), [person, faces, summary.duration_s]);
   const sentences = useMemo(() => (person ? summarySentences(person, bands, phrases) : []), [person, bands, phrases]);
-  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s) : []), [person, summary.duration_s]);
+  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s, bands) : []), [person, summary.duration_s, bands]);
   const obs = useMemo(() => observations(person?.indicators ?? null), [person]);
   const dist = useMemo(() => (person ? distributionRows(person.distribution, person.mean_probabilities) : []), [person]);
-  const lines = useMemo(() => (person && showLines ? probabilityRows(person, bands) : []), [person, bands, showLines]);
+  // a line breaks where two readable frames are further apart than two sampling steps
+  const breakS = 2 / Math.max(summary.sample_fps, 0.1);
+  const lines = useMemo(() => (showLines ? probabilityRows(faces, breakS) : []), [faces, breakS, showLines]);
+  usePrintOpensDetails();
   const many = people.length > 1;
   const who = many && shown ? shown.label : null;
 
@@ -70,7 +78,7 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
         <span>{DISCLAIMER}</span>
       </div>
 
-      {many && <PeoplePicker analysisId={analysisId} people={people} selected={person.track_id} onSelect={setTrackId} unreadable={unreadable} />}
+      {many && <PeoplePicker analysisId={analysisId} people={people} frames={result.frames} selected={person.track_id} onSelect={setTrackId} unreadable={unreadable} />}
       {!many && unreadable > 0 && (
         <p className="muted small" data-testid="unreadable-people">
           {unreadable === 1 ? "One other face was" : `${unreadable} other faces were`} seen too briefly or too unclearly to read; this report is about the
@@ -101,17 +109,15 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
       <section className="panel" aria-labelledby="timeline-title">
         <h2 id="timeline-title">Expression over time</h2>
         <Ribbon bands={bands} duration={summary.duration_s} phrases={phrases} />
-        <div className="no-print">
-          <button type="button" className="btn btn--ghost btn--small" aria-expanded={showLines} aria-controls="probability-lines" onClick={() => setShowLines((v) => !v)}>
-            {showLines ? "Hide the seven probability lines" : "Show the seven probability lines"}
-          </button>
-          <div id="probability-lines">
-            {showLines && (
-              <Suspense fallback={<p className="muted small">Loading the chart…</p>}>
-                <ProbabilityChart rows={lines} />
-              </Suspense>
-            )}
-          </div>
+        <button type="button" className="btn btn--ghost btn--small no-print" aria-expanded={showLines} aria-controls="probability-lines" onClick={() => setShowLines((v) => !v)}>
+          {showLines ? "Hide the seven probability lines" : "Show the seven probability lines"}
+        </button>
+        <div id="probability-lines">
+          {showLines && (
+            <Suspense fallback={<p className="muted small">Loading the chart…</p>}>
+              <ProbabilityChart rows={lines} duration={summary.duration_s} />
+            </Suspense>
+          )}
         </div>
       </section>
 
@@ -123,10 +129,10 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
         <Observations items={obs} />
       </div>
 
-      <section className="panel no-print" aria-labelledby="faces-title">
+      <section className="panel faces-panel" aria-labelledby="faces-title">
         <h2 id="faces-title">What the model looked at</h2>
-        <p className="muted small">A few of the face pictures the model read{who ? ` for ${who}` : ""}, with its reading of that single frame.</p>
-        <FaceCrops analysisId={analysisId} frames={result.frames} trackId={person.track_id} />
+        <p className="muted small">A few of the readable face pictures{who ? ` of ${who}` : ""}, with the model's reading of that single frame.</p>
+        <FaceCrops analysisId={analysisId} frames={result.frames} person={person} />
       </section>
 
       <ReportDetails summary={summary} person={person} />

@@ -45,6 +45,24 @@ describe("Uploader", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent(/the limit is 50 MB/);
   });
 
+  it("explains a clip too short to read before anything is sent (sending it is an 'anyway'), and notes a long one", async () => {
+    const media = await import("../lib/media");
+    vi.mocked(media.probeDuration).mockResolvedValue(0.2);
+    const onSubmit = vi.fn();
+    const user = userEvent.setup();
+    render(<Uploader config={CONFIG} onSubmit={onSubmit} />);
+    await user.upload(screen.getByLabelText("Choose a video file"), videoFile("blink.mp4", 1000, "video/mp4"));
+    expect(await screen.findByTestId("duration-note", {}, { timeout: 8000 })).toHaveTextContent(/only 0\.2 s long\. We need at least 5 seconds/);
+    expect(screen.queryByRole("button", { name: "Analyse this video" })).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Analyse it anyway" })).toBeInTheDocument();
+    expect(onSubmit).not.toHaveBeenCalled();
+    vi.mocked(media.probeDuration).mockResolvedValue(44);
+    await user.upload(screen.getByLabelText("Choose a video file"), videoFile("long.mp4", 1000, "video/mp4"));
+    expect(await screen.findByTestId("duration-note", {}, { timeout: 8000 })).toHaveTextContent(/longer than the 5–30 seconds we suggest/);
+    await user.click(screen.getByRole("button", { name: "Analyse this video" }));
+    expect(onSubmit).toHaveBeenCalledTimes(1);
+  });
+
   it("rejects videos longer than allowed", async () => {
     const media = await import("../lib/media");
     vi.mocked(media.probeDuration).mockResolvedValue(95);

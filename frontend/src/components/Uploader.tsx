@@ -14,6 +14,10 @@ interface Props {
 interface Chosen {
   file: File;
   duration: number | null;
+  /** Said before sending: a length outside the suggested range, or one the browser could not read. */
+  note: string | null;
+  /** Too short to follow an expression: sending it is a deliberate "anyway". */
+  short: boolean;
 }
 
 /** Pick a video by drag and drop or the file dialog; type, size and length are checked before upload. */
@@ -41,13 +45,13 @@ export function Uploader({ config, busy, onSubmit }: Props) {
     setChecking(true);
     const duration = await probeDuration(file);
     setChecking(false);
-    const tooLong = checkDuration(duration, config);
-    if (tooLong) {
-      setError(tooLong);
+    const length = checkDuration(duration, config);
+    if (length && "refuse" in length) {
+      setError(length.refuse);
       if (inputRef.current) inputRef.current.value = "";
       return;
     }
-    setChosen({ file, duration });
+    setChosen({ file, duration, note: length?.note ?? null, short: !!length && "short" in length && !!length.short });
   };
 
   const onDrop = (e: DragEvent) => {
@@ -119,6 +123,11 @@ export function Uploader({ config, busy, onSubmit }: Props) {
               {formatBytes(chosen.file.size)}
               {chosen.duration != null ? ` · ${formatSeconds(chosen.duration)}` : ""}
             </p>
+            {chosen.note && (
+              <p className="small file-card__note" data-testid="duration-note" role="status">
+                {chosen.note}
+              </p>
+            )}
           </div>
           <div className="btn-row">
             <button
@@ -132,8 +141,8 @@ export function Uploader({ config, busy, onSubmit }: Props) {
             >
               Remove
             </button>
-            <button type="button" className="btn btn--primary" disabled={busy} onClick={() => onSubmit(chosen.file, chosen.file.name)}>
-              Analyse this video
+            <button type="button" className={`btn ${chosen.short ? "btn--ghost" : "btn--primary"}`} disabled={busy} onClick={() => onSubmit(chosen.file, chosen.file.name)}>
+              {chosen.short ? "Analyse it anyway" : "Analyse this video"}
             </button>
           </div>
         </div>

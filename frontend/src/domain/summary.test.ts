@@ -1,16 +1,41 @@
 import { describe, expect, it } from "vitest";
 import { PERSON_A, PERSON_B, PERSON_C } from "../test/fixtures";
+import { withConfidence, type ReadBand } from "./confidence";
 import { ribbonBands } from "./ribbon";
 import { keyFigures, summarySentences } from "./summary";
 import { withArticle } from "./words";
 
+/** The band as the report reads it; without frames every stretch counts as clear. */
+const bandsOf = (segments: Parameters<typeof ribbonBands>[0], duration = 12): ReadBand[] => withConfidence(ribbonBands(segments, duration), []);
+
 const phrases = { turned_away: "the face was turned away from the camera", too_dark: "the face was too dark" };
 
 describe("summarySentences", () => {
-  it("says the main expression, when the others happened, and whether a negative one lasted", () => {
-    const [first, second] = summarySentences(PERSON_A, ribbonBands(PERSON_A.segments, 12), phrases);
-    expect(first).toBe("Mostly neutral, with happy moments around 4 s and 11 s and a sad moment around 8 s; no sustained negative expression.");
-    expect(second).toBe("For 1 s the face could not be read (mostly because the face was turned away from the camera); those moments are left out.");
+  it("leads with the conclusion in plain words, without timestamps", () => {
+    const sentences = summarySentences(PERSON_A, bandsOf(PERSON_A.segments), phrases);
+    expect(sentences).toEqual([
+      "Mostly neutral, sometimes happy and briefly sad.",
+      "No lasting negative expression.",
+      "For 1 s the face couldn't be read (mostly because the face was turned away from the camera).",
+    ]);
+    expect(sentences.join(" ")).not.toMatch(/around \d/);
+  });
+
+  it("calls a stretch unclear rather than naming an expression the model was unsure of", () => {
+    const unsure = [{ start_t: 0, end_t: 12, emotion: "angry" as const, gap_reason: null }];
+    const faces = [0, 2, 4, 6, 8, 10].map((t) => ({ t, emotion: "neutral", crop: null, probabilities: { angry: 0.3, neutral: 0.35 } }));
+    const bands = withConfidence(ribbonBands(unsure, 12), faces);
+    expect(bands[0]).toMatchObject({ emotion: "angry", unclear: true, confidence: expect.closeTo(0.3) });
+    const person = { ...PERSON_A, dominant_emotion: "angry" as const, distribution: { ...PERSON_A.distribution, angry: 1 }, segments: unsure };
+    expect(summarySentences(person, bands)[0]).toMatch(/^We could not tell this person's expression: the model was unsure throughout \(it leaned towards angry\)/);
+    expect(keyFigures(person, 12, bands)[0]).toMatchObject({ value: "Unclear", explanation: expect.stringMatching(/leaned towards angry/) });
+    // a sustained negative stretch the model was unsure of is not stated as fact
+    const sustained = { ...person, indicators: { ...person.indicators!, sustained_negative_affect: true, longest_negative_run_s: 12, negative_share: 1 } };
+    expect(summarySentences(sustained, bands)[1]).toBe("A stretch of 12 s may have been negative, but the model was unsure of it.");
+    // a sure stretch keeps its name
+    const sure = withConfidence(ribbonBands(unsure, 12), faces.map((f) => ({ ...f, probabilities: { angry: 0.8 } })));
+    expect(sure[0].unclear).toBe(false);
+    expect(summarySentences(person, sure)[0]).toBe("Mostly angry.");
   });
 
   it("names a sustained negative stretch with its length", () => {
@@ -21,12 +46,12 @@ describe("summarySentences", () => {
       indicators: { ...PERSON_A.indicators!, sustained_negative_affect: true, longest_negative_run_s: 4.2, negative_share: 0.45 },
       segments: [{ start_t: 0, end_t: 12, emotion: "sad" as const, gap_reason: null }],
     };
-    expect(summarySentences(person, ribbonBands(person.segments, 12))).toEqual(["Often sad; a negative expression lasted 4.2 s without a break."]);
+    expect(summarySentences(person, bandsOf(person.segments))).toEqual(["Mostly sad.", "A negative expression lasted 4.2 s without a break."]);
   });
 
   it("says when there was no negative expression at all, and when nothing could be read", () => {
-    expect(summarySentences(PERSON_B, ribbonBands(PERSON_B.segments, 12))[0]).toBe("Mostly surprised; no negative expression.");
-    expect(summarySentences(PERSON_C, ribbonBands(PERSON_C.segments, 12), phrases)).toEqual(["We could not read this person's expression: the face was too dark."]);
+    expect(summarySentences(PERSON_B, bandsOf(PERSON_B.segments))).toEqual(["Mostly surprised.", "No negative expression."]);
+    expect(summarySentences(PERSON_C, bandsOf(PERSON_C.segments), phrases)).toEqual(["We could not read this person's expression: the face was too dark."]);
   });
 });
 

@@ -1,44 +1,51 @@
 /** The report's plain-words summary of one person and its few key figures. */
 import type { Person } from "../api/types";
-import { emotionLabel, emotionWord, type Emotion } from "./emotions";
+import type { ReadBand } from "./confidence";
+import { emotionLabel, emotionWord, isNegative, type Emotion } from "./emotions";
 import type { Band } from "./ribbon";
-import { listWords, moment, percent, plural, seconds, withArticle } from "./words";
+import { listWords, percent, plural, seconds } from "./words";
 
 /** Plain words for a gap reason ("the face was turned away from the camera"); undefined when unknown. */
 export type GapPhrases = Record<string, string>;
 
-const MAX_MOMENTS = 3;
 /** Unreadable time is mentioned when it reaches this many seconds or this share of the time the person was seen. */
 const UNREADABLE_MIN_S = 1;
 const UNREADABLE_MIN_SHARE = 0.2;
+/** Another expression is "sometimes" at this share of the readable time, "briefly" below it. */
+const SOMETIMES_SHARE = 0.15;
+/** Unclear time is mentioned from this share of the readable time. */
+const UNCLEAR_MENTION_SHARE = 0.2;
 
-function lead(emotion: string, share: number): string {
-  const word = emotionWord(emotion);
+function lead(word: string, share: number): string {
   if (share >= 0.6) return `Mostly ${word}`;
   if (share >= 0.4) return `Often ${word}`;
   return `A mix of expressions, most often ${word}`;
 }
 
-/** "happy moments around 4 s and 11 s" / "a sad moment around 7 s" for the other expressions, longest first. */
-function moments(bands: readonly Band[], dominant: string): string[] {
-  const byEmotion = new Map<Emotion, Band[]>();
+/** Seconds per expression over the bands the model was sure of, longest first; and the seconds it was unsure of. */
+export function clearTime(bands: readonly ReadBand[]): { byEmotion: [Emotion, number][]; unclearS: number; readableS: number } {
+  const by = new Map<Emotion, number>();
+  let unclearS = 0;
+  let readableS = 0;
   for (const b of bands) {
-    if (!b.emotion || b.emotion === dominant) continue;
-    byEmotion.set(b.emotion, [...(byEmotion.get(b.emotion) ?? []), b]);
+    if (!b.emotion) continue;
+    const s = b.end - b.start;
+    readableS += s;
+    if (b.unclear) unclearS += s;
+    else by.set(b.emotion, (by.get(b.emotion) ?? 0) + s);
   }
-  const total = (list: Band[]) => list.reduce((s, b) => s + b.end - b.start, 0);
-  return [...byEmotion.entries()]
-    .sort((a, b) => total(b[1]) - total(a[1]))
-    .slice(0, 2)
-    .map(([emotion, list]) => {
-      const picked = [...list]
-        .sort((a, b) => b.end - b.start - (a.end - a.start))
-        .slice(0, MAX_MOMENTS)
-        .sort((a, b) => a.start - b.start)
-        .map((b) => moment((b.start + b.end) / 2));
-      const word = emotionWord(emotion);
-      return list.length === 1 ? `${withArticle(word)} moment around ${picked[0]}` : `${word} moments around ${listWords(picked)}`;
-    });
+  return { byEmotion: [...by.entries()].sort((a, b) => b[1] - a[1]), unclearS, readableS };
+}
+
+/** The longest run of adjoining negative stretches the model was sure of, in seconds. */
+function longestClearNegativeS(bands: readonly ReadBand[]): number {
+  let best = 0;
+  let run = 0;
+  for (const b of bands) {
+    run = b.emotion && !b.unclear && isNegative(b.emotion) ? run + (b.end - b.start) : 0;
+    best = Math.max(best, run);
+  }
+  return best;
 }
 
 /** Seconds per quality reason of the stretches where the face was there but could not be read. */
@@ -49,30 +56,42 @@ function unreadable(bands: readonly Band[]): [string, number][] {
 }
 
 /**
- * One or two sentences about one person, e.g. "Mostly neutral, with happy moments around 4 s and 11 s; no sustained
- * negative expression." Built from the person's smoothed series (the bands), so brief flickers are not mentioned.
+ * Two or three short sentences about one person that lead with the conclusion, in plain words and without timestamps
+ * (the band and "The timeline in words" say when), e.g. "Mostly neutral, sometimes happy. No lasting negative
+ * expression." Built from the smoothed band; stretches the model was unsure of are not named.
  */
-export function summarySentences(person: Person, bands: readonly Band[], phrases: GapPhrases = {}): string[] {
+export function summarySentences(person: Person, bands: readonly ReadBand[], phrases: GapPhrases = {}): string[] {
   const ind = person.indicators;
-  const dominant = person.dominant_emotion;
-  if (!ind || !dominant) {
+  if (!ind || !person.dominant_emotion) {
     const reason = unreadable(bands)[0]?.[0] ?? Object.entries(person.unassessable).sort((a, b) => b[1] - a[1])[0]?.[0];
     const why = reason && phrases[reason] ? `: ${phrases[reason]}` : "";
     return [`We could not read this person's expression${why}.`];
   }
-  const others = moments(bands, dominant);
-  let negative: string;
-  if (ind.sustained_negative_affect) negative = `a negative expression lasted ${seconds(ind.longest_negative_run_s)} without a break`;
-  else if (ind.negative_share > 0) negative = "no sustained negative expression";
-  else negative = "no negative expression";
-  const first = `${lead(dominant, person.distribution[dominant] ?? 0)}${others.length ? `, with ${listWords(others)}` : ""}; ${negative}.`;
-  const out = [first];
+  const { byEmotion, unclearS, readableS } = clearTime(bands);
+  const out: string[] = [];
+  if (!byEmotion.length || readableS <= 0) {
+    out.push(`We could not tell this person's expression: the model was unsure throughout (it leaned towards ${emotionWord(person.dominant_emotion)}).`);
+  } else {
+    const [[top, topS], ...rest] = byEmotion;
+    const others = rest.slice(0, 2).map(([e, s]) => `${s / readableS >= SOMETIMES_SHARE ? "sometimes" : "briefly"} ${emotionWord(e)}`);
+    out.push(`${lead(emotionWord(top), topS / readableS)}${others.length ? `, ${listWords(others)}` : ""}.`);
+    if (unclearS / readableS >= UNCLEAR_MENTION_SHARE) out.push(`For ${seconds(unclearS)} the expression was unclear.`);
+  }
+  if (ind.sustained_negative_affect) {
+    // the worker's longest negative stretch is named only when the model was sure of it
+    const sure = longestClearNegativeS(bands) >= ind.sustained_negative_s - 1e-6;
+    out.push(
+      sure
+        ? `A negative expression lasted ${seconds(ind.longest_negative_run_s)} without a break.`
+        : `A stretch of ${seconds(ind.longest_negative_run_s)} may have been negative, but the model was unsure of it.`,
+    );
+  } else out.push(ind.negative_share > 0 ? "No lasting negative expression." : "No negative expression.");
   const gaps = unreadable(bands);
   const gapS = gaps.reduce((s, [, v]) => s + v, 0);
   const seen = person.last_t - person.first_t;
   if (gapS >= UNREADABLE_MIN_S || (seen > 0 && gapS / seen >= UNREADABLE_MIN_SHARE)) {
     const why = phrases[gaps[0][0]];
-    out.push(`For ${seconds(gapS)} the face could not be read${why ? ` (mostly because ${why})` : ""}; those moments are left out.`);
+    out.push(`For ${seconds(gapS)} the face couldn't be read${why ? ` (mostly because ${why})` : ""}.`);
   }
   return out;
 }
@@ -86,18 +105,29 @@ export interface KeyFigure {
 }
 
 /** The few numbers shown under the summary, each with one line saying what it means. */
-export function keyFigures(person: Person, durationS: number): KeyFigure[] {
+export function keyFigures(person: Person, durationS: number, bands: readonly ReadBand[] = []): KeyFigure[] {
   const ind = person.indicators;
   const dominant = person.dominant_emotion;
   if (!ind || !dominant) return [];
   const perMinute = ind.emotion_changes_per_min;
+  // the most frequent expression is named only when the model was sure of it for most of its time
+  const dominantS = bands.filter((b) => b.emotion === dominant).reduce((s, b) => s + b.end - b.start, 0);
+  const unsureS = bands.filter((b) => b.emotion === dominant && b.unclear).reduce((s, b) => s + b.end - b.start, 0);
+  const unsure = dominantS > 0 && unsureS / dominantS > 0.5;
   return [
-    {
-      key: "dominant",
-      label: "Most frequent expression",
-      value: `${emotionLabel(dominant)} · ${percent(person.distribution[dominant] ?? 0)}`,
-      explanation: `Share of the readable time in which ${emotionWord(dominant)} was the most likely expression.`,
-    },
+    unsure
+      ? {
+          key: "dominant",
+          label: "Most frequent expression",
+          value: "Unclear",
+          explanation: `The model was unsure most of the time; it leaned towards ${emotionWord(dominant)} (${percent(person.distribution[dominant] ?? 0)} of the readable time).`,
+        }
+      : {
+          key: "dominant",
+          label: "Most frequent expression",
+          value: `${emotionLabel(dominant)} · ${percent(person.distribution[dominant] ?? 0)}`,
+          explanation: `Share of the readable time in which ${emotionWord(dominant)} was the most likely expression.`,
+        },
     {
       key: "readable",
       label: "Face readable",

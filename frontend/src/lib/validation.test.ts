@@ -42,9 +42,13 @@ describe("video file checks", () => {
     expect(checkVideoFile(file("clip.mp4", CONFIG.max_upload_bytes + 1, "video/mp4"), CONFIG)).toMatch(/limit is 50 MB/);
   });
 
-  it("rejects videos longer than the server allows but tolerates unknown durations", () => {
-    expect(checkDuration(61, CONFIG)).toMatch(/limit is 1 min\./);
+  it("refuses videos longer than the server allows, and explains the rest outside 5-30 s before sending", () => {
+    expect(checkDuration(61, CONFIG)).toEqual({ refuse: expect.stringMatching(/limit is 1 min\./) });
+    expect(checkDuration(0.2, CONFIG)).toEqual({ note: expect.stringMatching(/only 0\.2 s long\. We need at least 5 seconds/), short: true });
+    expect(checkDuration(4.9, CONFIG)).toHaveProperty("short", true);
+    expect(checkDuration(5, CONFIG)).toBeNull();
     expect(checkDuration(30, CONFIG)).toBeNull();
-    expect(checkDuration(null, CONFIG)).toBeNull();
+    expect(checkDuration(45, CONFIG)).toEqual({ note: expect.stringMatching(/45 s long — longer than the 5–30 seconds we suggest/) });
+    expect(checkDuration(null, CONFIG)).toEqual({ note: expect.stringMatching(/couldn't read this video's length/) });
   });
 });

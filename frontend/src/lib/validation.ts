@@ -60,10 +60,36 @@ export function checkVideoFile(file: { name: string; size: number; type: string 
   return null;
 }
 
-export function checkDuration(durationS: number | null, config: PublicConfig): string | null {
-  if (durationS == null || !Number.isFinite(durationS)) return null;
+/**
+ * What the length read in the browser means for an upload: `refuse` stops it; a `note` is said before sending, and
+ * `short` asks for a deliberate "anyway".
+ */
+export type DurationCheck = { refuse: string } | { note: string; short?: boolean } | null;
+
+/**
+ * The chosen video's length against the published limits: longer than `max_duration_s` is refused (the server would);
+ * outside `min_record_s`–`max_record_s` it is explained before sending (too short to follow an expression, or longer
+ * than needed); an unreadable length is said so (the server checks it).
+ */
+export function checkDuration(durationS: number | null, config: PublicConfig): DurationCheck {
+  const range = `${config.min_record_s}–${config.max_record_s} seconds`;
+  if (durationS == null || !Number.isFinite(durationS)) {
+    return { note: `We couldn't read this video's length here; the server will check it. ${range} works best.` };
+  }
+  const length = formatSeconds(durationS);
   if (durationS > config.max_duration_s + 0.5) {
-    return `This video is ${formatSeconds(durationS)} long; the limit is ${formatSeconds(config.max_duration_s)}. Please trim it or record a shorter one.`;
+    return { refuse: `This video is ${length} long; the limit is ${formatSeconds(config.max_duration_s)}. Please trim it or record a shorter one.` };
+  }
+  if (durationS < config.min_record_s) {
+    return {
+      note: `This video is only ${length} long. We need at least ${config.min_record_s} seconds of your face to follow an expression, so it will probably not be readable — choose a longer clip (${range}), or record one with the webcam.`,
+      short: true,
+    };
+  }
+  if (durationS > config.max_record_s + 0.5) {
+    return {
+      note: `This video is ${length} long — longer than the ${range} we suggest. It can still be analysed (up to ${formatSeconds(config.max_duration_s)}); it will take a little longer.`,
+    };
   }
   return null;
 }

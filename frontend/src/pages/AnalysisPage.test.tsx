@@ -1,7 +1,9 @@
-import { screen, waitFor } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { tokens } from "../api/tokens";
+import type { ErrorCode } from "../api/types";
+import { FAILURES } from "../lib/failures";
 import { RESULT, analysis } from "../test/fixtures";
 import { mockFetch, renderWithRouter, tokenPair } from "../test/helpers";
 import { AnalysisPage } from "./AnalysisPage";
@@ -37,16 +39,33 @@ describe("AnalysisPage", () => {
     expect(screen.getByTestId("dominant-emotion")).toHaveTextContent("Neutral · 70%");
   }, 15_000);
 
-  it("explains a failure from its error code", async () => {
+  it.each(Object.keys(FAILURES) as ErrorCode[])("explains a failure with error code %s: what happened, why, and what to do", async (code) => {
+    const workerSentence = "We found a face but could not read its expression: the face was visible only for a moment.";
     mockFetch([
       { path: "/auth/me", body: {} },
-      { path: "/v1/analyses/a1", body: analysis({ status: "failed", error: "No face was detected in any sampled frame.", error_code: "no_face", dominant_emotion: null }) },
+      { path: "/v1/analyses/a1", body: analysis({ status: "failed", error: workerSentence, error_code: code, dominant_emotion: null }) },
     ]);
     renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
-    const failure = await screen.findByTestId("failure");
-    expect(failure).toHaveTextContent("We couldn't find a face in this video");
-    expect(failure).toHaveTextContent("Details: No face was detected in any sampled frame.");
-    expect(screen.getByRole("link", { name: "Try another video" })).toHaveAttribute("href", "/new");
+    const failure = await screen.findByTestId("failure", {}, { timeout: 8000 });
+    const text = FAILURES[code];
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent(text.title);
+    expect(text.title).not.toMatch(/didn't finish/);
+    // the worker's sentence names the specific reason for an unreadable face; elsewhere it is small print
+    expect(screen.getByTestId("failure-reason")).toHaveTextContent(code === "no_assessable_face" ? workerSentence : text.reason);
+    expect(screen.getByTestId("failure-next")).toHaveTextContent(text.next);
+    expect(within(failure).getByRole("link", { name: text.action.label })).toHaveAttribute("href", "/new");
+    if (code !== "no_assessable_face") expect(failure).toHaveTextContent(`Details: ${workerSentence}`);
+  });
+
+  it("explains a failure without a known code in general words", async () => {
+    mockFetch([
+      { path: "/auth/me", body: {} },
+      { path: "/v1/analyses/a1", body: analysis({ status: "failed", error: "The worker was lost.", error_code: "something_new" as ErrorCode, dominant_emotion: null }) },
+    ]);
+    renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
+    await screen.findByTestId("failure", {}, { timeout: 8000 });
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("The analysis didn't finish");
+    expect(screen.getByTestId("failure-reason")).toHaveTextContent("The worker was lost.");
   });
 
   it("says so when the analysis doesn't exist", async () => {
@@ -101,9 +120,9 @@ describe("AnalysisPage without a face", () => {
     ]);
     renderWithRouter(<AnalysisPage />, { path: "/analyses/:id", route: "/analyses/a1" });
     const panel = await screen.findByTestId("no-face");
-    expect(panel).toHaveTextContent("We couldn't find a face in this video");
+    expect(panel).toHaveTextContent(FAILURES.no_face.reason);
     expect(panel).toHaveTextContent("We looked at 15 frames from 3.0 seconds of video.");
-    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("No face found");
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("We couldn't find a face in this video");
     expect(screen.queryByTestId("result")).not.toBeInTheDocument();
   });
 });

@@ -1,4 +1,4 @@
-import { Suspense, lazy, useEffect, useRef, useState } from "react";
+import { Suspense, lazy, useEffect, useRef, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { analysisToEvent, deleteAnalysis, getAnalysis, getResult, watchAnalysis } from "../api/analyses";
 import { ApiError } from "../api/client";
@@ -7,7 +7,7 @@ import { Alert } from "../components/Alert";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ReportSkeleton } from "../components/ReportSkeleton";
 import { StatusPanel } from "../components/StatusPanel";
-import { failureMessage } from "../lib/failures";
+import { failureMessage, type Failure } from "../lib/failures";
 import { focusElement } from "../lib/focus";
 import { formatDateTime } from "../lib/format";
 import { notifyReady } from "../lib/notify";
@@ -16,6 +16,26 @@ import { usePageTitle } from "../lib/usePageTitle";
 // The report is a separate chunk, requested as soon as this page opens (while the job runs), not when the result arrives.
 const loadReport = () => import("../components/ResultView");
 const ResultView = lazy(() => loadReport().then((m) => ({ default: m.ResultView })));
+
+/** Why there is no report: the reason as the main sentence, then a next step that can help, then its button. */
+function FailureExplained({ failure, code, testId = "failure", children }: { failure: Failure; code: string | null | undefined; testId?: string; children?: ReactNode }) {
+  return (
+    <section className="panel failure" aria-label="Why there is no report" data-testid={testId} data-code={code ?? ""}>
+      <p className="failure__reason" data-testid="failure-reason">
+        {failure.reason}
+      </p>
+      <p className="failure__next" data-testid="failure-next">
+        <strong>What to do: </strong>
+        {failure.next}
+      </p>
+      <Link to={failure.action.to} className="btn btn--primary">
+        {failure.action.label}
+      </Link>
+      {failure.detail && <p className="muted small">Details: {failure.detail}</p>}
+      {children}
+    </section>
+  );
+}
 
 export function AnalysisPage() {
   const { id = "" } = useParams();
@@ -98,12 +118,12 @@ export function AnalysisPage() {
       ? null
       : event.status === "succeeded"
         ? noFaceNow
-          ? "No face found"
+          ? failureMessage("no_face").title
           : result
             ? "Your expression report"
             : "Loading your report"
         : failedNow
-          ? "The analysis didn't finish"
+          ? failureMessage(event.error_code).title
           : "Analysing your video";
   usePageTitle(heading === "Your expression report" ? "Your report is ready" : (heading ?? "Analysis"));
 
@@ -156,7 +176,8 @@ export function AnalysisPage() {
   if (!analysis || !event) return <ReportSkeleton withHead label="Loading the analysis…" />;
 
   const failed = event.status === "failed";
-  const fail = failed ? failureMessage(event.error_code) : null;
+  const fail = failed ? failureMessage(event.error_code, event.error) : null;
+  const noFaceText = failureMessage("no_face");
   // The worker may finish successfully without seeing any face; that is not a report worth showing.
   const noFace = event.status === "succeeded" && result != null && result.summary.frames_with_face === 0;
   const title = heading === "Loading your report" ? "Your expression report" : (heading ?? "");
@@ -188,17 +209,7 @@ export function AnalysisPage() {
 
       {running && <StatusPanel event={event} transport={transport} analysis={analysis} />}
 
-      {failed && fail && (
-        <section className="panel" data-testid="failure">
-          <Alert tone="error" title={fail.title}>
-            <p>{fail.advice}</p>
-            {event.error && <p className="muted small">Details: {event.error}</p>}
-          </Alert>
-          <Link to="/new" className="btn btn--primary">
-            Try another video
-          </Link>
-        </section>
-      )}
+      {failed && fail && <FailureExplained failure={fail} code={event.error_code} />}
 
       {event.status === "succeeded" && (
         <>
@@ -216,17 +227,11 @@ export function AnalysisPage() {
           )}
           {!result && !resultError && <ReportSkeleton />}
           {noFace && (
-            <section className="panel" data-testid="no-face">
-              <Alert tone="warning" title={failureMessage("no_face").title}>
-                <p>{failureMessage("no_face").advice}</p>
-                <p className="muted small">
-                  We looked at {result.summary.frames_analyzed} frames from {result.summary.duration_s.toFixed(1)} seconds of video.
-                </p>
-              </Alert>
-              <Link to="/new" className="btn btn--primary">
-                Try another video
-              </Link>
-            </section>
+            <FailureExplained failure={noFaceText} code="no_face" testId="no-face">
+              <p className="muted small">
+                We looked at {result.summary.frames_analyzed} frames from {result.summary.duration_s.toFixed(1)} seconds of video.
+              </p>
+            </FailureExplained>
           )}
           {result && !noFace && (
             <Suspense fallback={<ReportSkeleton />}>

@@ -1,4 +1,4 @@
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
 import { tokens } from "../api/tokens";
@@ -54,6 +54,8 @@ describe("History", () => {
     await user.click(screen.getByRole("button", { name: "Delete analysis" }));
     expect(await screen.findByTestId("history-notice")).toHaveTextContent("deleted");
     expect(screen.getAllByTestId("history-item").map((i) => i.dataset.id)).toEqual(["mid", "old"]);
+    // focus lands on the row that took the deleted one's place, not back at the top of the page
+    await waitFor(() => expect(within(screen.getAllByTestId("history-item")[0]).getByRole("link", { name: /^Nov 20/ })).toHaveFocus(), { timeout: 10_000 });
   });
 
   it("shows each finished item's face and the trend from the list alone (no result requests)", async () => {

@@ -96,13 +96,20 @@ export function History() {
   const onDelete = async () => {
     if (!toDelete) return;
     setDeleting(true);
+    // where focus goes once the row is gone: the next row as shown (else the one before it), else the page heading
+    const shown = [...splitFailed(items).active, ...splitFailed(items).failed];
+    const at = shown.findIndex((a) => a.id === toDelete.id);
+    const neighbour = shown[at + 1] ?? shown[at - 1] ?? null;
     try {
       await deleteAnalysis(toDelete.id);
       setItems((prev) => prev.filter((a) => a.id !== toDelete.id));
       setNotice("The analysis was deleted.");
       setToDelete(null);
-      // the dialog hands focus back to its trigger, which is gone with the item: land on the page heading instead
-      setTimeout(() => focusElement(document.querySelector<HTMLElement>("main h1")), 0);
+      // the dialog hands focus back to its trigger, which is gone with the item: land on the neighbouring row instead
+      setTimeout(() => {
+        const row = neighbour && document.querySelector<HTMLElement>(`[data-testid=history-item][data-id="${neighbour.id}"] .history-item__title`);
+        focusElement(row ?? document.querySelector<HTMLElement>("main h1"));
+      }, 0);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : "We couldn't delete it. Please try again.");
       setToDelete(null);

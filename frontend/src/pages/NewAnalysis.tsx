@@ -100,7 +100,7 @@ export function NewAnalysis() {
         <section className="panel" aria-label="Video source">
           <Tabs label="How to provide the video" tabs={SOURCE_TABS} selected={mode} onSelect={setMode} idPrefix="source" disabled={busy}>
             {mode === "record" ? (
-              <Recorder minSeconds={config.min_record_s} maxSeconds={config.max_record_s} maxBytes={config.max_upload_bytes} busy={busy} onSubmit={submit} />
+              <Recorder minSeconds={config.min_record_s} maxSeconds={config.max_record_s} maxBytes={config.max_upload_bytes} faceCheck={config.face_check} busy={busy} onSubmit={submit} />
             ) : (
               <Uploader config={config} busy={busy} onSubmit={submit} />
             )}

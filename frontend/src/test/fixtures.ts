@@ -88,15 +88,15 @@ export const PERSON_C: Person = {
   segments: [{ start_t: 5, end_t: 7, emotion: null, gap_reason: "too_dark" }],
 };
 
-const face = (track: number, emotion: Emotion, crop: string | null) => ({
+const face = (track: number, emotion: Emotion, crop: string | null, assessable = true) => ({
   track_id: track,
   box: [10, 10, 80, 80] as [number, number, number, number],
   emotion,
-  probabilities: p({}),
+  probabilities: p({ neutral: 0.2, [emotion]: 0.7 }),
   crop,
-  quality,
-  assessable: true,
-  unassessable_reason: null,
+  quality: assessable ? quality : { ...quality, brightness: 9 },
+  assessable,
+  unassessable_reason: assessable ? null : ("too_dark" as const),
 });
 
 export const RESULT: AnalysisResult = {
@@ -122,7 +122,7 @@ export const RESULT: AnalysisResult = {
   frames: [
     { t: 0, faces: [face(1, "neutral", "0_0.jpg")] },
     { t: 4, faces: [face(1, "happy", "20_0.jpg"), face(2, "surprise", "20_1.jpg")] },
-    { t: 6.4, faces: [] },
+    { t: 6.4, faces: [face(1, "angry", "32_0.jpg", false)] }, // too dark to read: never shown with "Angry"
   ],
 };
 

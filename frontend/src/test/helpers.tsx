@@ -88,6 +88,12 @@ export const CONFIG: PublicConfig = {
   min_sample_fps: 0.5,
   max_sample_fps: 30,
   gap_phrases: { turned_away: "the face was turned away from the camera", too_dark: "the face was too dark", not_visible: "this person was not in the picture" },
+  face_check: {
+    quality: { min_face_px: 26, min_sharpness: 140, min_brightness: 28, max_brightness: 215, min_contrast: 10.5, max_yaw_deg: 40 },
+    image_px: 48,
+    nose_depth_ratio: 0.55,
+    detector: { name: "yunet", model_sha256: "0".repeat(64), max_side: 320, score_threshold: 0.7, nms_threshold: 0.3, min_face_px: 12 },
+  },
 };
 
 export function tokenPair(n: number, expiresIn = 900) {

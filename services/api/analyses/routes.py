@@ -14,6 +14,7 @@ from pydantic import AnyHttpUrl
 
 from services.api.analyses import service
 from services.api.analyses.errors import CropNotFound
+from services.api.analyses.face_check import face_check_config
 from services.api.analyses.schemas import AnalysisCreated, AnalysisListItem, AnalysisOut, AnalysisPage, PublicConfig
 from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES
 from services.api.deps import AnalysisQueueDep, CurrentUserId, SettingsDep, StorageDep
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/v1", tags=["analyses"])
 
 @router.get("/config", response_model=PublicConfig)
 async def public_config(settings: SettingsDep) -> PublicConfig:
-    """Upload limits and accepted formats (no authentication needed)."""
+    """Upload limits, accepted formats and the worker's face-quality thresholds (no authentication needed)."""
     return PublicConfig(
         max_upload_bytes=settings.max_upload_bytes,
         max_duration_s=settings.max_duration_s,
@@ -39,6 +40,7 @@ async def public_config(settings: SettingsDep) -> PublicConfig:
         min_sample_fps=MIN_SAMPLE_FPS,
         max_sample_fps=MAX_SAMPLE_FPS,
         gap_phrases=GAP_PHRASES,
+        face_check=face_check_config(settings.quality),
     )
 
 

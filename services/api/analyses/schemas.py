@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.common.analysis import Emotion, ErrorCode
 from services.common.events import StageField
 from services.common.models import AnalysisStatus
+from services.common.quality import QualityThresholds
 
 
 class AnalysisCreated(BaseModel):
@@ -63,6 +64,27 @@ class AnalysisPage(BaseModel):
     next_cursor: str | None
 
 
+class FaceDetectorConfig(BaseModel):
+    """The worker's face detector, for a client that runs the same model file (``GET /v1/config`` ``face_check``)."""
+
+    name: str = Field(description="the detector (yunet: models/face_detector/, served by the web app's own build)")
+    model_sha256: str = Field(description="SHA-256 of the model file the worker loads")
+    max_side: int = Field(description="frames are scaled to this long side before detection")
+    score_threshold: float = Field(description="least confidence of a face that is kept")
+    nms_threshold: float = Field(description="overlap (IoU) above which the weaker of two boxes is dropped")
+    min_face_px: int = Field(description="smallest face box kept, source pixels")
+
+
+class FaceCheckConfig(BaseModel):
+    """What the worker's quality gate asks of a face, so a client can check the camera picture before recording."""
+
+    quality: QualityThresholds
+    image_px: int = Field(description="side of the square grey face image on which sharpness, brightness and "
+                          "contrast are measured (the classifier's input)")
+    nose_depth_ratio: float = Field(description="the head's turn is atan((nose offset / eye distance) / this)")
+    detector: FaceDetectorConfig
+
+
 class PublicConfig(BaseModel):
     """Limits a client needs before uploading (``GET /v1/config``)."""
 
@@ -78,3 +100,4 @@ class PublicConfig(BaseModel):
     gap_phrases: dict[str, str] = Field(
         description="plain words for each reason a stretch of a person's timeline could not be read"
     )
+    face_check: FaceCheckConfig = Field(description="the worker's face detector and quality thresholds")

@@ -3,7 +3,7 @@ import { Disclaimer } from "../Disclaimer";
 
 export function Observations({ items }: { items: Observation[] }) {
   return (
-    <section className="panel" aria-labelledby="obs-title">
+    <section className="panel observations-panel" aria-labelledby="obs-title">
       <h2 id="obs-title">Observations</h2>
       <p className="muted small">What the model observed in this video — not a judgement about the person.</p>
       <ul className="observations" data-testid="observations">

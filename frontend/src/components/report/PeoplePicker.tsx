@@ -1,10 +1,13 @@
+import type { FrameResult } from "../../api/types";
+import { personThumbnail } from "../../domain/frames";
 import type { ShownPerson } from "../../domain/people";
 import { emotionWord } from "../../domain/emotions";
 import { seconds } from "../../domain/words";
 import { useCropUrl } from "./useCropUrl";
 
-function PersonOption({ analysisId, shown, selected, onSelect }: { analysisId: string; shown: ShownPerson; selected: boolean; onSelect: () => void }) {
-  const url = useCropUrl(analysisId, shown.person.crop);
+function PersonOption({ analysisId, shown, frames, selected, onSelect }: { analysisId: string; shown: ShownPerson; frames: readonly FrameResult[]; selected: boolean; onSelect: () => void }) {
+  // the same picture the face section falls back to: a readable face, never an unread one
+  const url = useCropUrl(analysisId, personThumbnail(shown.person, frames));
   const { person } = shown;
   const seen = seconds(Math.max(0, person.last_t - person.first_t));
   return (
@@ -27,17 +30,17 @@ function PersonOption({ analysisId, shown, selected, onSelect }: { analysisId: s
 }
 
 /** "We saw N people": one labelled face per person; choosing one switches the whole report to them. */
-export function PeoplePicker({ analysisId, people, selected, onSelect, unreadable = 0 }: { analysisId: string; people: ShownPerson[]; selected: number; onSelect: (trackId: number) => void; unreadable?: number }) {
+export function PeoplePicker({ analysisId, people, frames, selected, onSelect, unreadable = 0 }: { analysisId: string; people: ShownPerson[]; frames: readonly FrameResult[]; selected: number; onSelect: (trackId: number) => void; unreadable?: number }) {
   return (
     <section className="panel people" aria-labelledby="people-title" data-testid="people-picker">
       <h2 id="people-title">We saw {people.length} people in this video</h2>
       <p className="muted small">
-        Choose whose report you want to see. Person 1 was visible the longest.
+        Choose whose report to see; Person 1 was visible the longest.
         {unreadable > 0 && ` ${unreadable === 1 ? "One more face was" : `${unreadable} more faces were`} too brief or unclear to read.`}
       </p>
       <ul className="people__list">
         {people.map((p) => (
-          <PersonOption key={p.person.track_id} analysisId={analysisId} shown={p} selected={p.person.track_id === selected} onSelect={() => onSelect(p.person.track_id)} />
+          <PersonOption key={p.person.track_id} analysisId={analysisId} shown={p} frames={frames} selected={p.person.track_id === selected} onSelect={() => onSelect(p.person.track_id)} />
         ))}
       </ul>
     </section>

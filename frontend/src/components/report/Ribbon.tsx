@@ -1,14 +1,15 @@
 import { useEffect, useRef, useState } from "react";
-import { EMOTION_LABELS, emotionColor, type Emotion } from "../../domain/emotions";
+import type { ReadBand } from "../../domain/confidence";
+import { EMOTION_LABELS, emotionColor, emotionWord, type Emotion } from "../../domain/emotions";
 import { textColorOn } from "../../domain/contrast";
-import type { Band } from "../../domain/ribbon";
 import type { GapPhrases } from "../../domain/summary";
-import { moment, seconds } from "../../domain/words";
+import { moment, percent, seconds } from "../../domain/words";
 
 const LABEL_PX_PER_CHAR = 7.5;
 
-function bandText(b: Band, phrases: GapPhrases): string {
+function bandText(b: ReadBand, phrases: GapPhrases): string {
   const span = `${moment(b.start)} to ${moment(b.end)}`;
+  if (b.emotion && b.unclear) return `${span}: unclear (leaning ${emotionWord(b.emotion)}, ${percent(b.confidence ?? 0)})`;
   if (b.emotion) return `${span}: ${EMOTION_LABELS[b.emotion]}`;
   return `${span}: not read${phrases[b.gapReason ?? ""] ? ` (${phrases[b.gapReason ?? ""]})` : ""}`;
 }
@@ -20,8 +21,9 @@ function ticks(duration: number): number[] {
   return out;
 }
 
-/** The smoothed dominant expression over time as one labelled band; gaps hatched, with their reason. */
-export function Ribbon({ bands, duration, phrases }: { bands: Band[]; duration: number; phrases: GapPhrases }) {
+/** The smoothed dominant expression over time as one labelled band; gaps hatched, with their reason; stretches the
+ *  model was unsure of keep their colour, faded and striped, and are labelled "unclear". */
+export function Ribbon({ bands, duration, phrases }: { bands: ReadBand[]; duration: number; phrases: GapPhrases }) {
   const track = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(640);
   useEffect(() => {
@@ -31,24 +33,26 @@ export function Ribbon({ bands, duration, phrases }: { bands: Band[]; duration: 
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  const present = [...new Set(bands.map((b) => b.emotion).filter((e): e is Emotion => !!e))];
+  const present = [...new Set(bands.filter((b) => !b.unclear).map((b) => b.emotion).filter((e): e is Emotion => !!e))];
   const hasGaps = bands.some((b) => !b.emotion);
+  const hasUnclear = bands.some((b) => b.unclear);
   const end = bands.length ? bands[bands.length - 1].end : duration;
   return (
     <figure className="ribbon" data-testid="ribbon">
       <div className="ribbon__track" ref={track} role="img" aria-label={`Most likely expression over time: ${bands.map((b) => bandText(b, phrases)).join("; ")}.`}>
         {bands.map((b) => {
           const px = b.fraction * width;
-          const label = b.emotion ? EMOTION_LABELS[b.emotion] : "not read";
+          const label = b.unclear ? "unclear" : b.emotion ? EMOTION_LABELS[b.emotion] : "not read";
           const show = px >= label.length * LABEL_PX_PER_CHAR + 10;
-          const color = b.emotion ? emotionColor(b.emotion) : undefined;
+          const color = b.emotion && !b.unclear ? emotionColor(b.emotion) : undefined;
           return (
             <div
               key={`${b.start}-${b.end}`}
-              className={`ribbon__band${b.emotion ? "" : " ribbon__band--gap"}`}
-              style={{ flexGrow: b.fraction, background: color, color: color ? textColorOn(color) : undefined }}
+              className={`ribbon__band${b.emotion ? "" : " ribbon__band--gap"}${b.unclear ? " ribbon__band--unclear" : ""}`}
+              style={{ flexGrow: b.fraction, background: color, color: color ? textColorOn(color) : undefined, ["--band-color" as string]: b.emotion ? emotionColor(b.emotion) : undefined }}
               title={bandText(b, phrases)}
               data-emotion={b.emotion ?? "gap"}
+              data-unclear={b.unclear || undefined}
             >
               {show && <span className="ribbon__label">{label}</span>}
             </div>
@@ -69,10 +73,16 @@ export function Ribbon({ bands, duration, phrases }: { bands: Band[]; duration: 
             {EMOTION_LABELS[e]}
           </li>
         ))}
+        {hasUnclear && (
+          <li>
+            <span className="swatch swatch--unclear" aria-hidden="true" />
+            Unclear (the model was unsure; striped in the colour it leaned to)
+          </li>
+        )}
         {hasGaps && (
           <li>
             <span className="swatch swatch--gap" aria-hidden="true" />
-            Not read (face missing or unclear)
+            Not read (face missing or unreadable)
           </li>
         )}
       </ul>
