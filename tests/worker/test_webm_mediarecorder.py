@@ -15,8 +15,8 @@ import cv2
 import pytest
 
 from bloomwell_ml.faces import HaarDetector
-from services.common.settings import REPO_ROOT
 from services.common import video
+from services.common.settings import REPO_ROOT
 from services.common.video import probe_video, sniff_file
 from services.inference_worker.frames import sample_frames
 from tests.worker.conftest import shared_video
