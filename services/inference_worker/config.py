@@ -153,6 +153,10 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     webhook_sweep_interval_s: float = Field(
         default=5.0, ge=0, description="how often each worker delivers due webhooks from the outbox; 0 = off"
     )
+    webhook_retention_s: float = Field(
+        default=7 * 24 * 3600.0, ge=0, description="ended webhook deliveries (delivered, or given up) are deleted "
+        "from the outbox this long after they ended; 0 = kept",
+    )
 
     worker_metrics_port: int = Field(
         default=9108, ge=0, le=65535,
