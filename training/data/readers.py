@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
 
 from training.data.labels import AFFECTNET_TO_LABEL, LABEL_TO_INDEX, RAFDB_TO_LABEL, name_to_index
 
@@ -17,6 +21,14 @@ class Sample:
 
     path: Path
     label: int
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """One image file as a gray uint8 array; :class:`OSError` when it cannot be read (OpenCV returns None)."""
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise OSError(f"cannot read image {path}")
+    return image
 
 
 def read_folder(root: str | Path, split: str | None = None) -> list[Sample]:
@@ -79,7 +91,7 @@ def relabel_ferplus(samples: list[Sample], mapping_csv: str | Path, fer_root: st
     return out
 
 
-def read_source(cfg: dict, split: str) -> list[Sample]:
+def read_source(cfg: dict[str, Any], split: str) -> list[Sample]:
     """Dispatch on a source config `{type: fer2013|folder|rafdb|affectnet, ...}`."""
     kind = cfg["type"]
     if kind in ("fer2013", "folder"):
