@@ -148,7 +148,7 @@ def _video(path: Path) -> Path:
     import cv2
     import numpy as np
 
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (160, 120))
     for i in range(20):
         writer.write(np.full((120, 160, 3), i * 10, dtype=np.uint8))
     writer.release()

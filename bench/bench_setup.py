@@ -40,7 +40,8 @@ def ready(url: str) -> bool:
     """Whether ``url`` answers 200."""
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
-            return response.status == 200
+            status: int = response.status
+            return status == 200
     except (urllib.error.URLError, OSError):
         return False
 

