@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.devinfra import free_port, start_redis, throwaway_database  # noqa: E402
+from scripts.devinfra import free_port, start_redis, stop_process_groups, throwaway_database  # noqa: E402
 from services.common.settings import REPO_ROOT  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -134,14 +133,7 @@ def stack(code_dir: Path, database_url: str, redis_url: str, api_workers: int,
         _wait_http(f"http://{HOST}:{api_port}/healthz", processes)
         yield f"http://{HOST}:{api_port}"
     finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_process_groups(processes)
 
 
 def _video(path: Path) -> Path:

