@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,27 +54,26 @@ def read_fer2013(root: str | Path, split: str = "train") -> list[Sample]:
     return read_folder(root, split)
 
 
-def read_rafdb(csv_path: str | Path, image_dir: str | Path) -> list[Sample]:
-    """RAF-DB basic: CSV `image,label` with labels 1..7 (surprise, fear, disgust, happy, sad, angry, neutral)."""
+def _read_csv(csv_path: str | Path, image_dir: str | Path, to_label: Mapping[int, str | None]) -> list[Sample]:
+    """CSV `image,label` with the dataset's integer class ids; ids that ``to_label`` maps to None are dropped."""
     image_dir = Path(image_dir)
     samples = []
     with open(csv_path, newline="") as f:
         for row in csv.DictReader(f):
-            label = RAFDB_TO_LABEL[int(row["label"])]
-            samples.append(Sample(image_dir / row["image"], LABEL_TO_INDEX[label]))
+            label = to_label[int(row["label"])]
+            if label is not None:
+                samples.append(Sample(image_dir / row["image"], LABEL_TO_INDEX[label]))
     return samples
+
+
+def read_rafdb(csv_path: str | Path, image_dir: str | Path) -> list[Sample]:
+    """RAF-DB basic: CSV `image,label` with labels 1..7 (surprise, fear, disgust, happy, sad, angry, neutral)."""
+    return _read_csv(csv_path, image_dir, RAFDB_TO_LABEL)
 
 
 def read_affectnet(csv_path: str | Path, image_dir: str | Path) -> list[Sample]:
     """AffectNet: CSV `image,label` with the 8-class ids 0..7 (contempt = 7 is dropped)."""
-    image_dir = Path(image_dir)
-    samples = []
-    with open(csv_path, newline="") as f:
-        for row in csv.DictReader(f):
-            label = AFFECTNET_TO_LABEL[int(row["label"])]
-            if label is not None:
-                samples.append(Sample(image_dir / row["image"], LABEL_TO_INDEX[label]))
-    return samples
+    return _read_csv(csv_path, image_dir, AFFECTNET_TO_LABEL)
 
 
 def relabel_ferplus(samples: list[Sample], mapping_csv: str | Path, fer_root: str | Path) -> list[Sample]:
