@@ -56,7 +56,7 @@ from bloomwell_ml.faces import create_detector  # noqa: E402
 from services.inference_worker.batching import BatchingClassifier  # noqa: E402
 from services.inference_worker.classifier import EmotionClassifier  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
-from services.inference_worker.pipeline import AnalysisOutput, PipelineOptions, analyze_video  # noqa: E402
+from services.inference_worker.pipeline import AnalysisOutput, PipelineOptions, Timings, analyze_video  # noqa: E402
 
 VIDEOS = Path(os.environ.get("BLOOMWELL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "videos"
 FER_VERSION = "25.10.3"
@@ -86,10 +86,8 @@ def video_fps(video: Path) -> float:
 def every_frame_options(settings: WorkerSettings, fps: float, **overrides: Any) -> PipelineOptions:
     """The worker's pipeline options with every frame of a ``fps`` video analysed."""
     options = settings.pipeline_options(fps)
-    if options.sample_fps != fps:  # an older pipeline's options, or a rate above the API's limit
-        aggregate = getattr(options, "aggregate", None)
-        options = replace(options, aggregate=replace(aggregate, sample_fps=fps)) if aggregate is not None \
-            else replace(options, sample_fps=fps)
+    if options.sample_fps != fps:  # a rate above the API's limit
+        options = replace(options, aggregate=replace(options.aggregate, sample_fps=fps))
     known = {f.name for f in fields(PipelineOptions)}
     return replace(options, **{k: v for k, v in overrides.items() if k in known})
 
@@ -125,16 +123,18 @@ def bench_inprocess(videos: list[Path], settings: WorkerSettings, repeats: int, 
     for video in videos:
         options = every_frame_options(settings, video_fps(video))
         run_pipeline(video, runner, options, tmp)  # warm-up: first-call allocations, page cache
-        seconds, frames, last = [], 0, None
+        seconds: list[float] = []
+        last = Timings()
         for _ in range(repeats):
             s, out = run_pipeline(video, runner, options, tmp)
             seconds.append(s)
-            frames, last = out.timings.frames, out.timings
+            last = out.timings
+        frames = last.frames
         fps = frames / p50(seconds)
         results[video.name] = fps
         print(f"{video.name:42s} {frames:4d} frames  p50 {p50(seconds):6.2f} s  {fps:7.1f} frames/s  "
-              f"(runs {', '.join(f'{s:.2f}' for s in seconds)}; last run: {getattr(last, 'detections', frames)} frames "
-              f"detected in {last.detect:.2f} s, {last.faces} faces classified, {getattr(last, 'reused', 0)} reused, "
+              f"(runs {', '.join(f'{s:.2f}' for s in seconds)}; last run: {last.detections} frames "
+              f"detected in {last.detect:.2f} s, {last.faces} faces classified, {last.reused} reused, "
               f"crop {last.crop:.2f} s, classify wait {last.classify:.2f} s)")
     runner[0].close()
     return results
@@ -271,8 +271,7 @@ def bench_api(videos: list[Path], repeats: int) -> dict[str, float]:
 
 def person_segments(out: AnalysisOutput) -> dict[str, list[tuple[str, float, float]]]:
     """Each person's smoothed segments ``(emotion or gap reason, start s, end s)``, by person label."""
-    doc = out.document
-    people = doc.model_dump(mode="json")["people"] if hasattr(doc, "model_dump") else doc.get("people") or []
+    people = out.document.model_dump(mode="json")["people"]
     segments: dict[str, list[tuple[str, float, float]]] = {}
     for person in people:
         segments[str(person.get("label"))] = [
