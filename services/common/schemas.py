@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.common.analysis import SCHEMA_VERSION, Emotion, GapReason, UnassessableReason
 
@@ -62,18 +62,35 @@ class FaceResult(DocumentModel):
         description="the person this face belongs to (see `people`); null for a face seen too briefly to follow"
     )
     box: tuple[int, int, int, int] = Field(description="x, y, width, height in source-frame pixels")
-    emotion: Emotion = Field(description="top label of this frame's (raw, unsmoothed) probabilities")
+    emotion: Emotion | None = Field(
+        description="top label of this frame's (raw, unsmoothed) probabilities; null when the face was not assessable "
+        "(an unread face is never labelled)"
+    )
     probabilities: Probabilities = Field(description="the classifier's calibrated probabilities for this frame")
-    crop: str | None = Field(default=None, description="file name under /v1/analyses/{id}/crops/")
+    crop: str | None = Field(
+        default=None, description="file name under /v1/analyses/{id}/crops/; kept for assessable faces only"
+    )
     quality: FaceQuality | None = Field(default=None, description="null in results upgraded from version 1")
     assessable: bool = Field(description="false: too small, blurred, dark, turned or brief to read; not summarised")
     unassessable_reason: UnassessableReason | None = Field(default=None, description="why, when not assessable")
+
+    @model_validator(mode="after")
+    def _unread_faces_say_nothing(self) -> FaceResult:
+        """An unassessable face carries no label and no picture (also in results stored before this rule)."""
+        if not self.assessable:
+            self.emotion = None
+            self.crop = None
+        return self
 
 
 class FrameResult(DocumentModel):
     """One sampled frame of the video."""
 
     t: float = Field(description="seconds from the start of the video")
+    span_s: float = Field(
+        description="seconds of video this sampled frame stands for (until the next sampled frame, clipped to the "
+        "video's length): every duration of the document is a sum of these"
+    )
     faces: list[FaceResult]
 
 
@@ -89,7 +106,9 @@ class ModelInfo(DocumentModel):
 class Indicators(DocumentModel):
     """Simple wellbeing observations of one person from the smoothed timeline (observations, not a diagnosis)."""
 
-    observed_s: float = Field(description="seconds of video in which this person's face was assessable")
+    observed_s: float = Field(
+        description="seconds of video in which this person's face was assessable (equals the person's `readable_s`)"
+    )
     negative_share: float = Field(
         description="share of the assessable time whose smoothed expression is angry, disgust, fear or sad"
     )
@@ -135,6 +154,14 @@ class Person(DocumentModel):
     last_t: float
     frames_with_face: int
     assessable_frames: int
+    seen_s: float = Field(
+        description="seconds of video in which this person's face was in the picture: the sum of `span_s` of the "
+        "frames with their face (≤ the video's `duration_s`)"
+    )
+    readable_s: float = Field(
+        description="seconds of video in which this person's face was assessable: the sum of `span_s` of the frames "
+        "with their assessable face (≤ `seen_s`)"
+    )
     mean_face_px: float = Field(description="mean shorter side of this person's face boxes, pixels")
     dominant_emotion: Emotion | None = Field(
         description="most frequent smoothed expression; null if never assessable"

@@ -12,26 +12,41 @@ from dataclasses import dataclass
 
 from bloomwell_ml.labels import EMOTIONS, NEGATIVE_EMOTIONS
 from services.common.analysis import Emotion, GapReason
+from services.common.durations import SECONDS_DIGITS, total_seconds
 from services.common.schemas import Indicators, Segment
 
 
 @dataclass(frozen=True, slots=True)
 class FrameState:
-    """One sampled frame of one person: ``emotion`` when read, else ``gap_reason`` (a reason or ``not_visible``)."""
+    """One sampled frame of one person: ``emotion`` when read, else ``gap_reason`` (a reason or ``not_visible``).
+
+    ``end_t``: where the frame's stretch of video ends (:func:`frame_bounds`); when None, at the next state's time
+    (the last one lasts the sampling interval)."""
 
     t: float
     emotion: Emotion | None
     gap_reason: GapReason | None = None
+    end_t: float | None = None
+
+
+def _ends(states: Sequence[FrameState], interval_s: float) -> list[float]:
+    """Where each state's stretch ends (its ``end_t``, else the next state's time, the last one ``interval_s`` on)."""
+    return [
+        round(s.end_t if s.end_t is not None else (states[i + 1].t if i + 1 < len(states) else s.t + interval_s),
+              SECONDS_DIGITS)
+        for i, s in enumerate(states)
+    ]
 
 
 def segments(states: Sequence[FrameState], interval_s: float) -> list[Segment]:
     """Consecutive frames with the same emotion (or the same gap reason) merged into segments.
 
-    A frame lasts until the next frame's time; the last one lasts ``interval_s``.
+    A frame lasts until its ``end_t`` (by default the next frame's time; the last one lasts ``interval_s``).
     """
     out: list[Segment] = []
+    ends = _ends(states, interval_s)
     for i, state in enumerate(states):
-        end = round(states[i + 1].t if i + 1 < len(states) else state.t + interval_s, 3)
+        end = ends[i]
         gap_reason = None if state.emotion else state.gap_reason
         if out and (out[-1].emotion, out[-1].gap_reason) == (state.emotion, gap_reason):
             out[-1].end_t = end
@@ -47,6 +62,15 @@ def longest_run(flags: Sequence[bool]) -> int:
         current = current + 1 if flag else 0
         best = max(best, current)
     return best
+
+
+def longest_seconds(flags: Sequence[bool], spans: Sequence[float]) -> float:
+    """Seconds of the longest run of True values, each frame counting its span."""
+    best = current = 0.0
+    for flag, span in zip(flags, spans, strict=True):
+        current = current + span if flag else 0.0
+        best = max(best, current)
+    return round(best, SECONDS_DIGITS)
 
 
 def changes(labels: Sequence[str]) -> int:
@@ -77,9 +101,9 @@ def indicators(states: Sequence[FrameState], interval_s: float, sustained_negati
     read = [s.emotion for s in states if s.emotion]
     if not read:
         return None
-    observed_s = len(read) * interval_s
-    negative = [s.emotion in NEGATIVE_EMOTIONS for s in states]
-    longest_s = longest_run(negative) * interval_s
+    spans = [round(end - s.t, SECONDS_DIGITS) for s, end in zip(states, _ends(states, interval_s), strict=True)]
+    observed_s = total_seconds(span for s, span in zip(states, spans, strict=True) if s.emotion)
+    longest_s = longest_seconds([s.emotion in NEGATIVE_EMOTIONS for s in states], spans)
     n_changes = changes(read)
     shares = distribution(read)
     return Indicators(

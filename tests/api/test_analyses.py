@@ -208,9 +208,11 @@ async def test_version_1_result_is_served_as_version_2_and_csv(
         response = await client.get(url, headers=auth_header(user))
         assert response.headers["content-type"].startswith("text/csv")
         lines = response.text.strip().splitlines()
-        assert lines[0] == "t,track_id,face,x,y,w,h,assessable,unassessable_reason,emotion," + ",".join(EMOTIONS)
-        assert lines[1].startswith("0.000,1,0,1,2,30,40,1,,happy,0.01000,")
-        assert lines[2].startswith("0.200,,")
+        assert lines[0] == "t,span_s,track_id,face,x,y,w,h,assessable,unassessable_reason,emotion," + ",".join(EMOTIONS)
+        assert lines[1].startswith("0.000,0.200,1,0,1,2,30,40,1,,happy,0.01000,")
+        assert lines[2].startswith("0.200,0.200,,")
+    # the person's seconds are the sums of the frames' spans, in the JSON as in the CSV
+    assert (person["seen_s"], person["readable_s"], person["indicators"]["observed_s"]) == (0.2, 0.2, 0.2)
 
 
 async def test_crop_served_and_traversal_refused(

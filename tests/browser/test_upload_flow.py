@@ -183,8 +183,9 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     assert any(line.startswith("# disclaimer:") and "not a diagnosis" in line for line in preamble), preamble
     assert f"# analysis_id: {analysis_id}" in preamble
     rows = list(csv.reader(io.StringIO("\n".join(line for line in text.splitlines() if not line.startswith("#")))))
-    assert rows[0][:10] == ["t", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason", "emotion"]
-    assert rows[0][10:] == EMOTIONS
+    assert rows[0][:11] == ["t", "span_s", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason",
+                            "emotion"]
+    assert rows[0][11:] == EMOTIONS
     assert len(rows) > 1
 
     # A reload keeps the session (the refresh token in sessionStorage buys a new access token).

@@ -440,11 +440,11 @@ export interface components {
             ];
             /**
              * Crop
-             * @description file name under /v1/analyses/{id}/crops/
+             * @description file name under /v1/analyses/{id}/crops/; kept for assessable faces only
              */
             crop?: string | null;
-            /** @description top label of this frame's (raw, unsmoothed) probabilities */
-            emotion: components["schemas"]["Emotion"];
+            /** @description top label of this frame's (raw, unsmoothed) probabilities; null when the face was not assessable (an unread face is never labelled) */
+            emotion: components["schemas"]["Emotion"] | null;
             /**
              * Probabilities
              * @description the classifier's calibrated probabilities for this frame
@@ -469,6 +469,11 @@ export interface components {
         FrameResult: {
             /** Faces */
             faces: components["schemas"]["FaceResult"][];
+            /**
+             * Span S
+             * @description seconds of video this sampled frame stands for (until the next sampled frame, clipped to the video's length): every duration of the document is a sum of these
+             */
+            span_s: number;
             /**
              * T
              * @description seconds from the start of the video
@@ -512,7 +517,7 @@ export interface components {
             negative_share: number;
             /**
              * Observed S
-             * @description seconds of video in which this person's face was assessable
+             * @description seconds of video in which this person's face was assessable (equals the person's `readable_s`)
              */
             observed_s: number;
             /**
@@ -593,6 +598,16 @@ export interface components {
             mean_probabilities: {
                 [key: string]: number;
             };
+            /**
+             * Readable S
+             * @description seconds of video in which this person's face was assessable: the sum of `span_s` of the frames with their assessable face (≤ `seen_s`)
+             */
+            readable_s: number;
+            /**
+             * Seen S
+             * @description seconds of video in which this person's face was in the picture: the sum of `span_s` of the frames with their face (≤ the video's `duration_s`)
+             */
+            seen_s: number;
             /**
              * Segments
              * @description the smoothed expression band, with gaps, from first_t to last_t

@@ -68,6 +68,13 @@ describe("keyFigures", () => {
     expect(keyFigures(long, 95)[2].value).toBe("3.3 per minute");
     expect(keyFigures(PERSON_C, 12)).toEqual([]);
   });
+
+  it("shows the document's readable seconds, never more than the video (fer_woman2: once '16 s of 15 s')", () => {
+    // 78 frames at 5 per second used to make 15.6 s of a 15.5 s video; the worker now sums the frames' spans
+    const woman = { ...PERSON_A, readable_s: 15.5, seen_s: 15.5, indicators: { ...PERSON_A.indicators!, observed_s: 15.5 } };
+    expect(keyFigures(woman, 15.5)[1].value).toBe("16 s of 16 s");
+    expect(keyFigures({ ...woman, readable_s: 15.4 }, 15.5)[1].value).toBe("15 s of 16 s");
+  });
 });
 
 describe("withArticle", () => {

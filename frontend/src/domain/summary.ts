@@ -88,7 +88,7 @@ export function summarySentences(person: Person, bands: readonly ReadBand[], phr
   } else out.push(ind.negative_share > 0 ? "No lasting negative expression." : "No negative expression.");
   const gaps = unreadable(bands);
   const gapS = gaps.reduce((s, [, v]) => s + v, 0);
-  const seen = person.last_t - person.first_t;
+  const seen = person.seen_s;
   if (gapS >= UNREADABLE_MIN_S || (seen > 0 && gapS / seen >= UNREADABLE_MIN_SHARE)) {
     const why = phrases[gaps[0][0]];
     out.push(`For ${seconds(gapS)} the face couldn't be read${why ? ` (mostly because ${why})` : ""}.`);
@@ -131,7 +131,8 @@ export function keyFigures(person: Person, durationS: number, bands: readonly Re
     {
       key: "readable",
       label: "Face readable",
-      value: `${seconds(ind.observed_s)} of ${seconds(durationS)}`,
+      // the document's figures: readable ≤ seen ≤ video length by construction, so this never reads "16 s of 15 s"
+      value: `${seconds(person.readable_s)} of ${seconds(durationS)}`,
       explanation: "How long this person's face was clear enough to read; only that time is summarised.",
     },
     {

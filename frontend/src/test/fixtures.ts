@@ -12,6 +12,8 @@ export const PERSON_A: Person = {
   last_t: 11.8,
   frames_with_face: 60,
   assessable_frames: 55,
+  seen_s: 12,
+  readable_s: 11,
   mean_face_px: 90,
   dominant_emotion: "neutral",
   distribution: { ...zero, neutral: 0.7, happy: 0.25, sad: 0.05 },
@@ -53,6 +55,8 @@ export const PERSON_B: Person = {
   last_t: 4,
   frames_with_face: 10,
   assessable_frames: 10,
+  seen_s: 2,
+  readable_s: 2,
   mean_face_px: 40,
   dominant_emotion: "surprise",
   distribution: { ...zero, surprise: 1 },
@@ -79,6 +83,7 @@ export const PERSON_C: Person = {
   track_id: 3,
   label: "Person 3",
   assessable_frames: 0,
+  readable_s: 0,
   dominant_emotion: null,
   distribution: zero,
   indicators: null,
@@ -91,9 +96,9 @@ export const PERSON_C: Person = {
 const face = (track: number, emotion: Emotion, crop: string | null, assessable = true) => ({
   track_id: track,
   box: [10, 10, 80, 80] as [number, number, number, number],
-  emotion,
+  emotion: assessable ? emotion : null,
   probabilities: p({ neutral: 0.2, [emotion]: 0.7 }),
-  crop,
+  crop: assessable ? crop : null,
   quality: assessable ? quality : { ...quality, brightness: 9 },
   assessable,
   unassessable_reason: assessable ? null : ("too_dark" as const),
@@ -120,9 +125,9 @@ export const RESULT: AnalysisResult = {
     indicators: PERSON_A.indicators,
   },
   frames: [
-    { t: 0, faces: [face(1, "neutral", "0_0.jpg")] },
-    { t: 4, faces: [face(1, "happy", "20_0.jpg"), face(2, "surprise", "20_1.jpg")] },
-    { t: 6.4, faces: [face(1, "angry", "32_0.jpg", false)] }, // too dark to read: never shown with "Angry"
+    { t: 0, span_s: 0.2, faces: [face(1, "neutral", "0_0.jpg")] },
+    { t: 4, span_s: 0.2, faces: [face(1, "happy", "20_0.jpg"), face(2, "surprise", "20_1.jpg")] },
+    { t: 6.4, span_s: 0.2, faces: [face(1, "angry", "32_0.jpg", false)] }, // too dark to read: the worker stores no label and no crop
   ],
 };
 

@@ -9,7 +9,8 @@ function PersonOption({ analysisId, shown, frames, selected, onSelect }: { analy
   // the same picture the face section falls back to: a readable face, never an unread one
   const url = useCropUrl(analysisId, personThumbnail(shown.person, frames));
   const { person } = shown;
-  const seen = seconds(Math.max(0, person.last_t - person.first_t));
+  // the document's own figure (the same one the summary and the exports show), never recomputed here
+  const seen = seconds(person.seen_s);
   return (
     <li>
       <button type="button" className={`person${selected ? " person--selected" : ""}`} aria-pressed={selected} onClick={onSelect} data-testid="person-option" data-track={person.track_id}>
