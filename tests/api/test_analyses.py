@@ -14,6 +14,7 @@ from bloomwell_ml.faces import YUNET_PATH, YuNetDetector, file_sha256
 from bloomwell_ml.labels import EMOTIONS
 from bloomwell_ml.spec import ModelSpec
 from services.api.config import ApiSettings
+from services.common import speed
 from services.common.analysis import UnassessableReason
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus
 from services.common.quality import NOSE_DEPTH_RATIO, QualityThresholds
@@ -323,3 +324,24 @@ async def test_list_items_carry_the_primary_persons_thumbnail_and_negative_share
     assert thumb.status_code == 404  # the path is the crop route's (no file was written here)
     intruder = await signup_and_login(client)
     assert (await client.get("/v1/analyses", headers=auth_header(intruder))).json()["items"] == []
+
+
+async def test_a_queued_analysis_says_how_long_it_will_take_from_the_measured_speed(
+    client: httpx.AsyncClient, user: dict[str, str], face_video: Path, api_settings: ApiSettings
+) -> None:
+    """``expected_s`` comes from the workers' moving figure in Redis (services.common.speed), not from a guess."""
+    redis = redis_sync.from_url(api_settings.redis_url)
+    redis.delete(speed.SPEED_KEY)
+    try:
+        analysis_id = (await upload(client, user, face_video)).json()["id"]
+        first = (await client.get(f"/v1/analyses/{analysis_id}", headers=auth_header(user))).json()
+        assert first["status"] == "queued" and first["duration_s"] > 0
+        assert first["expected_s"] == speed.expected_processing_s(speed.Speed.prior(), first["duration_s"])
+        for _ in range(5):  # the workers measure 0.1 s per second of video
+            speed.record(redis, speed.STARTUP_S + 1.0, 10.0)
+        later = (await client.get(f"/v1/analyses/{analysis_id}", headers=auth_header(user))).json()
+        assert later["expected_s"] == speed.expected_processing_s(speed.read(redis), first["duration_s"])
+        assert later["expected_s"] < first["expected_s"]
+    finally:
+        redis.delete(speed.SPEED_KEY)
+        redis.close()

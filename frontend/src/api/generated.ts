@@ -36,7 +36,7 @@ export interface paths {
         };
         /**
          * Get Analysis
-         * @description The state and progress of one analysis.
+         * @description The state and progress of one analysis, with the expected processing time while it is not finished.
          */
         get: operations["get_analysis_v1_analyses__analysis_id__get"];
         put?: never;
@@ -212,6 +212,11 @@ export interface components {
             /** Error */
             error: string | null;
             error_code: components["schemas"]["ErrorCode"] | null;
+            /**
+             * Expected S
+             * @description while queued or processing: seconds the job is expected to take once a worker runs it, from the workers' measured speed (processing seconds per second of video, a moving figure); null otherwise
+             */
+            expected_s?: number | null;
             /** Filename */
             filename: string;
             /** Finished At */
@@ -258,6 +263,11 @@ export interface components {
             /** Error */
             error: string | null;
             error_code: components["schemas"]["ErrorCode"] | null;
+            /**
+             * Expected S
+             * @description while queued or processing: seconds the job is expected to take once a worker runs it, from the workers' measured speed (processing seconds per second of video, a moving figure); null otherwise
+             */
+            expected_s?: number | null;
             /** Filename */
             filename: string;
             /** Finished At */
