@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bloomwell_ml.labels import EMOTIONS
-from services.common.analysis import NOT_VISIBLE, Emotion
+from services.common.analysis import NOT_VISIBLE, UNCLEAR_BELOW, Emotion
 from services.common.durations import frame_bounds, frame_spans, total_seconds
 from services.common.schemas import (
     FaceResult,
@@ -23,10 +23,11 @@ from services.common.schemas import (
     ModelInfo,
     Person,
     ResultDocument,
+    Segment,
     Summary,
     TimelinePoint,
 )
-from services.common.timeline import FrameState, indicators, segments
+from services.common.timeline import FrameState, indicators, rate_segments, segments
 
 V1_SMOOTHING = "3-frame majority filter (version 1 result)"
 V1_TRACK_ID = 1
@@ -98,10 +99,12 @@ def _bounds(frames: list[dict[str, Any]], summary: dict[str, Any]) -> list[float
     return frame_bounds(times, interval, duration)
 
 
-def with_durations(summary: dict[str, Any], people: list[dict[str, Any]], frames: list[dict[str, Any]]
-                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``people`` and ``frames`` of a version-2 result stored before durations were part of the document, with
-    each frame's ``span_s`` and each person's ``seen_s``/``readable_s`` filled in by the worker's definitions."""
+def with_derived_figures(summary: dict[str, Any], people: list[dict[str, Any]], frames: list[dict[str, Any]]
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``people`` and ``frames`` of a version-2 result stored before these were part of the document, filled in by
+    the worker's definitions: each frame's ``span_s``, each person's ``seen_s``/``readable_s``, and each segment's
+    ``confidence``/``unclear`` (indicators stay as stored)."""
+    people = [_rated(p, frames, float(summary.get("unclear_below") or UNCLEAR_BELOW)) for p in people]
     if all("span_s" in f for f in frames) and all("seen_s" in p and "readable_s" in p for p in people):
         return people, frames
     spans = frame_spans(_bounds(frames, summary))
@@ -128,6 +131,16 @@ def _filled(summary: dict[str, Any]) -> dict[str, Any]:
     optional = {key: summary.get(key) or {} for key in ("distribution", "mean_probabilities", "indicators")}
     return {**summary, **optional, "model": summary.get("model") or V1_UNKNOWN_MODEL,
             "sample_fps": float(summary.get("sample_fps") or V1_DEFAULT_SAMPLE_FPS)}
+
+
+def _rated(person: dict[str, Any], frames: list[dict[str, Any]], unclear_below: float) -> dict[str, Any]:
+    """A stored person whose segments lack ``unclear``, with it (:func:`~services.common.timeline.rate_segments`)."""
+    if all("unclear" in s for s in person.get("segments") or []):
+        return person
+    faces = [(float(f["t"]), face["probabilities"]) for f in frames for face in f.get("faces") or []
+             if face.get("track_id") == person["track_id"] and face.get("assessable")]
+    segs = rate_segments([Segment.model_validate(s) for s in person["segments"]], faces, unclear_below)
+    return {**person, "segments": [s.model_dump(mode="json") for s in segs]}
 
 
 def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, interval: float,
@@ -160,7 +173,8 @@ def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Sub
         crop=next((crop for crop in crops if crop), None),
         timeline=[TimelinePoint(t=f["t"], emotion=subject.smoothed[f["t"]],
                                 probabilities=subject.face(f)["probabilities"]) for f in subject.frames],
-        segments=segments(states, interval),
+        segments=rate_segments(segments(states, interval),
+                               [(f["t"], subject.face(f)["probabilities"]) for f in subject.frames], UNCLEAR_BELOW),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.common.analysis import SCHEMA_VERSION, Emotion, GapReason, UnassessableReason
+from services.common.analysis import SCHEMA_VERSION, UNCLEAR_BELOW, Emotion, GapReason, UnassessableReason
 
 Probabilities = dict[str, float]
 """Label → probability, keys in :data:`bloomwell_ml.labels.EMOTIONS` order."""
@@ -135,6 +135,16 @@ class Segment(DocumentModel):
     gap_reason: GapReason | None = Field(
         default=None, description="for a gap: why this stretch could not be read (not_visible: no face of this person)"
     )
+    confidence: float | None = Field(
+        default=None,
+        description="mean calibrated (raw, unsmoothed) probability of `emotion` over the stretch's readable frames; "
+        "null for a gap",
+    )
+    unclear: bool = Field(
+        default=False,
+        description="true when `confidence` is under the summary's `unclear_below`: the report says the expression "
+        "was unclear instead of naming it, and the indicators skip the stretch",
+    )
 
 
 class TimelinePoint(DocumentModel):
@@ -189,6 +199,10 @@ class Summary(DocumentModel):
     duration_s: float
     sample_fps: float
     smoothing: str = Field(description="how the per-person timeline was smoothed")
+    unclear_below: float = Field(
+        default=UNCLEAR_BELOW,
+        description="a segment whose confidence is under this is unclear (from the model's calibration figures)",
+    )
     model: ModelInfo
     indicators: Indicators | None = Field(description="the primary person's indicators")
 

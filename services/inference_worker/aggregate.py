@@ -10,6 +10,11 @@ Pure functions over plain data, no I/O. Definitions (documented for the result's
 * Only *assessable* faces (``quality.assess``) feed a person's figures. Their calibrated probabilities are
   smoothed over time (``smoothing``); ``timeline`` holds the smoothed series, ``segments`` the smoothed expression
   band from the person's first to last frame with gaps (unreadable, or not visible) and their reasons.
+* Durations (``seen_s``, ``readable_s``, the indicators' seconds, the segments' ends) are sums of the stretches of
+  video the sampled frames stand for (:mod:`services.common.durations`): readable ≤ seen ≤ the video's length.
+* Each segment carries its ``confidence`` (mean calibrated probability of its expression over its readable frames)
+  and is ``unclear`` under ``unclear_below`` (:data:`services.common.analysis.UNCLEAR_BELOW`); the indicators skip
+  unclear stretches. An unassessable face carries no label and no crop.
 * ``dominant_emotion``: the most frequent smoothed expression (ties: the higher mean probability);
   ``distribution``: share of readable frames per smoothed expression; ``mean_probabilities``: mean raw
   probabilities over readable frames; indicators as in :func:`services.common.timeline.indicators`.
@@ -26,7 +31,7 @@ import numpy as np
 
 from bloomwell_ml.faces import Box
 from bloomwell_ml.labels import EMOTIONS
-from services.common.analysis import NOT_VISIBLE, Emotion, UnassessableReason
+from services.common.analysis import NOT_VISIBLE, UNCLEAR_BELOW, Emotion, UnassessableReason
 from services.common.durations import frame_bounds, frame_spans, total_seconds
 from services.common.schemas import (
     FaceQuality,
@@ -38,7 +43,7 @@ from services.common.schemas import (
     Summary,
     TimelinePoint,
 )
-from services.common.timeline import FrameState, indicators, segments
+from services.common.timeline import FrameState, indicators, mark_unclear, rate_segments, segments
 from services.inference_worker.smoothing import SmoothingOptions, smooth
 
 DIGITS = 4
@@ -77,6 +82,7 @@ class AggregateOptions:
     sample_fps: float = 5.0
     sustained_negative_s: float = 3.0
     min_track_s: float = 0.5
+    unclear_below: float = UNCLEAR_BELOW
     smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
 
 
@@ -186,6 +192,9 @@ def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], bo
     label_at = {i: label for (i, _), label in zip(readable, smoothed, strict=True)}
     states = _states(track, bounds, label_at)
     spans = frame_spans(bounds)
+    faces = [(round(frames[i].t, 3), probabilities_dict(f.probabilities)) for i, f in readable]
+    rated = rate_segments(segments(states, interval), faces, options.unclear_below)
+    states = mark_unclear(states, rated)
     mean = probs.mean(axis=0) if len(probs) else np.zeros(len(EMOTIONS))
     counts = Counter(smoothed)
     shares = np.array([counts.get(Emotion(e), 0) for e in EMOTIONS], dtype=np.float64) / max(1, len(smoothed))
@@ -207,7 +216,7 @@ def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], bo
         crop=crop,
         timeline=[TimelinePoint(t=round(t, 3), emotion=label, probabilities=probabilities_dict(p))
                   for t, p, label in zip(times, smoothed_p, smoothed, strict=True)],
-        segments=segments(states, interval),
+        segments=rated,
     )
 
 
@@ -256,6 +265,7 @@ def _summary(frames: Sequence[FrameObservation], people: list[Person], duration_
         duration_s=round(float(duration_s), 3),
         sample_fps=float(options.sample_fps),
         smoothing=options.smoothing.describe(),
+        unclear_below=float(options.unclear_below),
         model=model,
         indicators=primary.indicators if primary else None,
     )

@@ -201,7 +201,8 @@ async def test_version_1_result_is_served_as_version_2_and_csv(
     assert face["box"] == [1, 2, 30, 40] and face["track_id"] == 1 and face["assessable"] is True
     (person,) = result["people"]
     assert person["label"] == "Person 1" and person["frames_with_face"] == 1 and person["crop"] == "0_0.jpg"
-    assert person["segments"] == [{"start_t": 0.0, "end_t": 0.2, "emotion": "happy", "gap_reason": None}]
+    assert person["segments"] == [{"start_t": 0.0, "end_t": 0.2, "emotion": "happy", "gap_reason": None,
+                                   "confidence": 0.94, "unclear": False}]
     assert person["indicators"]["expression_changes"] == 0
     assert person["indicators"]["emotion_changes_per_min"] is None  # never a rate from a clip under a minute
 

@@ -2,7 +2,7 @@
 uploaded through the real stack, every person's "seen" in the picker, "Face readable … of …" in the summary (screen
 and print view) and the seconds in "Details" are the result document's ``seen_s``/``readable_s``/``duration_s``
 written as the web app writes seconds; the downloaded JSON is the document, and the downloaded CSV's ``span_s`` add
-up to the same seconds. An unread face shows no expression chip.
+up to the same seconds. The ribbon marks a stretch unclear exactly when the document does.
 
 The stage clip and ``fer_woman2.mp4`` (the two clips where the figures once disagreed) run in the default suite;
 the other shared videos are marked slow.
@@ -87,6 +87,9 @@ def check_shown_person(page: Page, person: dict, duration_s: float) -> None:
     read = f"readable for {words(person['readable_s'])} ({person['assessable_frames']} frames)"
     expect(details).to_contain_text(seen)
     expect(details).to_contain_text(read)
+    # "unclear" is the worker's verdict per segment, shown as it is (never recomputed with a threshold of its own)
+    unclear_bands = page.get_by_test_id("ribbon").locator(".ribbon__band[data-unclear]")
+    assert (unclear_bands.count() > 0) == any(seg.get("unclear") for seg in person["segments"]), person["label"]
     page.emulate_media(media="print")
     try:
         expect(readable).to_have_text(expected)

@@ -4,6 +4,8 @@ through the real pipeline (the shipped model, YuNet, the worker's own options an
 * readable ≤ seen ≤ the video's length, for every person, in the JSON document;
 * the CSV export adds up to the same seconds (sums of ``span_s``) and the same frame counts as the JSON;
 * the indicators' readable time and the segments' read time are the same figure as the person's ``readable_s``;
+* a segment is unclear exactly when its confidence is under the document's threshold, and the indicators count no
+  negative time in unclear stretches (item 4);
 * an unread face is never labelled or pictured (JSON and CSV), and a person's picture is a readable face's crop.
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from bloomwell_ml.faces import YuNetDetector
+from bloomwell_ml.labels import NEGATIVE_EMOTIONS
 from bloomwell_ml.paths import default_model_path
 from services.api.analyses.service import result_to_csv
 from services.common.schemas import ResultDocument
@@ -78,9 +81,16 @@ def test_durations_are_ordered_and_agree_in_json_and_csv(analysed: dict[str, tup
         read_in_segments = math.fsum(s.end_t - s.start_t for s in person.segments if s.emotion is not None)
         assert abs(read_in_segments - person.readable_s) <= MS * len(person.segments), label
         assert all(0 <= s.start_t <= s.end_t <= duration for s in person.segments), label
+        threshold = document.summary.unclear_below
+        assert all(s.unclear == (s.confidence is not None and s.confidence < threshold)
+                   for s in person.segments if s.emotion is not None), label
+        clear_negative_s = math.fsum(s.end_t - s.start_t for s in person.segments
+                                     if s.emotion in NEGATIVE_EMOTIONS and not s.unclear)
         if person.indicators is not None:
             assert person.indicators.observed_s == person.readable_s, label
-            assert person.indicators.longest_negative_run_s <= person.readable_s, label
+            # the indicators skip unclear stretches: no negative time where the model was unsure
+            assert person.indicators.longest_negative_run_s <= clear_negative_s + MS * len(person.segments), label
+            assert person.indicators.negative_share * person.readable_s <= clear_negative_s + 0.25, label
         else:
             assert person.readable_s == 0, label
     primary = next((p for p in document.people if p.track_id == document.primary_track_id), None)

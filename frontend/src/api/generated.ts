@@ -740,6 +740,11 @@ export interface components {
          * @description A stretch of one person's smoothed timeline with one expression, or a gap with its reason.
          */
         Segment: {
+            /**
+             * Confidence
+             * @description mean calibrated (raw, unsmoothed) probability of `emotion` over the stretch's readable frames; null for a gap
+             */
+            confidence?: number | null;
             /** @description the smoothed expression; null for a gap */
             emotion: components["schemas"]["Emotion"] | null;
             /** End T */
@@ -754,6 +759,12 @@ export interface components {
              * @description seconds from the start of the video
              */
             start_t: number;
+            /**
+             * Unclear
+             * @description true when `confidence` is under the summary's `unclear_below`: the report says the expression was unclear instead of naming it, and the indicators skip the stretch
+             * @default false
+             */
+            unclear: boolean;
         };
         /**
          * Stage
@@ -819,6 +830,12 @@ export interface components {
              * @description how the per-person timeline was smoothed
              */
             smoothing: string;
+            /**
+             * Unclear Below
+             * @description a segment whose confidence is under this is unclear (from the model's calibration figures)
+             * @default 0.4
+             */
+            unclear_below: number;
         };
         /**
          * TimelinePoint

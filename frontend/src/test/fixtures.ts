@@ -36,14 +36,14 @@ export const PERSON_A: Person = {
     { t: 11, emotion: "happy", probabilities: p({ happy: 0.6, neutral: 0.3 }) },
   ],
   segments: [
-    { start_t: 0, end_t: 3.4, emotion: "neutral", gap_reason: null },
-    { start_t: 3.4, end_t: 4.6, emotion: "happy", gap_reason: null },
-    { start_t: 4.6, end_t: 6, emotion: "neutral", gap_reason: null },
-    { start_t: 6, end_t: 7, emotion: null, gap_reason: "turned_away" },
-    { start_t: 7, end_t: 8, emotion: "sad", gap_reason: null },
-    { start_t: 8, end_t: 10.4, emotion: "neutral", gap_reason: null },
-    { start_t: 10.4, end_t: 11.6, emotion: "happy", gap_reason: null },
-    { start_t: 11.6, end_t: 12, emotion: "neutral", gap_reason: null },
+    { start_t: 0, end_t: 3.4, emotion: "neutral", gap_reason: null, unclear: false },
+    { start_t: 3.4, end_t: 4.6, emotion: "happy", gap_reason: null, unclear: false },
+    { start_t: 4.6, end_t: 6, emotion: "neutral", gap_reason: null, unclear: false },
+    { start_t: 6, end_t: 7, emotion: null, gap_reason: "turned_away", unclear: false },
+    { start_t: 7, end_t: 8, emotion: "sad", gap_reason: null, unclear: false },
+    { start_t: 8, end_t: 10.4, emotion: "neutral", gap_reason: null, unclear: false },
+    { start_t: 10.4, end_t: 11.6, emotion: "happy", gap_reason: null, unclear: false },
+    { start_t: 11.6, end_t: 12, emotion: "neutral", gap_reason: null, unclear: false },
   ],
 };
 
@@ -74,7 +74,7 @@ export const PERSON_B: Person = {
   unassessable: {},
   crop: "p2.jpg",
   timeline: [{ t: 2, emotion: "surprise", probabilities: p({ surprise: 0.7, neutral: 0.1 }) }],
-  segments: [{ start_t: 2, end_t: 4.2, emotion: "surprise", gap_reason: null }],
+  segments: [{ start_t: 2, end_t: 4.2, emotion: "surprise", gap_reason: null, unclear: false }],
 };
 
 /** Person 3: never readable (too dark). */
@@ -90,7 +90,7 @@ export const PERSON_C: Person = {
   unassessable: { too_dark: 10 },
   crop: null,
   timeline: [],
-  segments: [{ start_t: 5, end_t: 7, emotion: null, gap_reason: "too_dark" }],
+  segments: [{ start_t: 5, end_t: 7, emotion: null, gap_reason: "too_dark", unclear: false }],
 };
 
 const face = (track: number, emotion: Emotion, crop: string | null, assessable = true) => ({
@@ -121,6 +121,7 @@ export const RESULT: AnalysisResult = {
     duration_s: 12,
     sample_fps: 5,
     smoothing: "hmm (sticky transitions)",
+    unclear_below: 0.4,
     model: { name: "bloomwell-convnext", version: "1.2.0", temperature: 1, detector: "yunet" },
     indicators: PERSON_A.indicators,
   },
