@@ -70,6 +70,14 @@ def test_images(root: Path, limit: int | None, seed: int = 0) -> tuple[list[Path
     return paths, y
 
 
+def read_image(path: Path) -> np.ndarray:
+    """A test image as the BGR picture the classifier takes (``OSError`` when OpenCV cannot read it)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError(f"cannot read the image {path}")
+    return image
+
+
 def reliability(top: np.ndarray, correct: np.ndarray, width: float) -> list[dict[str, Any]]:
     """Bins ``[lo, hi)`` of the top probability (the last one closed) with count and accuracy."""
     edges = np.round(np.arange(0.0, 1.0 + width / 2, width), 6)
@@ -130,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     classifier = EmotionClassifier.load(model, device="cpu", tta=args.tta)
     paths, labels = test_images(args.data, args.limit)
     t0 = time.perf_counter()
-    crops = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in paths]
+    crops = [read_image(p) for p in paths]
     probs = np.concatenate([classifier.predict(crops[i : i + 512]) for i in range(0, len(crops), 512)])
     seconds = round(time.perf_counter() - t0, 1)
     truths = {"fer2013": labels}
