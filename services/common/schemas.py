@@ -110,10 +110,12 @@ class Indicators(DocumentModel):
         description="seconds of video in which this person's face was assessable (equals the person's `readable_s`)"
     )
     negative_share: float = Field(
-        description="share of the assessable time whose smoothed expression is angry, disgust, fear or sad"
+        description="share of the assessable time whose smoothed expression is angry, disgust, fear or sad and not "
+        "unclear (stretches the model was unsure of are skipped)"
     )
     sustained_negative_affect: bool = Field(
-        description="true when a negative expression lasts without a break for at least `sustained_negative_s`"
+        description="true when a clear (not unclear) negative expression lasts without a break for at least "
+        "`sustained_negative_s`"
     )
     sustained_negative_s: float = Field(description="the threshold for `sustained_negative_affect`, seconds")
     longest_negative_run_s: float = Field(description="the longest continuous negative stretch, seconds")

@@ -522,7 +522,7 @@ export interface components {
             longest_negative_run_s: number;
             /**
              * Negative Share
-             * @description share of the assessable time whose smoothed expression is angry, disgust, fear or sad
+             * @description share of the assessable time whose smoothed expression is angry, disgust, fear or sad and not unclear (stretches the model was unsure of are skipped)
              */
             negative_share: number;
             /**
@@ -532,7 +532,7 @@ export interface components {
             observed_s: number;
             /**
              * Sustained Negative Affect
-             * @description true when a negative expression lasts without a break for at least `sustained_negative_s`
+             * @description true when a clear (not unclear) negative expression lasts without a break for at least `sustained_negative_s`
              */
             sustained_negative_affect: boolean;
             /**
@@ -833,7 +833,7 @@ export interface components {
             /**
              * Unclear Below
              * @description a segment whose confidence is under this is unclear (from the model's calibration figures)
-             * @default 0.4
+             * @default 0.75
              */
             unclear_below: number;
         };

@@ -37,6 +37,18 @@ describe("summarySentences", () => {
     expect(summarySentences(person, sure)[0]).toBe("Mostly angry.");
   });
 
+  it("leads with 'unclear' when the model was unsure most of the time (fer_woman2: once 'most often happy')", () => {
+    const mostly = [
+      { start_t: 0, end_t: 0.6, emotion: "happy" as const, gap_reason: null, confidence: 0.8, unclear: false },
+      { start_t: 0.6, end_t: 12, emotion: "fear" as const, gap_reason: null, confidence: 0.5, unclear: true },
+    ];
+    const person = { ...PERSON_A, segments: mostly };
+    expect(summarySentences(person, ribbonBands(mostly, 12)).slice(0, 2)).toEqual([
+      "The expression was unclear most of the time (11 s of 12 s).",
+      "In the 0.6 s the model was sure of: happy.",
+    ]);
+  });
+
   it("names a sustained negative stretch with its length", () => {
     const person = {
       ...PERSON_A,

@@ -13,8 +13,9 @@ const UNREADABLE_MIN_S = 1;
 const UNREADABLE_MIN_SHARE = 0.2;
 /** Another expression is "sometimes" at this share of the readable time, "briefly" below it. */
 const SOMETIMES_SHARE = 0.15;
-/** Unclear time is mentioned from this share of the readable time. */
+/** Unclear time is mentioned from this share of the readable time, and leads the summary from the second. */
 const UNCLEAR_MENTION_SHARE = 0.2;
+const UNCLEAR_LEAD_SHARE = 0.5;
 
 function lead(word: string, share: number): string {
   if (share >= 0.6) return `Mostly ${word}`;
@@ -73,9 +74,17 @@ export function summarySentences(person: Person, bands: readonly ReadBand[], phr
     out.push(`We could not tell this person's expression: the model was unsure throughout (it leaned towards ${emotionWord(person.dominant_emotion)}).`);
   } else {
     const [[top, topS], ...rest] = byEmotion;
-    const others = rest.slice(0, 2).map(([e, s]) => `${s / readableS >= SOMETIMES_SHARE ? "sometimes" : "briefly"} ${emotionWord(e)}`);
-    out.push(`${lead(emotionWord(top), topS / readableS)}${others.length ? `, ${listWords(others)}` : ""}.`);
-    if (unclearS / readableS >= UNCLEAR_MENTION_SHARE) out.push(`For ${seconds(unclearS)} the expression was unclear.`);
+    const clearS = readableS - unclearS;
+    if (unclearS / readableS >= UNCLEAR_LEAD_SHARE) {
+      // mostly unsure: say so first, and what it saw only for the little it was sure of
+      const others = rest.slice(0, 1).map(([e]) => `briefly ${emotionWord(e)}`);
+      out.push(`The expression was unclear most of the time (${seconds(unclearS)} of ${seconds(readableS)}).`);
+      out.push(`In the ${seconds(clearS)} the model was sure of: ${emotionWord(top)}${others.length ? `, ${listWords(others)}` : ""}.`);
+    } else {
+      const others = rest.slice(0, 2).map(([e, s]) => `${s / readableS >= SOMETIMES_SHARE ? "sometimes" : "briefly"} ${emotionWord(e)}`);
+      out.push(`${lead(emotionWord(top), topS / readableS)}${others.length ? `, ${listWords(others)}` : ""}.`);
+      if (unclearS / readableS >= UNCLEAR_MENTION_SHARE) out.push(`For ${seconds(unclearS)} the expression was unclear.`);
+    }
   }
   if (ind.sustained_negative_affect) {
     // the worker's longest negative stretch is named only when the model was sure of it
