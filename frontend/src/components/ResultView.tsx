@@ -55,7 +55,7 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
   const faces = useMemo(() => (person ? readableFaces(result.frames, person.track_id) : []), [person, result.frames]);
   const bands = useMemo(() => (person ? ribbonBands(person.segments, summary.duration_s) : []), [person, summary.duration_s]);
   const sentences = useMemo(() => (person ? summarySentences(person, bands, phrases) : []), [person, bands, phrases]);
-  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s, bands) : []), [person, summary.duration_s, bands]);
+  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s) : []), [person, summary.duration_s]);
   const obs = useMemo(() => observations(person?.indicators ?? null), [person]);
   const dist = useMemo(() => (person ? distributionRows(person.distribution, person.mean_probabilities) : []), [person]);
   // a line breaks where two readable frames are further apart than two sampling steps

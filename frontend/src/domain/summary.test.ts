@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PERSON_A, PERSON_B, PERSON_C } from "../test/fixtures";
 import type { ReadBand } from "./confidence";
 import { ribbonBands } from "./ribbon";
-import { keyFigures, summarySentences } from "./summary";
+import { dominantUnclear, keyFigures, summarySentences } from "./summary";
 import { withArticle } from "./words";
 
 /** The band as the report reads it (the worker's segments carry whether each stretch was clear). */
@@ -27,7 +27,9 @@ describe("summarySentences", () => {
     expect(bands[0]).toMatchObject({ emotion: "angry", unclear: true, confidence: expect.closeTo(0.3) });
     const person = { ...PERSON_A, dominant_emotion: "angry" as const, distribution: { ...PERSON_A.distribution, angry: 1 }, segments: unsure };
     expect(summarySentences(person, bands)[0]).toMatch(/^We could not tell this person's expression: the model was unsure throughout \(it leaned towards angry\)/);
-    expect(keyFigures(person, 12, bands)[0]).toMatchObject({ value: "Unclear", explanation: expect.stringMatching(/leaned towards angry/) });
+    expect(dominantUnclear(person)).toBe(true); // the people picker says "mostly unclear", not "mostly angry"
+    expect(dominantUnclear(PERSON_A)).toBe(false);
+    expect(keyFigures(person, 12)[0]).toMatchObject({ value: "Unclear", explanation: expect.stringMatching(/leaned towards angry/) });
     // a sustained negative stretch the model was unsure of is not stated as fact
     const sustained = { ...person, indicators: { ...person.indicators!, sustained_negative_affect: true, longest_negative_run_s: 12, negative_share: 1 } };
     expect(summarySentences(sustained, bands)[1]).toBe("A stretch of 12 s may have been negative, but the model was unsure of it.");

@@ -105,6 +105,23 @@ export function summarySentences(person: Person, bands: readonly ReadBand[], phr
   return out;
 }
 
+/**
+ * Whether the person's most frequent expression is one the model was unsure of for most of its time (the worker's
+ * `unclear` segments): then the report says "unclear" instead of naming it (key figures, people picker).
+ */
+export function dominantUnclear(person: Pick<Person, "dominant_emotion" | "segments">): boolean {
+  const dominant = person.dominant_emotion;
+  if (!dominant) return false;
+  let all = 0;
+  let unsure = 0;
+  for (const s of person.segments) {
+    if (s.emotion !== dominant) continue;
+    all += s.end_t - s.start_t;
+    if (s.unclear) unsure += s.end_t - s.start_t;
+  }
+  return all > 0 && unsure / all > 0.5;
+}
+
 export interface KeyFigure {
   key: string;
   label: string;
@@ -114,15 +131,13 @@ export interface KeyFigure {
 }
 
 /** The few numbers shown under the summary, each with one line saying what it means. */
-export function keyFigures(person: Person, durationS: number, bands: readonly ReadBand[] = []): KeyFigure[] {
+export function keyFigures(person: Person, durationS: number): KeyFigure[] {
   const ind = person.indicators;
   const dominant = person.dominant_emotion;
   if (!ind || !dominant) return [];
   const perMinute = ind.emotion_changes_per_min;
   // the most frequent expression is named only when the model was sure of it for most of its time
-  const dominantS = bands.filter((b) => b.emotion === dominant).reduce((s, b) => s + b.end - b.start, 0);
-  const unsureS = bands.filter((b) => b.emotion === dominant && b.unclear).reduce((s, b) => s + b.end - b.start, 0);
-  const unsure = dominantS > 0 && unsureS / dominantS > 0.5;
+  const unsure = dominantUnclear(person);
   return [
     unsure
       ? {

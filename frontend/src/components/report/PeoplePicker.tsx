@@ -2,6 +2,7 @@ import type { FrameResult } from "../../api/types";
 import { personThumbnail } from "../../domain/frames";
 import type { ShownPerson } from "../../domain/people";
 import { emotionWord } from "../../domain/emotions";
+import { dominantUnclear } from "../../domain/summary";
 import { seconds } from "../../domain/words";
 import { useCropUrl } from "./useCropUrl";
 
@@ -22,7 +23,7 @@ function PersonOption({ analysisId, shown, frames, selected, onSelect }: { analy
         <span className="person__text">
           <span className="person__label">{shown.label}</span>
           <span className="person__meta">
-            {person.dominant_emotion ? `mostly ${emotionWord(person.dominant_emotion)}` : "not readable"} · seen {seen}
+            {person.dominant_emotion ? (dominantUnclear(person) ? "mostly unclear" : `mostly ${emotionWord(person.dominant_emotion)}`) : "not readable"} · seen {seen}
           </span>
         </span>
       </button>
