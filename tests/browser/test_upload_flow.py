@@ -116,7 +116,7 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     expect(page.get_by_role("heading", level=1)).to_be_focused()
 
     # Summary first: one plain sentence about the person, the key figures with their explanation.
-    plain = re.compile(r"^(Mostly|Often|A mix of expressions|We could not tell)")
+    plain = re.compile(r"^(Mostly|Often|A mix of expressions|We could not tell|The expression was unclear)")
     expect(page.get_by_test_id("summary-text")).to_have_text(plain)
     # an expression, or "Unclear" where the model was unsure most of the time (services.common.analysis.UNCLEAR_BELOW)
     expect(page.get_by_test_id("dominant-emotion")).to_have_text(
