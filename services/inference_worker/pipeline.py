@@ -1,7 +1,9 @@
 """The analysis pipeline, without I/O to DB or queue, as stages:
 
 decode + sample → detect (faces with landmarks) → track (a person per face track) → crop (eye-aligned) + quality →
-classify (batched, on the shared forward-pass thread) → aggregate (people, smoothed timelines, indicators).
+classify (batched, on the shared forward-pass thread) → re-identify (tracks merged into persons across shot cuts and
+track gaps by face embeddings of a few readable faces per track, ``reid``) → aggregate (people, smoothed timelines,
+indicators).
 
 Frames flow in batches of ``frame_batch_size``: each batch is detected, tracked and cropped in the job's thread,
 and its faces are handed to the classifier as one request, so the next batch is decoded and detected while the
