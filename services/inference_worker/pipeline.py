@@ -101,7 +101,7 @@ class Timings:
     classify: float = 0.0
     aggregate: float = 0.0
     reid: float = 0.0
-    """Embedding the sampled faces of each track and merging tracks into persons."""
+    """Cropping and embedding the sampled faces of each track, and merging tracks into persons."""
     frames: int = 0
     faces: int = 0
     """Faces classified (sent to the model)."""
@@ -460,7 +460,8 @@ def analyze_video(
     person_of = merge_tracks(frames_of, {t: track_descriptor(v) for t, v in faces_of.items()},
                              options.reid.min_similarity)
     keeper.merge(person_of)
-    timings.reid = time.perf_counter() - t0
+    timings.reid = time.perf_counter() - t0 + sampler.crop_s
+    timings.crop -= sampler.crop_s
 
     t0 = time.perf_counter()
     observations = []

@@ -18,6 +18,7 @@ the shared videos and photos (``models/face_embedder/MODEL_CARD.md``).
 from __future__ import annotations
 
 import heapq
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -46,6 +47,8 @@ class FaceSampler:
         self.per_track = per_track
         self._kept: dict[int, list[tuple[float, int, np.ndarray]]] = {}  # min-heap on clarity
         self._order = 0
+        self.crop_s = 0.0
+        """Seconds spent cropping the kept faces (part of the re-identification cost)."""
 
     def offer(self, track: int, clarity: float, crop: Callable[[], np.ndarray]) -> None:
         """Keep this face if it is among the track's clearest so far (``crop`` is called only then)."""
@@ -55,7 +58,9 @@ class FaceSampler:
         if len(heap) >= self.per_track and clarity <= heap[0][0]:
             return
         self._order += 1
+        t0 = time.perf_counter()
         item = (clarity, self._order, crop())
+        self.crop_s += time.perf_counter() - t0
         if len(heap) < self.per_track:
             heapq.heappush(heap, item)
         else:
