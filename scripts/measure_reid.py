@@ -208,8 +208,11 @@ def write_card(lines: list[str]) -> None:
         "", "## Re-identification threshold (`python -m scripts.measure_reid --write-card`)", "",
         "Track descriptors as the worker builds them (unit mean of the descriptors of up to "
         f"{FACES_PER_TRACK} clearest readable faces of a track). Same person: the two halves of one track's sampled "
-        "faces, and the stage clip's performer across the cuts (wide shot vs medium shot). Different people: tracks "
-        "seen in the same frame, and tracks of different videos and photos (shared videos and `samples_misc`).", "",
+        "faces, the stage clip's performer across the cuts (wide shot vs medium shot), and the three actors found in "
+        "both cast photos of `samples_misc` (one photo in costume: the hardest pairs). Different people: tracks seen "
+        "in the same frame, and tracks of different videos and photos (the two huimiang clips, likely one person, "
+        "left out). The threshold is the midpoint of the widest gap with the fewest errors, a wrong merge counting "
+        "double (it mixes two people's figures; a missed merge only splits one person in two).", "",
         "```", *lines, "```", "",
         "Limits: few people (the shared data has about a dozen identities), small faces (a 40 px face in a wide shot "
         "embeds less reliably than a 100 px one), and no twins or look-alikes; a track without a readable face is "

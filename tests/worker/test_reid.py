@@ -89,3 +89,12 @@ def test_the_sampler_keeps_the_clearest_faces_per_track_and_crops_only_those() -
     assert faces[1].shape == (2, 3) and faces[2].shape == (1, 3)
     assert np.allclose(faces[1], vec(1, 0, 0)) and np.allclose(faces[2], vec(0, 1, 0))
     assert FaceSampler(per_track=0).face_descriptors(embedder) == {}  # type: ignore[arg-type]
+
+
+def test_the_threshold_is_chosen_in_the_widest_gap_with_the_fewest_errors() -> None:
+    from scripts.measure_reid import choose_threshold
+
+    assert choose_threshold([0.96, 0.99], [0.80, 0.90]) == 0.93  # separated: midway
+    # overlapping: a wrong merge costs two, a missed one one — the threshold leaves the 0.95 same-person pair out
+    # rather than let the 0.955 different-person pair in
+    assert choose_threshold([0.95, 0.97, 0.99], [0.85, 0.955]) == pytest.approx(0.9625, abs=1e-3)
