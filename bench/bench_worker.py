@@ -210,7 +210,7 @@ def bench_reid(videos: list[Path], model_path: Path, detector_name: str, sample_
     off = PipelineOptions(aggregate=AggregateOptions(sample_fps=sample_fps), reid=ReidOptions(faces_per_track=0))
     analyze_video(videos[0], classifier=clf, detector=detector, options=on)  # loads the embedder once
     print(f"{'video':48s} {'tracks':>6s} {'faces':>6s} {'people':>11s} {'off p50 s':>9s} {'on p50 s':>9s} "
-          f"{'reid s':>7s} {'added':>6s}")
+          f"{'reid s':>7s} {'share':>6s} {'diff':>6s}")
     for video in videos:
         runs: dict[str, list[float]] = {"off": [], "on": []}
         reid: list[float] = []
@@ -229,9 +229,11 @@ def bench_reid(videos: list[Path], model_path: Path, detector_name: str, sample_
                     embedded = sum(len(v) for v in out.face_descriptors.values())
         p_off, p_on = percentile(runs["off"], 50), percentile(runs["on"], 50)
         print(f"{video.name:48s} {tracks:6d} {embedded:6d} {people['off']:>4d} → {people['on']:<4d} {p_off:9.2f} "
-              f"{p_on:9.2f} {percentile(reid, 50):7.3f} {100 * (p_on - p_off) / p_off:5.1f}%")
-    print("people: readable people (the report's picker) without → with re-identification; reid s: the embedding and "
-          "merging stage alone (the end-to-end difference also carries the machine's noise)")
+              f"{p_on:9.2f} {percentile(reid, 50):7.3f} {100 * percentile(reid, 50) / p_on:5.1f}% "
+              f"{100 * (p_on - p_off) / p_off:5.1f}%")
+    print("people: readable people (the report's picker) without → with re-identification; reid s: the stage alone "
+          "(cropping, embedding, merging), share: of the run with it; diff: end-to-end on vs off, which also carries "
+          "the machine's noise")
 
 
 def bench_queue(videos: list[Path], model_path: Path, detector_name: str, sample_fps: float, repeats: int,
