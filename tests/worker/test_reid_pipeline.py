@@ -3,6 +3,9 @@ faces of two shots unless the embedder matched them, and single-person videos st
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import pytest
 
 from bloomwell_ml.faces import YuNetDetector
@@ -79,3 +82,47 @@ def test_single_person_videos_stay_one_person(shipped: EmotionClassifier, yunet:
     out = analyze_video(shared_video(name), classifier=shipped, detector=yunet, options=PipelineOptions())
     assert out.document.summary.people_count == 1
     assert len(out.face_descriptors) >= 1
+
+
+def covered_face_video(path: Path, detector: YuNetDetector, hide: tuple[float, float] = (3.0, 5.4),
+                       seconds: float = 8.0, fps: float = 10.0) -> Path:
+    """fer_woman2's first ``seconds`` at ``fps``, her face covered by a flat patch during ``hide`` (a hand or an object
+    in front of the face: the picture barely changes, so no shot change, but the tracker loses her for over a
+    second)."""
+    cap = cv2.VideoCapture(str(shared_video("fer_woman2.mp4")))
+    source_fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    writer: cv2.VideoWriter | None = None
+    index, written = 0, 0
+    while written < seconds * fps:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        t = index / source_fps
+        index += 1
+        if t + 1e-9 < written / fps:
+            continue
+        if writer is None:
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+        if hide[0] <= t < hide[1]:
+            for box in detector.detect([frame])[0]:
+                x0, y0 = max(0, box.x - box.w // 3), max(0, box.y - box.h // 3)
+                frame[y0:box.y + box.h * 4 // 3, x0:box.x + box.w * 4 // 3] = frame.mean(axis=(0, 1))
+        writer.write(frame)
+        written += 1
+    cap.release()
+    assert writer is not None
+    writer.release()
+    return path
+
+
+def test_a_face_hidden_for_two_seconds_is_still_one_person(shipped: EmotionClassifier, yunet: YuNetDetector,
+                                                           tmp_path: Path) -> None:
+    video = covered_face_video(tmp_path / "covered.mp4", yunet)
+    off = analyze_video(video, classifier=shipped, detector=yunet,
+                        options=PipelineOptions(reid=ReidOptions(faces_per_track=0)))
+    on = analyze_video(video, classifier=shipped, detector=yunet, options=PipelineOptions())
+    assert len(off.track_frames) >= 2 and off.document.summary.people_count >= 2  # the tracker lost her
+    assert on.document.summary.people_count == 1
+    (person,) = on.document.people
+    assert person.first_t < 1.0 and person.last_t > 6.5
+    assert any(s.gap_reason == "not_visible" for s in person.segments)  # the hidden stretch is a gap, not a read
