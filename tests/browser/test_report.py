@@ -147,6 +147,7 @@ def test_stage_clip_counts_the_performer_once_across_the_cuts(reports: Reports) 
     open_report(page, reports.stage_id)
     picker = page.get_by_test_id("people-picker")
     expect(picker.get_by_role("heading")).to_have_text("We saw 2 people in this video")
+    expect(picker).to_contain_text("8 more faces were too brief or unclear to read")  # 10 people, each once
     options = picker.get_by_test_id("person-option")
     expect(options).to_have_count(2)
     with page.expect_download() as dl:

@@ -48,6 +48,10 @@ def test_stage_clip_counts_the_performer_once_across_the_cuts(shipped: EmotionCl
     # What a viewer counts among the faces that can be read: the performer (wide shot 0-0.6 s and medium shot
     # 2.8-7.0 s) and the smiling audience member of the last shot. Before: 3, the performer twice.
     assert len(readable) == 2, [(p.label, p.first_t, p.last_t) for p in readable]
+    # Every face a viewer can tell apart, once (looked at, frame by frame): the performer, the small face at the
+    # left of the wide shot, the singer in profile and three audience faces behind him, four audience faces at the
+    # end. Before: also 10, but one of them was the performer again and another track mixed two shots.
+    assert doc.summary.people_count == 10, [(p.label, p.first_t, p.last_t) for p in doc.people]
     assert len(doc.people) == doc.summary.people_count and [p.track_id for p in doc.people] == \
         list(range(1, len(doc.people) + 1))  # numbered after merging: no holes
     shots_of = {p.track_id: {shot(fr.t) for fr in doc.frames for f in fr.faces if f.track_id == p.track_id}
