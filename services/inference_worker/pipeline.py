@@ -232,6 +232,11 @@ class CropKeeper:
         if best is None or clarity > best[0]:
             self._best[track] = (clarity, crop_factory())
 
+    def write_person(self, track: int) -> str | None:
+        """Write the held picture of ``track``; returns its file name (None if there is none)."""
+        held = self._best.pop(track, None)
+        return self._write(f"track_{track}.jpg", held[1]) if held is not None else None
+
     def merge(self, person_of: dict[int, int]) -> None:
         """Hold one picture per person (the clearest of its tracks'), under the person's key."""
         best: dict[int, tuple[float, np.ndarray]] = {}
@@ -240,11 +245,6 @@ class CropKeeper:
             if key not in best or held[0] > best[key][0]:
                 best[key] = held
         self._best = best
-
-    def write_person(self, track: int) -> str | None:
-        """Write the held picture of ``track``; returns its file name (None if there is none)."""
-        held = self._best.pop(track, None)
-        return self._write(f"track_{track}.jpg", held[1]) if held is not None else None
 
 
 @dataclass
