@@ -44,7 +44,6 @@ from services.inference_worker.classifier import EmotionClassifier  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
 from services.inference_worker.frames import SampleClock  # noqa: E402
 from services.inference_worker.pipeline import PipelineOptions, analyze_video  # noqa: E402
-from services.inference_worker.reid import ReidOptions  # noqa: E402
 from services.inference_worker.torch_backend import cpu_supports_bf16  # noqa: E402
 
 VIDEOS = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "videos"
@@ -207,7 +206,7 @@ def bench_reid(videos: list[Path], model_path: Path, detector_name: str, sample_
     clf = EmotionClassifier.load(model_path, tta="none")
     detector = create_detector(detector_name)
     on = PipelineOptions(aggregate=AggregateOptions(sample_fps=sample_fps))
-    off = PipelineOptions(aggregate=AggregateOptions(sample_fps=sample_fps), reid=ReidOptions(faces_per_track=0))
+    off = PipelineOptions(aggregate=AggregateOptions(sample_fps=sample_fps), reid_faces_per_track=0)
     analyze_video(videos[0], classifier=clf, detector=detector, options=on)  # loads the embedder once
     print(f"{'video':48s} {'tracks':>6s} {'faces':>6s} {'people':>11s} {'off p50 s':>9s} {'on p50 s':>9s} "
           f"{'reid s':>7s} {'share':>6s} {'diff':>6s}")

@@ -36,7 +36,7 @@ from bloomwell_ml.paths import default_model_path
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.pipeline import PipelineOptions, analyze_video
 from services.inference_worker.quality import assess, measure
-from services.inference_worker.reid import FACES_PER_TRACK, MIN_SIMILARITY, ReidOptions, track_descriptor
+from services.inference_worker.reid import FACES_PER_TRACK, MIN_SIMILARITY, track_descriptor
 
 SAMPLED = 2 * FACES_PER_TRACK
 SAME_ACROSS_CUTS = {"face_recognition_short_hamilton_clip.mp4": ((0.0, 0.6), (2.8, 7.0))}
@@ -70,7 +70,7 @@ class Track:
 def video_tracks(path: Path, classifier: EmotionClassifier, detector: YuNetDetector,
                  embedder: FaceEmbedder) -> list[Track]:
     """The raw tracks of one video with their sampled face descriptors (merging off)."""
-    options = PipelineOptions(reid=ReidOptions(min_similarity=2.0, faces_per_track=SAMPLED))
+    options = PipelineOptions(reid_min_similarity=2.0, reid_faces_per_track=SAMPLED)
     out = analyze_video(path, classifier=classifier, detector=detector, options=options, embedder=embedder)
     times = [f.t for f in out.document.frames]
     return [Track(path.name, t, faces, out.track_frames[t],

@@ -48,8 +48,9 @@ from services.inference_worker.aggregate import (
 from services.inference_worker.frames import Prefetcher, expected_samples, sample_frames
 from services.inference_worker.quality import QualityThresholds, assess, measure
 from services.inference_worker.reid import (
+    FACES_PER_TRACK,
+    MIN_SIMILARITY,
     FaceSampler,
-    ReidOptions,
     merge_tracks,
     shared_embedder,
     track_descriptor,
@@ -161,7 +162,8 @@ class PipelineOptions:
     max_face_change: float = 8.0
     carry_min_score: float = 0.8
     carry_min_iou: float = 0.5
-    reid: ReidOptions = field(default_factory=ReidOptions)
+    reid_min_similarity: float = MIN_SIMILARITY
+    reid_faces_per_track: int = FACES_PER_TRACK
 
     def track_schedule(self) -> TrackSchedule:
         """When the tracking stage detects, at this sampling rate."""
@@ -369,7 +371,7 @@ def analyze_video(
     keeper = CropKeeper(crops_dir, options.max_crops_kept, expected, options.crop_jpeg_quality)
     tracker = FaceTracker(options.sample_fps, lost_s=options.track_lost_s)
     reuse = _ClassifyReuse(options.classify_every, options.max_face_change)
-    sampler = FaceSampler(options.reid.faces_per_track)
+    sampler = FaceSampler(options.reid_faces_per_track)
     pending: list[_PendingFrame] = []
     batch: list[TrackedFrame] = []
 
@@ -454,11 +456,11 @@ def analyze_video(
 
     t0 = time.perf_counter()
     faces_of: dict[int, np.ndarray] = {}
-    if options.reid.faces_per_track > 0:
+    if options.reid_faces_per_track > 0:
         faces_of = sampler.face_descriptors(embedder or shared_embedder())
     frames_of = track_frames([entry.ids for entry in pending])
     person_of = merge_tracks(frames_of, {t: track_descriptor(v) for t, v in faces_of.items()},
-                             options.reid.min_similarity)
+                             options.reid_min_similarity)
     keeper.merge(person_of)
     timings.reid = time.perf_counter() - t0 + sampler.crop_s
     timings.crop -= sampler.crop_s

@@ -3,7 +3,8 @@
 The tracker (``tracking``) starts new tracks at every shot change and whenever a face is lost for longer than
 ``track_lost_s``, so one person can hold several tracks. Here each track gets a descriptor from the face embedder
 (:mod:`bloomwell_ml.face_embedding`): the mean of the unit descriptors of its ``faces_per_track`` clearest readable
-faces (sharpness × size, as the person's picture is chosen), so the cost is a few faces per track, not one per frame.
+faces (sharpness × size, as the person's picture is chosen; ``REID_FACES_PER_TRACK``, 0 turns re-identification off),
+so the cost is a few faces per track, not one per frame.
 Tracks are then merged into persons (:func:`merge_tracks`):
 
 * two tracks seen in the same frame are never one person;
@@ -11,8 +12,8 @@ Tracks are then merged into persons (:func:`merge_tracks`):
   a cosine similarity of at least ``min_similarity`` (complete linkage: one look-alike cannot chain two people);
 * a track without a readable face has no descriptor and stays a person of its own.
 
-``min_similarity`` is measured by ``scripts/measure_reid.py`` on same-person and different-person track pairs from
-the shared videos and photos (``models/face_embedder/MODEL_CARD.md``).
+``min_similarity`` (setting ``REID_MIN_SIMILARITY``) is measured by ``scripts/measure_reid.py`` on same-person and
+different-person track pairs from the shared videos and photos (``models/face_embedder/MODEL_CARD.md``).
 """
 
 from __future__ import annotations
@@ -30,14 +31,6 @@ from bloomwell_ml.face_embedding import FaceEmbedder, unit
 MIN_SIMILARITY = 0.949
 """Default merge threshold (cosine similarity of track descriptors), from ``scripts/measure_reid.py``."""
 FACES_PER_TRACK = 3
-
-
-@dataclass(frozen=True, slots=True)
-class ReidOptions:
-    """How tracks are merged into persons; ``faces_per_track=0`` turns re-identification off."""
-
-    min_similarity: float = MIN_SIMILARITY
-    faces_per_track: int = FACES_PER_TRACK
 
 
 class FaceSampler:

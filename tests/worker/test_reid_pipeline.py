@@ -13,7 +13,6 @@ from bloomwell_ml.paths import default_model_path
 from services.common.schemas import ResultDocument
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.pipeline import AnalysisOutput, PipelineOptions, analyze_video
-from services.inference_worker.reid import ReidOptions
 from tests.worker.conftest import shared_video
 
 STAGE_CUTS_S = (0.7, 2.7, 7.1)
@@ -74,7 +73,7 @@ def test_stage_clip_counts_the_performer_once_across_the_cuts(shipped: EmotionCl
 
 def test_without_re_identification_the_performer_is_two_people(shipped: EmotionClassifier,
                                                                 yunet: YuNetDetector) -> None:
-    out = stage(shipped, yunet, PipelineOptions(reid=ReidOptions(faces_per_track=0)))
+    out = stage(shipped, yunet, PipelineOptions(reid_faces_per_track=0))
     readable = [p for p in out.document.people if p.assessable_frames > 0]
     assert len(readable) == 3
     assert out.timings.reid >= 0 and out.persons == {t: t for t in out.track_frames}
@@ -123,7 +122,7 @@ def test_a_face_hidden_for_two_seconds_is_still_one_person(shipped: EmotionClass
                                                            tmp_path: Path) -> None:
     video = covered_face_video(tmp_path / "covered.mp4", yunet)
     off = analyze_video(video, classifier=shipped, detector=yunet,
-                        options=PipelineOptions(reid=ReidOptions(faces_per_track=0)))
+                        options=PipelineOptions(reid_faces_per_track=0))
     on = analyze_video(video, classifier=shipped, detector=yunet, options=PipelineOptions())
     assert len(off.track_frames) >= 2 and off.document.summary.people_count >= 2  # the tracker lost her
     assert on.document.summary.people_count == 1
