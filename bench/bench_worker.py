@@ -40,7 +40,7 @@ from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation, resolve_tta  # noq
 from services.common.settings import REPO_ROOT  # noqa: E402
 from services.common.video import decode_frames  # noqa: E402
 from services.inference_worker.aggregate import AggregateOptions  # noqa: E402
-from services.inference_worker.classifier import EmotionClassifier  # noqa: E402
+from services.inference_worker.classifier import EmotionClassifier, Precision  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
 from services.inference_worker.frames import SampleClock  # noqa: E402
 from services.inference_worker.pipeline import PipelineOptions, analyze_video  # noqa: E402
@@ -146,10 +146,10 @@ def bench_classifier(model_path: Path, crops: list[np.ndarray], repeats: int, th
     print(f"{'precision':10s} {'threads':>7s} {'all in one pass':>16s} {'batches of 16':>14s} {'one by one':>11s} "
           f"{'batched/one':>12s}")
     default_threads = torch.get_num_threads()
-    configs = [("fp32", n) for n in thread_counts] + [("bf16", default_threads)]
+    configs: list[tuple[Precision, int]] = [("fp32", n) for n in thread_counts] + [("bf16", default_threads)]
     for precision, threads in configs:
         torch.set_num_threads(threads)
-        clf = EmotionClassifier.load(model_path, device="cpu", precision=precision,  # type: ignore[arg-type]
+        clf = EmotionClassifier.load(model_path, device="cpu", precision=precision,
                                      backend="torch")
         clf.predict(crops[:16])
         clf.predict(crops[:1])

@@ -81,7 +81,7 @@ def combine(members: dict[str, Logits], weights: dict[str, float], temps: dict[s
 
 
 def _macro_f1(logits: np.ndarray, labels: np.ndarray) -> float:
-    return classification_report(labels, logits[0].argmax(1), EMOTIONS)["macro_f1"]
+    return float(classification_report(labels, logits[0].argmax(1), EMOTIONS)["macro_f1"])
 
 
 def weight_grid(names: Sequence[str], step: float = WEIGHT_STEP) -> list[dict[str, float]]:
@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         logits = members[name] if name in members else combine(members, weights, temps)
         ens_temps = {k: temps[name] for k in TTA_KINDS} if name in members else {k: 1.0 for k in TTA_KINDS}
         rep = rb.suite_report(logits, EMOTIONS, ens_temps)
-        ck_logits = cv_ck if name == "ensemble-cv" else logits["ckplus"]["logits"]
+        ck_logits = cv_ck if name == "ensemble-cv" and cv_ck is not None else logits["ckplus"]["logits"]
         ck = ckplus_folds(ck_logits, logits["ckplus"]["labels"], folds)
         if name == "ensemble-cv":
             ck["weights_per_fold"] = cv_weights

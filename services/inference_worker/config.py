@@ -123,6 +123,10 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
         default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"
     )
     progress_db_interval_s: float = Field(default=2.0, ge=0, description="least time between DB progress writes")
+    progress_event_interval_s: float = Field(
+        default=0.25, ge=0, description="least time between two progress events of one stage (a new stage is always "
+        "published at once); 0 = an event after every batch of frames",
+    )
     task_max_retries: int = Field(default=8, ge=0, description="retries of transient (DB/Redis) failures (~4 min)")
     task_retry_backoff_max_s: int = Field(default=120, ge=1)
     task_max_attempts: int = Field(default=4, ge=1, description="deliveries before a job that kills workers fails")
@@ -157,6 +161,10 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     webhook_retry_max_s: float = Field(default=3600.0, gt=0, description="longest wait between two attempts")
     webhook_sweep_interval_s: float = Field(
         default=5.0, ge=0, description="how often each worker delivers due webhooks from the outbox; 0 = off"
+    )
+    webhook_retention_s: float = Field(
+        default=7 * 24 * 3600.0, ge=0, description="ended webhook deliveries (delivered, or given up) are deleted "
+        "from the outbox this long after they ended; 0 = kept",
     )
 
     worker_metrics_port: int = Field(
