@@ -30,6 +30,8 @@ AXE = REPO_ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 STAGE_CLIP = VIDEOS / "face_recognition_short_hamilton_clip.mp4"
 SHORT_CLIP = VIDEOS / "fer_test.mp4"
 DESKTOP = {"width": 1366, "height": 900}
+# how a summary starts: a conclusion in plain words ("The expression was unclear" where the model was unsure)
+PLAIN_LEAD = re.compile(r"^(Mostly|Often|A mix of expressions|We could not|The expression was unclear)")
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 320, "height": 640}
 # the element with focus: where it is, what it is called, and its size (a zero-size focus target hides the ring)
@@ -140,6 +142,26 @@ def test_stage_clip_offers_a_person_picker_and_switching_changes_the_summary(rep
     shot(page, "41b-report-people-phone")
 
 
+def test_stage_clip_counts_the_performer_once_across_the_cuts(reports: Reports) -> None:
+    """The stage clip's report counts the people a viewer can read: the performer (wide shot and medium shot, one
+    person re-identified across the cuts) and the smiling audience member — it said 3, the performer twice."""
+    page = reports.page
+    open_report(page, reports.stage_id)
+    picker = page.get_by_test_id("people-picker")
+    expect(picker.get_by_role("heading")).to_have_text("We saw 2 people in this video")
+    expect(picker).to_contain_text("8 more faces were too brief or unclear to read")  # 10 people, each once
+    options = picker.get_by_test_id("person-option")
+    expect(options).to_have_count(2)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download JSON").click()
+    result = json.loads(Path(dl.value.path()).read_text())
+    tracks = {int(options.nth(i).get_attribute("data-track") or -1) for i in range(2)}
+    shown = [p for p in result["people"] if p["track_id"] in tracks]
+    performer = next(p for p in shown if p["first_t"] == 0.0)
+    assert performer["last_t"] >= 6.8  # the wide shot (0-0.6 s) and the medium shot (2.8-7.0 s): one person
+    shot(page, "41c-report-people-merged")
+
+
 def test_single_person_report_reads_plainly(reports: Reports) -> None:
     page = reports.page
     api_calls: list[str] = []
@@ -156,7 +178,7 @@ def test_single_person_report_reads_plainly(reports: Reports) -> None:
     assert api_calls.count(record) == 1, api_calls
     assert api_calls.count(f"{record}/result") == 1, api_calls
     expect(page.get_by_test_id("people-picker")).to_have_count(0)
-    plain = re.compile(r"^(Mostly|Often|A mix of expressions|We could not)")
+    plain = PLAIN_LEAD
     expect(page.get_by_test_id("summary-text")).to_have_text(plain)
     values = page.get_by_test_id("bar-value")
     expect(values).to_have_count(7)
@@ -352,7 +374,7 @@ def test_the_summary_leads_with_the_conclusion_and_is_above_the_fold_on_a_phone(
     for analysis_id in (reports.stage_id, reports.short_id):
         open_report(page, analysis_id, PHONE)
         text = page.get_by_test_id("summary-text")
-        expect(text).to_have_text(re.compile(r"^(Mostly|Often|A mix of expressions|We could not)"))
+        expect(text).to_have_text(PLAIN_LEAD)
         assert not re.search(r"around \d", text.inner_text()), text.inner_text()  # timestamps belong to the timeline
         box = text.bounding_box()
         assert box and box["y"] + box["height"] <= PHONE["height"], box

@@ -1,9 +1,8 @@
 import { Suspense, lazy, useEffect, useMemo, useState } from "react";
 import { getConfig } from "../api/analyses";
 import type { AnalysisResult } from "../api/types";
-import { withConfidence } from "../domain/confidence";
 import { probabilityRows, readableFaces } from "../domain/frames";
-import { defaultPerson, orderPeople } from "../domain/people";
+import { defaultPerson, isReadable, orderPeople } from "../domain/people";
 import { DISCLAIMER } from "../domain/notice";
 import { observations } from "../domain/observations";
 import { ribbonBands } from "../domain/ribbon";
@@ -32,10 +31,10 @@ export interface ResultViewProps {
 
 /** The report on one person of a v2 result: summary first, then the band, the distribution and observations. */
 export function ResultView({ analysisId, result, filename = null, createdAt = "" }: ResultViewProps) {
-  const everyone = useMemo(() => orderPeople(result), [result]);
-  // only people whose expression could be read have a report to pick; the others are mentioned in one line
-  const people = useMemo(() => everyone.filter((p) => p.person.indicators), [everyone]);
-  const unreadable = everyone.length - people.length;
+  // only people whose expression could be read have a report to pick (numbered among themselves, by appearance);
+  // the others are mentioned in one line
+  const people = useMemo(() => orderPeople({ people: result.people.filter(isReadable), primary_track_id: result.primary_track_id }), [result]);
+  const unreadable = result.people.length - people.length;
   const [trackId, setTrackId] = useState<number | null>(() => defaultPerson(people)?.person.track_id ?? null);
   const shown = people.find((p) => p.person.track_id === trackId) ?? defaultPerson(people);
   const [phrases, setPhrases] = useState<GapPhrases>({});
@@ -54,9 +53,9 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
   const person = shown?.person ?? null;
   // the person's readable faces frame by frame: how sure each stretch of the band is, and the probability lines
   const faces = useMemo(() => (person ? readableFaces(result.frames, person.track_id) : []), [person, result.frames]);
-  const bands = useMemo(() => (person ? withConfidence(ribbonBands(person.segments, summary.duration_s), faces) : []), [person, faces, summary.duration_s]);
+  const bands = useMemo(() => (person ? ribbonBands(person.segments, summary.duration_s) : []), [person, summary.duration_s]);
   const sentences = useMemo(() => (person ? summarySentences(person, bands, phrases) : []), [person, bands, phrases]);
-  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s, bands) : []), [person, summary.duration_s, bands]);
+  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s) : []), [person, summary.duration_s]);
   const obs = useMemo(() => observations(person?.indicators ?? null), [person]);
   const dist = useMemo(() => (person ? distributionRows(person.distribution, person.mean_probabilities) : []), [person]);
   // a line breaks where two readable frames are further apart than two sampling steps
