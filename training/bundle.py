@@ -2,6 +2,7 @@
 
     python -m training.bundle --name expression-ensemble --version 3.0.0 \
         --member convnext-face48=1 --member faceapi-expression=1 --member fer-mini-xception=1
+    python -m training.bundle --name expression-ensemble --card artifacts/eval/suite.json   # its model_card.json
 
 Each member is a model folder known to the suite (``training.suite.MEMBERS``); its weight is given here (the choice
 and the figures behind it are in the bundle's model card) and its own single-view temperature is read from its model
@@ -64,17 +65,64 @@ def ship(name: str, version: str, weights: dict[str, float], opts: rb.SuiteOptio
     return path
 
 
+CARD_SETS = ("fer2013_val", "fer2013_test", "fer2013_c", "ckplus", "serving_fer2013_test", "serving_ckplus")
+
+
+def calibration_table(candidate: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per set and TTA kind: ECE and NLL before (the plain mixture, T = 1) and after the bundle's temperature."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for key in CARD_SETS:
+        entry = candidate["sets"].get(key)
+        if entry is None:
+            continue
+        entry = entry["pooled"] if key == "fer2013_c" else entry
+        out[key] = {tta: {"ece_before": e["uncalibrated"]["ece"], "ece_after": e["calibrated"]["ece"],
+                          "nll_before": e["uncalibrated"]["nll"], "nll_after": e["calibrated"]["nll"],
+                          "accuracy": e["calibrated"]["accuracy"], "temperature": e["calibrated"]["temperature"]}
+                    for tta, e in entry.items()}
+    return out
+
+
+def write_card_json(manifest: Path, suite_report: Path, baseline: str = "convnext-face48") -> Path:
+    """``model_card.json`` beside the manifest: its SHA-256, the members, and the suite's figures of the bundle and of
+    ``baseline`` (2.2.0) from the same run (headline rows; calibration before/after on every set)."""
+    from bloomwell_ml.onnx_runtime import file_sha256
+
+    bundle = read_bundle(manifest)
+    report = json.loads(suite_report.read_text())
+    name = f"{bundle.spec.name} {bundle.spec.version}"
+    rows = {r["candidate"]: r for r in report["headline"]}
+    card = {"name": bundle.spec.name, "version": bundle.spec.version, "manifest": manifest.name,
+            "manifest_sha256": file_sha256(manifest), "temperatures": bundle.spec.temperatures,
+            "members": [{"name": m.name, "weight": m.weight, "temperature": m.temperature,
+                         "onnx_sha256": m.onnx_sha256, "pt_sha256": m.pt_sha256} for m in bundle.members],
+            "suite": {"options": {k: report["options"].get(k) for k in ("corrupt_limit", "serving_limit", "views")},
+                      "bundle": rows.get(name), "baseline": rows.get(baseline),
+                      "calibration": calibration_table(report["candidates"][name]),
+                      "baseline_calibration": calibration_table(report["candidates"][baseline])}}
+    out = manifest.parent / "model_card.json"
+    out.write_text(json.dumps(card, indent=1) + "\n")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", default="expression-ensemble")
-    ap.add_argument("--version", required=True)
-    ap.add_argument("--member", action="append", required=True, metavar="NAME=WEIGHT")
+    ap.add_argument("--version")
+    ap.add_argument("--member", action="append", metavar="NAME=WEIGHT")
+    ap.add_argument("--card", metavar="SUITE_JSON",
+                    help="only write the bundle's model_card.json from a suite report (training.suite --out)")
     ap.add_argument("--note", default="", help="why these weights (stored in the manifest as 'choice')")
     ap.add_argument("--data-root")
     ap.add_argument("--cache-dir", default="runs/robustness-cache")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
+    if args.card:
+        print(write_card_json(models_dir() / args.name / BUNDLE_FILE, Path(args.card)))
+        return
+    if not args.version or not args.member:
+        ap.error("--version and --member are needed to ship a bundle")
     opts = rb.SuiteOptions(data_root=resolve_data_root(args.data_root), cache_dir=Path(args.cache_dir),
                            sets=("fer2013_val",), batch_size=32)
     path = ship(args.name, args.version, parse_members(args.member), opts, args.threads,

@@ -21,7 +21,8 @@ from services.common.analysis import UnassessableReason
 from services.common.quality import GATE_IMAGE_PX, NOSE_DEPTH_RATIO, QualityThresholds
 from services.common.schemas import FaceQuality
 
-__all__ = ["NOSE_DEPTH_RATIO", "FaceQuality", "QualityThresholds", "assess", "estimate_yaw_deg", "measure"]
+__all__ = ["NOSE_DEPTH_RATIO", "FaceQuality", "QualityThresholds", "assess", "estimate_yaw_deg", "gate_image",
+           "measure"]
 
 
 def estimate_yaw_deg(box: Box) -> float | None:
@@ -40,12 +41,20 @@ def estimate_yaw_deg(box: Box) -> float | None:
     return math.degrees(math.atan((offset / eye_distance) / NOSE_DEPTH_RATIO))
 
 
-def measure(model_image: np.ndarray, box: Box) -> FaceQuality:
-    """Quality of one face from its model-input image (uint8, H×W or H×W×C; grey or RGB) and its detector box."""
+def gate_image(model_image: np.ndarray) -> np.ndarray:
+    """A model-input image (uint8, H×W or H×W×C; grey or RGB) as the grey ``GATE_IMAGE_PX`` square the quality
+    thresholds and the pipeline's "face unchanged" test were measured on (the image itself for a 48 px grey model)."""
     gray = model_image if model_image.ndim == 2 else model_image[:, :, 0] if model_image.shape[2] == 1 else (
         cv2.cvtColor(model_image, cv2.COLOR_RGB2GRAY))
     if gray.shape[:2] != (GATE_IMAGE_PX, GATE_IMAGE_PX):
         gray = to_model_image(gray, GATE_IMAGE_PX, grayscale=True, in_chans=1)[:, :, 0]
+    return np.ascontiguousarray(gray)
+
+
+def measure(model_image: np.ndarray, box: Box) -> FaceQuality:
+    """Quality of one face from its model-input image (uint8, H×W or H×W×C; grey or RGB; see :func:`gate_image`)
+    and its detector box."""
+    gray = gate_image(model_image)
     sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
     mean, std = cv2.meanStdDev(gray)
     return FaceQuality(
