@@ -164,3 +164,20 @@ def test_predict_probs_mixes_an_ensemble_per_view_then_applies_its_temperature()
     assert np.abs(got_t.numpy() - expected).max() < 1e-5
     with pytest.raises(ValueError, match="needs as many batches"):
         predict_probs(ens, [x1], "none")
+
+
+def test_the_bundle_card_records_the_manifest_and_the_figures_before_and_after() -> None:
+    from bloomwell_ml.onnx_runtime import file_sha256
+
+    folder = default_model_path().parent
+    card = json.loads((folder / "model_card.json").read_text())
+    bundle = read_bundle(default_model_path())
+    assert card["manifest_sha256"] == file_sha256(default_model_path()), "rerun python -m training.bundle --card"
+    assert card["version"] == bundle.spec.version and card["temperatures"] == bundle.spec.temperatures
+    assert [m["name"] for m in card["members"]] == [m.name for m in bundle.members]
+    suite = card["suite"]
+    assert suite["bundle"]["candidate"] == f"{bundle.spec.name} {bundle.spec.version}"
+    assert suite["baseline"]["candidate"] == "convnext-face48"
+    assert {"fer2013_test", "fer2013_c", "ckplus"} <= set(suite["calibration"])
+    text = (folder / "MODEL_CARD.md").read_text()
+    assert f"{bundle.spec.name} {bundle.spec.version}" in text and "Expressions are not emotions" in text
