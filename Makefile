@@ -53,7 +53,7 @@ browser-deps:  ## install Debian's Chromium for the browser tests (when missing 
 lint: venv  ## ruff
 	$(PY) -m ruff check .
 
-typecheck: venv  ## mypy --strict on services/ and bloomwell_client/ (configured in pyproject.toml)
+typecheck: venv  ## mypy --strict on services/, bloomwell_client/, bloomwell_ml/, training/, scripts/, bench/ (pyproject.toml)
 	$(PY) -m mypy
 
 test: venv frontend browser-deps  ## the whole default suite: ruff, mypy, ESLint, API types current, web app unit tests, Python tests (not slow)

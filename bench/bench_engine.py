@@ -49,7 +49,7 @@ from services.inference_worker.batching import BatchingClassifier  # noqa: E402
 from services.inference_worker.classifier import EmotionClassifier  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
 from services.inference_worker.frames import sample_frames  # noqa: E402
-from services.inference_worker.pipeline import AnalysisOutput, PipelineOptions, analyze_video  # noqa: E402
+from services.inference_worker.pipeline import AnalysisOutput, Classifier, PipelineOptions, analyze_video  # noqa: E402
 from services.inference_worker.smoothing import SmoothingOptions  # noqa: E402
 
 VIDEOS = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "videos"
@@ -129,16 +129,16 @@ def bench_detect(frames: dict[Path, list[np.ndarray]], names: list[str]) -> None
         print(f"{name:8s} {'ALL':42s} {n:6d} {total_ms / n:8.1f} {wf:4d}/{n:<3d} {fc:6d} {mt:>11s} {cf:10d} {uc:11d}")
 
 
-def run_once(video: Path, classifier: object, detector: FaceDetector, options: PipelineOptions,
+def run_once(video: Path, classifier: Classifier, detector: FaceDetector, options: PipelineOptions,
              tmp: Path) -> tuple[float, AnalysisOutput]:
     """Seconds for one pipeline run, and its output."""
     t0 = time.perf_counter()
-    out = analyze_video(video, classifier=classifier, detector=detector, options=options,  # type: ignore[arg-type]
+    out = analyze_video(video, classifier=classifier, detector=detector, options=options,
                         crops_dir=tmp / f"{video.stem}-{time.perf_counter_ns()}")
     return time.perf_counter() - t0, out
 
 
-def timed_run(video: Path, classifier: object, detector: FaceDetector, options: PipelineOptions,
+def timed_run(video: Path, classifier: Classifier, detector: FaceDetector, options: PipelineOptions,
               tmp: Path) -> tuple[float, float, AnalysisOutput]:
     """Wall seconds, CPU seconds of this process (all its threads: less sensitive to other jobs' load) and the
     output of one pipeline run."""
@@ -157,9 +157,9 @@ def bench_e2e(videos: list[Path], model: Path, settings: WorkerSettings, repeats
           f"on PyTorch; new = {settings.face_detector} + {settings.inference_tta} TTA on backend "
           f"{settings.inference_backend} (the worker's defaults)")
     runners: dict[str, tuple[BatchingClassifier, FaceDetector, PipelineOptions]] = {}
-    for label, (det, tta, backend, options) in configs.items():
-        clf = BatchingClassifier(EmotionClassifier.load(model, tta=tta, backend=backend))  # type: ignore[arg-type]
-        runners[label] = (clf, create_detector(det), options)
+    for label, (detector_name, tta, backend, options) in configs.items():
+        clf = BatchingClassifier(EmotionClassifier.load(model, tta=tta, backend=backend))
+        runners[label] = (clf, create_detector(detector_name), options)
         run_once(videos[0], clf, runners[label][1], options, tmp)  # warm-up
     print(f"{'video':42s} {'cfg':3s} {'frames':>6s} {'faces':>5s} {'decode':>6s} {'detect':>6s} {'track':>5s} "
           f"{'crop':>5s} {'classify':>8s} {'p50 s':>6s} {'p95 s':>6s} {'frames/s':>8s} {'old/new':>7s} "
@@ -256,12 +256,13 @@ def bench_smoothing(videos: list[Path], model: Path, settings: WorkerSettings, t
     for video in videos:
         cells, dominant, length = [], "", 0.0
         for label, smoothing in smoothers.items():
-            _, out = run_once(video, clf, det, replace(base, smoothing=smoothing), tmp)
-            indicators = out.summary.get("indicators") or {}
-            cells.append(str(indicators.get("expression_changes", "—")))
+            _, out = run_once(video, clf, det, replace(base, aggregate=replace(base.aggregate, smoothing=smoothing)),
+                              tmp)
+            indicators = out.summary.indicators
+            cells.append(str(indicators.expression_changes) if indicators else "—")
             length = out.duration_s
             if label == "hmm tau 2 s":
-                dominant = str(out.summary.get("dominant_emotion"))
+                dominant = str(out.summary.dominant_emotion)
         print(f"{video.name[:42]:42s} {length:8.1f} " + " ".join(f"{c:>14s}" for c in cells) + f"   {dominant}")
     clf.close()
 

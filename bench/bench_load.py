@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.devinfra import free_port, start_redis, throwaway_database  # noqa: E402
+from scripts.devinfra import free_port, start_redis, stop_process_groups, throwaway_database  # noqa: E402
 from services.common.settings import REPO_ROOT  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -134,21 +133,14 @@ def stack(code_dir: Path, database_url: str, redis_url: str, api_workers: int,
         _wait_http(f"http://{HOST}:{api_port}/healthz", processes)
         yield f"http://{HOST}:{api_port}"
     finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_process_groups(processes)
 
 
 def _video(path: Path) -> Path:
     import cv2
     import numpy as np
 
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (160, 120))
     for i in range(20):
         writer.write(np.full((120, 160, 3), i * 10, dtype=np.uint8))
     writer.release()

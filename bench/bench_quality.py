@@ -19,7 +19,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -32,7 +31,7 @@ from bloomwell_ml.paths import convnext_model_path  # noqa: E402
 from bloomwell_ml.preprocess import normalize, to_model_image  # noqa: E402
 from services.inference_worker.quality import QualityThresholds, estimate_yaw_deg, measure  # noqa: E402
 from training.data import corruptions  # noqa: E402
-from training.data.readers import read_folder  # noqa: E402
+from training.data.readers import read_folder, read_gray  # noqa: E402
 from training.serving_path import detect_and_crop, serving_frame, stratified_subset  # noqa: E402
 
 FULL_BOX = Box(0, 0, 48, 48)
@@ -88,7 +87,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     loaded = load_model(convnext_model_path())
     samples = stratified_subset(read_folder(args.data_root, "test"), args.limit)
-    faces = [cv2.imread(str(s.path), cv2.IMREAD_GRAYSCALE) for s in samples]
+    faces = [read_gray(s.path) for s in samples]
     labels = np.array([s.label for s in samples])
     clean = float((classify(loaded, model_images(faces, loaded)) == labels).mean())
     bar = clean - args.bar / 100.0
@@ -117,9 +116,9 @@ def main() -> None:
     frames = [serving_frame(f, int(lab)) for f, lab in zip(faces, labels, strict=True)]
     crops, boxes = detect_and_crop(frames, create_detector("yunet", max_faces=1), 0.0, align=False)
     found = [i for i, c in enumerate(crops) if c is not None]
-    imgs = model_images([crops[i] for i in found], loaded)  # type: ignore[misc]
+    imgs = model_images([c for c in crops if c is not None], loaded)
     correct = classify(loaded, imgs) == labels[found]
-    yaw = np.array([abs(estimate_yaw_deg(boxes[i]) or 0.0) for i in found])  # type: ignore[arg-type]
+    yaw = np.array([abs(estimate_yaw_deg(b) or 0.0) for b in boxes if b is not None])  # a box wherever a crop
     for label, n, acc in binned(yaw, correct, [0, 10, 20, 30, 40, 50, 60, 90]):
         print(f"  |yaw| {label:>10}: n {n:5d}  accuracy {100 * acc:5.1f} %")
 

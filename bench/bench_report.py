@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
 from tests.browser.helpers import (
     ANALYSIS_TIMEOUT_MS,
@@ -35,7 +35,7 @@ from tests.browser.stack import REPO_ROOT, running_stack
 VIDEOS = REPO_ROOT.parent / "shared" / "data" / "videos"
 SHARED_VIDEOS = Path("/work/shared/data/videos")
 CHROMIUM = "/usr/bin/chromium"
-SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+SIZES: dict[str, ViewportSize] = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 SETTLE_MS = 2000
 
 

@@ -16,7 +16,10 @@ Sections:
 - ``api``: the product as ``make run`` starts it (``scripts.run_stack``, fresh data dir): seconds to a ready stack,
   the first job on the fresh stack against warm jobs (``fer_woman2.mp4`` at the default 5 frames/s; seconds from the
   upload's first byte to the result fetched), then every frame through the API (``sample_fps`` = the video's rate):
-  frames in the result / seconds from upload to result, p50 over ``--repeats``.
+  frames in the result / seconds from upload to result, p50 over ``--repeats``; with where the time went (upload
+  answered, analysis to its terminal event, result fetched) and the CPU seconds each part of the stack used per job
+  (gateway, worker, auth, Redis, and this process as the client: a measure of the work that the machine's load does
+  not change much).
 - ``segments`` (where the pipeline has ``DETECT_INTERVAL_S``): each person's smoothed segments on every shared
   video, every frame analysed, with the worker's default schedules (detection every ``DETECT_INTERVAL_S``, a face
   classified again when it changed or every ``CLASSIFY_INTERVAL_S``) against detection on every frame and
@@ -38,7 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +56,7 @@ from bloomwell_ml.faces import create_detector  # noqa: E402
 from services.inference_worker.batching import BatchingClassifier  # noqa: E402
 from services.inference_worker.classifier import EmotionClassifier  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
-from services.inference_worker.pipeline import AnalysisOutput, PipelineOptions, analyze_video  # noqa: E402
+from services.inference_worker.pipeline import AnalysisOutput, PipelineOptions, Timings, analyze_video  # noqa: E402
 
 VIDEOS = Path(os.environ.get("BLOOMWELL_SHARED_DATA", ROOT.parent / "shared" / "data")) / "videos"
 FER_VERSION = "25.10.3"
@@ -83,10 +86,8 @@ def video_fps(video: Path) -> float:
 def every_frame_options(settings: WorkerSettings, fps: float, **overrides: Any) -> PipelineOptions:
     """The worker's pipeline options with every frame of a ``fps`` video analysed."""
     options = settings.pipeline_options(fps)
-    if options.sample_fps != fps:  # an older pipeline's options, or a rate above the API's limit
-        aggregate = getattr(options, "aggregate", None)
-        options = replace(options, aggregate=replace(aggregate, sample_fps=fps)) if aggregate is not None \
-            else replace(options, sample_fps=fps)
+    if options.sample_fps != fps:  # a rate above the API's limit
+        options = replace(options, aggregate=replace(options.aggregate, sample_fps=fps))
     known = {f.name for f in fields(PipelineOptions)}
     return replace(options, **{k: v for k, v in overrides.items() if k in known})
 
@@ -122,16 +123,18 @@ def bench_inprocess(videos: list[Path], settings: WorkerSettings, repeats: int, 
     for video in videos:
         options = every_frame_options(settings, video_fps(video))
         run_pipeline(video, runner, options, tmp)  # warm-up: first-call allocations, page cache
-        seconds, frames, last = [], 0, None
+        seconds: list[float] = []
+        last = Timings()
         for _ in range(repeats):
             s, out = run_pipeline(video, runner, options, tmp)
             seconds.append(s)
-            frames, last = out.timings.frames, out.timings
+            last = out.timings
+        frames = last.frames
         fps = frames / p50(seconds)
         results[video.name] = fps
         print(f"{video.name:42s} {frames:4d} frames  p50 {p50(seconds):6.2f} s  {fps:7.1f} frames/s  "
-              f"(runs {', '.join(f'{s:.2f}' for s in seconds)}; last run: {getattr(last, 'detections', frames)} frames "
-              f"detected in {last.detect:.2f} s, {last.faces} faces classified, {getattr(last, 'reused', 0)} reused, "
+              f"(runs {', '.join(f'{s:.2f}' for s in seconds)}; last run: {last.detections} frames "
+              f"detected in {last.detect:.2f} s, {last.faces} faces classified, {last.reused} reused, "
               f"crop {last.crop:.2f} s, classify wait {last.classify:.2f} s)")
     runner[0].close()
     return results
@@ -172,15 +175,56 @@ def bench_fer(videos: list[Path], venv: Path, repeats: int) -> dict[str, float]:
     return results
 
 
-def _timed_job(client: Any, video: Path, sample_fps: float | None) -> tuple[float, int]:
-    """Seconds from the upload's start to the result fetched, and the result's frame count."""
+@dataclass
+class JobTimes:
+    """One job through the API, in seconds from the upload's first byte: the upload answered (``202``, after the
+    gateway's checks), the terminal event received, the result fetched; and the result's frame count."""
+
+    accepted: float
+    ended: float
+    fetched: float
+    frames: int
+
+
+def _timed_job(client: Any, video: Path, sample_fps: float | None) -> JobTimes:
+    """Upload ``video``, follow its events to the end and fetch the result (then delete it)."""
     t0 = time.perf_counter()
     created = client.upload(video, sample_fps=sample_fps)
+    accepted = time.perf_counter() - t0
     client.wait(created.id, timeout_s=600)
+    ended = time.perf_counter() - t0
     result = client.result_json(created.id)
-    seconds = time.perf_counter() - t0
+    fetched = time.perf_counter() - t0
     client.delete(created.id)
-    return seconds, len(result.frames)
+    return JobTimes(accepted, ended, fetched, len(result.frames))
+
+
+def _process_cpu_s() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each part of the stack this process started (its descendants,
+    summed by role: gateway, worker, auth, redis) and by this process (the client)."""
+    stats: dict[int, tuple[int, float, str]] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields_ = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stats[int(entry.name)] = (int(fields_[1]), (int(fields_[11]) + int(fields_[12])) / ticks, command)
+    roles = (("services.api", "gateway"), ("celery", "worker"), ("services.auth", "auth"), ("redis-server", "redis"))
+    usage: dict[str, float] = {}
+    parents = [os.getpid()]
+    while parents:
+        parent = parents.pop()
+        for pid, (ppid, cpu, command) in stats.items():
+            if ppid == parent:
+                parents.append(pid)
+                role = next((name for key, name in roles if key in command), None)
+                if role is not None:
+                    usage[role] = usage.get(role, 0.0) + cpu
+    own = os.times()
+    usage["client"] = own.user + own.system
+    return usage
 
 
 def bench_api(videos: list[Path], repeats: int) -> dict[str, float]:
@@ -199,27 +243,35 @@ def bench_api(videos: list[Path], repeats: int) -> dict[str, float]:
                 client.signup(email, password, "Bench", "Runtime")
                 client.login(email, password)
                 first = videos[0]
-                cold, _ = _timed_job(client, first, None)
-                warm = [_timed_job(client, first, None)[0] for _ in range(max(2, repeats))]
+                cold = _timed_job(client, first, None).fetched
+                warm = [_timed_job(client, first, None).fetched for _ in range(max(2, repeats))]
                 results["cold_s"], results["warm_s"] = cold, p50(warm)
                 print(f"{first.name}, default rate: first job on the fresh stack {cold:.2f} s, warm jobs p50 "
                       f"{p50(warm):.2f} s (runs {', '.join(f'{s:.2f}' for s in warm)}): first/warm "
                       f"{cold / p50(warm):.2f}×")
                 for video in videos:
                     fps = video_fps(video)
+                    before = _process_cpu_s()
                     runs = [_timed_job(client, video, fps) for _ in range(repeats)]
-                    seconds = [s for s, _ in runs]
-                    frames = runs[-1][1]
+                    after = _process_cpu_s()
+                    seconds = [run.fetched for run in runs]
+                    frames = runs[-1].frames
                     results[video.name] = frames / p50(seconds)
                     print(f"{video.name:42s} every frame ({fps:.2f}/s): {frames:4d} frames  p50 {p50(seconds):6.2f} s"
                           f"  {results[video.name]:7.1f} frames/s (runs {', '.join(f'{s:.2f}' for s in seconds)})")
+                    print(f"    where the time went (p50 s): upload answered 202 "
+                          f"{p50([r.accepted for r in runs]):.2f}, analysis to its terminal event "
+                          f"{p50([r.ended - r.accepted for r in runs]):.2f}, result fetched "
+                          f"{p50([r.fetched - r.ended for r in runs]):.2f}")
+                    cpu = {role: (after.get(role, 0.0) - before.get(role, 0.0)) / repeats for role in after}
+                    print("    CPU seconds per job: " + ", ".join(
+                        f"{role} {value:.2f}" for role, value in sorted(cpu.items(), key=lambda kv: -kv[1])))
     return results
 
 
 def person_segments(out: AnalysisOutput) -> dict[str, list[tuple[str, float, float]]]:
     """Each person's smoothed segments ``(emotion or gap reason, start s, end s)``, by person label."""
-    doc = out.document
-    people = doc.model_dump(mode="json")["people"] if hasattr(doc, "model_dump") else doc.get("people") or []
+    people = out.document.model_dump(mode="json")["people"]
     segments: dict[str, list[tuple[str, float, float]]] = {}
     for person in people:
         segments[str(person.get("label"))] = [

@@ -13,11 +13,9 @@ them). The stack is stopped (SIGINT to `make run`'s process group) once it answe
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,20 +25,17 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from scripts.devinfra import free_port, stop_process_groups  # noqa: E402
 
 
 def ready(url: str) -> bool:
     """Whether ``url`` answers 200."""
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
-            return response.status == 200
+            status: int = response.status
+            return status == 200
     except (urllib.error.URLError, OSError):
         return False
 
@@ -81,14 +76,7 @@ def main() -> None:
             time.sleep(0.5)
         seconds = time.perf_counter() - t0
     finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
+        stop_process_groups([process], signal.SIGINT, timeout_s=60)
         log.close()
     venv = clone / ".venv"
     size = du(venv)

@@ -21,6 +21,7 @@ import itertools
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,9 +33,9 @@ from bloomwell_ml.preprocess import preprocess_faces
 from training.suite import MEMBERS, SHORT
 
 
-def make_runner(path: object, backend: str) -> Callable[[list[np.ndarray]], np.ndarray]:
+def make_runner(path: Path, backend: str) -> Callable[[list[np.ndarray]], np.ndarray]:
     """The classify step of one model on one thread."""
-    loaded = load_model(path)  # type: ignore[arg-type]
+    loaded = load_model(path)
     module: Callable[[torch.Tensor], torch.Tensor] = loaded.module
     if backend == "onnxruntime":
         from bloomwell_ml.onnx_runtime import OnnxModule, onnx_bytes
@@ -43,7 +44,8 @@ def make_runner(path: object, backend: str) -> Callable[[list[np.ndarray]], np.n
 
     def run(crops: list[np.ndarray]) -> np.ndarray:
         with torch.inference_mode():
-            return predict_probs(module, preprocess_faces(crops, loaded.spec)).numpy()
+            probs: np.ndarray = predict_probs(module, preprocess_faces(crops, loaded.spec)).numpy()
+            return probs
 
     return run
 

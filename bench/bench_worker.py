@@ -7,7 +7,8 @@
 Sections: (1) decode + sample frames/s, (2) face detection ms/frame per detector (and how many sampled
 frames got a face), (3) classifier faces/s, one forward pass per batch vs one crop at a time, fp32 vs
 bf16 autocast, (4) end-to-end latency of the pipeline per video (decode → detect → classify →
-aggregate → crops), p50/p95 over repeats. Other jobs on the machine slow everything down: the load
+aggregate → crops), p50/p95 over repeats, (5) what re-identification adds per video (off/on in the same run).
+Other jobs on the machine slow everything down: the load
 average is printed with the figures.
 """
 
@@ -39,7 +40,7 @@ from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation, resolve_tta  # noq
 from services.common.settings import REPO_ROOT  # noqa: E402
 from services.common.video import decode_frames  # noqa: E402
 from services.inference_worker.aggregate import AggregateOptions  # noqa: E402
-from services.inference_worker.classifier import EmotionClassifier  # noqa: E402
+from services.inference_worker.classifier import EmotionClassifier, Precision  # noqa: E402
 from services.inference_worker.config import WorkerSettings  # noqa: E402
 from services.inference_worker.frames import SampleClock  # noqa: E402
 from services.inference_worker.pipeline import PipelineOptions, analyze_video  # noqa: E402
@@ -145,10 +146,10 @@ def bench_classifier(model_path: Path, crops: list[np.ndarray], repeats: int, th
     print(f"{'precision':10s} {'threads':>7s} {'all in one pass':>16s} {'batches of 16':>14s} {'one by one':>11s} "
           f"{'batched/one':>12s}")
     default_threads = torch.get_num_threads()
-    configs = [("fp32", n) for n in thread_counts] + [("bf16", default_threads)]
+    configs: list[tuple[Precision, int]] = [("fp32", n) for n in thread_counts] + [("bf16", default_threads)]
     for precision, threads in configs:
         torch.set_num_threads(threads)
-        clf = EmotionClassifier.load(model_path, device="cpu", precision=precision,  # type: ignore[arg-type]
+        clf = EmotionClassifier.load(model_path, device="cpu", precision=precision,
                                      backend="torch")
         clf.predict(crops[:16])
         clf.predict(crops[:1])
@@ -196,6 +197,42 @@ def bench_end_to_end(videos: list[Path], model_path: Path, detector_name: str, s
             print(f"{video.name:48s} {timings.frames:6d} {timings.faces:6d} {percentile(runs, 50):7.2f} "
                   f"{percentile(runs, 95):7.2f} {timings.decode:7.2f} {timings.detect:7.2f} {timings.classify:8.2f}")
     print(f"{'all videos':48s} {'':6s} {'':6s} {percentile(all_runs, 50):7.2f} {percentile(all_runs, 95):7.2f}")
+
+
+def bench_reid(videos: list[Path], model_path: Path, detector_name: str, sample_fps: float, repeats: int) -> None:
+    """What re-identification adds per video: the pipeline with it off and on, alternated in the same run."""
+    print(f"\n## 5. Re-identification cost per video ({detector_name}, {sample_fps:g} frames/s, {repeats} runs each, "
+          "off/on alternated)")
+    clf = EmotionClassifier.load(model_path, tta="none")
+    detector = create_detector(detector_name)
+    on = PipelineOptions(aggregate=AggregateOptions(sample_fps=sample_fps))
+    off = PipelineOptions(aggregate=AggregateOptions(sample_fps=sample_fps), reid_faces_per_track=0)
+    analyze_video(videos[0], classifier=clf, detector=detector, options=on)  # loads the embedder once
+    print(f"{'video':48s} {'tracks':>6s} {'faces':>6s} {'people':>11s} {'off p50 s':>9s} {'on p50 s':>9s} "
+          f"{'reid s':>7s} {'share':>6s} {'diff':>6s}")
+    for video in videos:
+        runs: dict[str, list[float]] = {"off": [], "on": []}
+        reid: list[float] = []
+        people: dict[str, int] = {}
+        tracks = embedded = 0
+        for _ in range(repeats):
+            for name, options in (("off", off), ("on", on)):
+                t0 = time.perf_counter()
+                out = analyze_video(video, classifier=clf, detector=detector, options=options)
+                runs[name].append(time.perf_counter() - t0)
+                readable = sum(1 for p in out.document.people if p.assessable_frames > 0)
+                people[name] = readable
+                if name == "on":
+                    reid.append(out.timings.reid)
+                    tracks = len(out.track_frames)
+                    embedded = sum(len(v) for v in out.face_descriptors.values())
+        p_off, p_on = percentile(runs["off"], 50), percentile(runs["on"], 50)
+        print(f"{video.name:48s} {tracks:6d} {embedded:6d} {people['off']:>4d} → {people['on']:<4d} {p_off:9.2f} "
+              f"{p_on:9.2f} {percentile(reid, 50):7.3f} {100 * percentile(reid, 50) / p_on:5.1f}% "
+              f"{100 * (p_on - p_off) / p_off:5.1f}%")
+    print("people: readable people (the report's picker) without → with re-identification; reid s: the stage alone "
+          "(cropping, embedding, merging), share: of the run with it; diff: end-to-end on vs off, which also carries "
+          "the machine's noise")
 
 
 def bench_queue(videos: list[Path], model_path: Path, detector_name: str, sample_fps: float, repeats: int,
@@ -312,7 +349,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--quick", action="store_true", help="1 repeat, 16 frames per video")
-    parser.add_argument("--sections", nargs="+", default=["decode", "detect", "classify", "e2e", "queue"])
+    parser.add_argument("--sections", nargs="+", default=["decode", "detect", "classify", "e2e", "reid", "queue"])
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
                         help="Redis for the queue section (a database number of its own)")
     args = parser.parse_args()
@@ -348,6 +385,8 @@ def main() -> None:
             for name in args.e2e_detectors:
                 for tta in args.e2e_tta:
                     bench_end_to_end(videos, model_path, name, args.sample_fps, args.repeats, tta)
+        if "reid" in args.sections:
+            bench_reid(videos, model_path, "yunet", args.sample_fps, args.repeats)
         if "queue" in args.sections:
             bench_queue(videos, model_path, args.e2e_detectors[0], args.sample_fps, args.repeats, args.redis_url)
         print(f"\nload average at end: {os.getloadavg()[0]:.1f}")

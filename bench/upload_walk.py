@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             model = save_model(root / "tiny.pt", create_model(spec.arch, num_classes=7, **spec.arch_kwargs), spec)
             common: dict[str, Any] = {"environment": "test", "database_url": database_url, "redis_url": redis.url,
                                       "bloomwell_data_dir": root, "storage_dir": root / "storage"}
-            limits = {"login_rate_limit_per_address": "1000/minute", "signup_rate_limit_per_address": "1000/minute"}
+            limits: dict[str, Any] = {"login_rate_limit_per_address": "1000/minute",
+                                      "signup_rate_limit_per_address": "1000/minute"}
             aid, gateway = asyncio.run(_upload(ApiSettings(auth_url="http://auth.internal", **common),
                                                AuthSettings(**common, **limits), recorder, video))
             if args.progress_db_interval is not None:
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 rt.close()
     finally:
         sys.setprofile(None)
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
         redis.stop()
 
     print(f"one upload of {video.name}, job outcome: {outcome[0]}, progress written to the row every "

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -210,11 +211,13 @@ BUSY_MAX_WAIT_S = 10.0
 
 
 def _busy_wait_s(response: httpx.Response) -> float | None:
-    """Seconds to wait before sending a shed request again, or None when ``response`` is not such a refusal."""
+    """Seconds to wait before sending a shed request again, or None when ``response`` is not such a refusal: its
+    ``Retry-After`` (at least 0.1 s) plus up to half of it again at random, so the clients a saturated gateway turned
+    away together do not all come back at the same moment."""
     retry_after = response.headers.get("Retry-After", "")
     if response.status_code != 503 or not retry_after.isdigit() or float(retry_after) > BUSY_MAX_WAIT_S:
         return None
-    return float(retry_after)
+    return max(0.1, float(retry_after)) * random.uniform(1.0, 1.5)
 
 
 class BloomwellClient:
@@ -423,31 +426,41 @@ class BloomwellClient:
         self._authed("DELETE", f"/v1/analyses/{analysis_id}")
 
     def events(self, analysis_id: uuid.UUID | str, read_timeout_s: float = 60.0) -> Iterator[ProgressEvent]:
-        """Follow the analysis's Server-Sent Events until a terminal one (or the stream ends)."""
+        """Follow the analysis's Server-Sent Events until a terminal one (or the stream ends). A stream the gateway
+        shed (``503`` + ``Retry-After``) is opened again after that wait, :data:`BUSY_RETRIES` times at most."""
         timeout = httpx.Timeout(10.0, read=read_timeout_s)
-        for attempt in range(2):
+        refreshed, busy = False, 0
+        while True:
+            wait_s: float | None = None
             try:
                 with self._http.stream("GET", f"/v1/analyses/{analysis_id}/events", headers=self._bearer(),
                                        timeout=timeout) as response:
-                    if response.status_code == 401 and attempt == 0:
+                    if response.status_code == 401 and not refreshed:
+                        refreshed = True
                         self.refresh()
                         continue
                     if not response.is_success:
                         response.read()
-                        raise_for_status(response)
-                    yield from _parse_sse(response.iter_lines())
-                    return
+                        wait_s = _busy_wait_s(response) if busy < BUSY_RETRIES else None
+                        if wait_s is None:
+                            raise_for_status(response)
+                    else:
+                        yield from _parse_sse(response.iter_lines())
+                        return
             except httpx.TimeoutException as exc:
                 raise Unreachable(f"The event stream of {analysis_id} went silent ({type(exc).__name__}).") from exc
             except httpx.TransportError as exc:
                 raise Unreachable(f"The event stream of {analysis_id} broke: {exc}.") from exc
+            busy += 1
+            time.sleep(wait_s or 0.0)
 
     def wait(self, analysis_id: uuid.UUID | str, on_event: Callable[[ProgressEvent], None] | None = None,
              timeout_s: float = 1800.0) -> AnalysisOut:
         """Follow the events until the job ends and return its final state; raises :class:`AnalysisFailed`.
 
-        A stream that breaks (gateway restart, proxy timeout) is reopened; the state is read from
-        ``GET /v1/analyses/{id}`` at the end, so nothing depends on having seen every event."""
+        A stream that breaks (gateway restart, proxy timeout) or that a saturated gateway keeps refusing (503) is
+        reopened; the state is read from ``GET /v1/analyses/{id}`` at the end, so nothing depends on having seen
+        every event."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -458,6 +471,10 @@ class BloomwellClient:
                         break
             except Unreachable:
                 if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+            except ApiError as exc:  # the gateway kept shedding the stream: read the state, then listen again
+                if exc.status_code != 503 or time.monotonic() > deadline:
                     raise
                 time.sleep(1.0)
             state = self.get(analysis_id)

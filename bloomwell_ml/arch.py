@@ -14,7 +14,7 @@ Every model ends in the paper's head: Flatten → LayerNorm → Linear(→512) �
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -71,7 +71,8 @@ class ConvNeXtBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.pwconv2(self.act(self.pwconv1(self.norm(self.dwconv(x)))))
-        return x + self.drop_path(self.gamma * y)
+        out: torch.Tensor = x + self.drop_path(self.gamma * y)
+        return out
 
 
 class PaperHead(nn.Module):
@@ -87,7 +88,8 @@ class PaperHead(nn.Module):
         self.fc2 = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.drop(self.act(self.fc1(self.norm(self.flatten(x))))))
+        logits: torch.Tensor = self.fc2(self.drop(self.act(self.fc1(self.norm(self.flatten(x))))))
+        return logits
 
 
 class ConvNeXtFace(nn.Module):
@@ -148,10 +150,12 @@ class ConvNeXtFace(nn.Module):
         x = self.stem(x)
         for stage in self.stages:
             x = stage(x)
-        return self.pool(x)
+        pooled: torch.Tensor = self.pool(x)
+        return pooled
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.forward_features(x))
+        logits: torch.Tensor = self.head(self.forward_features(x))
+        return logits
 
 
 class BackboneWithHead(nn.Module):
@@ -164,7 +168,8 @@ class BackboneWithHead(nn.Module):
         self.head = PaperHead(num_features, num_classes, head_hidden, head_dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x))
+        logits: torch.Tensor = self.head(self.backbone(x))
+        return logits
 
 
 TORCHVISION_CONVNEXTS = ("convnext_tiny", "convnext_small", "convnext_base", "convnext_large")
@@ -188,7 +193,8 @@ def _timm_convnext(name: str, num_classes: int, in_chans: int = 3, pretrained: b
 
     net = timm.create_model(name, pretrained=pretrained, num_classes=0, in_chans=in_chans,
                             drop_path_rate=drop_path_rate, **kwargs)
-    return BackboneWithHead(net, net.num_features, num_classes, head_hidden, head_dropout)
+    num_features = cast(int, net.num_features)  # timm types a model's attributes as ``Tensor | Module``
+    return BackboneWithHead(net, num_features, num_classes, head_hidden, head_dropout)
 
 
 def create_model(arch: str, num_classes: int = 7, **kwargs: Any) -> nn.Module:

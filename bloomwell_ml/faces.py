@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 import cv2
+import cv2.data
 import numpy as np
 
 from bloomwell_ml.paths import REPO_ROOT
@@ -91,7 +92,7 @@ class FaceDetector(Protocol):
 
 def _scale_for(image: np.ndarray, max_side: int) -> float:
     h, w = image.shape[:2]
-    return min(1.0, max_side / max(h, w))
+    return min(1.0, max_side / float(max(h, w)))
 
 
 def _resize(image: np.ndarray, scale: float) -> np.ndarray:

@@ -18,8 +18,8 @@ worker sees (``bench/bench_model.py --backend``); on CUDA the worker keeps PyTor
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,12 +42,12 @@ def onnx_bytes(module: nn.Module, spec: ModelSpec, opset: int = 17) -> bytes:
     import torch
 
     x = torch.zeros(1, spec.in_chans, spec.image_size, spec.image_size)
-    buffer = io.BytesIO()
-    with torch.no_grad():
-        torch.onnx.export(module.float().eval(), (x,), buffer, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+    with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
+        path = Path(tmp) / "model.onnx"  # torch.onnx.export is typed for a path, not a file object
+        torch.onnx.export(module.float().eval(), (x,), path, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, opset_version=opset,
                           dynamo=False)
-    return buffer.getvalue()
+        return path.read_bytes()
 
 
 class OnnxModule:

@@ -6,7 +6,7 @@ path, where torch is not installed); torch is imported only for tensors.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, overload
 
 import cv2
 import numpy as np
@@ -46,7 +46,15 @@ def to_model_image(img: np.ndarray, size: int, grayscale: bool, in_chans: int = 
     return np.ascontiguousarray(img)
 
 
-def normalize(batch: Any, spec: ModelSpec) -> Any:
+@overload
+def normalize(batch: np.ndarray, spec: ModelSpec) -> np.ndarray: ...
+
+
+@overload
+def normalize(batch: torch.Tensor, spec: ModelSpec) -> torch.Tensor: ...
+
+
+def normalize(batch: np.ndarray | torch.Tensor, spec: ModelSpec) -> np.ndarray | torch.Tensor:
     """uint8 or [0,1] float (N,C,H,W) -> mean/std-normalised float32 (a numpy array for a numpy array, else a
     tensor on the input's device)."""
     if isinstance(batch, np.ndarray):
@@ -59,12 +67,12 @@ def normalize(batch: Any, spec: ModelSpec) -> Any:
         return np.ascontiguousarray((x - mean) / std)
     import torch
 
-    x = batch.float()
+    t = batch.float()
     if batch.dtype == torch.uint8:
-        x = x / 255.0
-    mean = torch.tensor(spec.mean[: x.shape[1]], dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    std = torch.tensor(spec.std[: x.shape[1]], dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    return (x - mean) / std
+        t = t / 255.0
+    mean_t = torch.tensor(spec.mean[: t.shape[1]], dtype=t.dtype, device=t.device).view(1, -1, 1, 1)
+    std_t = torch.tensor(spec.std[: t.shape[1]], dtype=t.dtype, device=t.device).view(1, -1, 1, 1)
+    return (t - mean_t) / std_t
 
 
 def member_images(images: np.ndarray, shared: ModelSpec, member: ModelSpec) -> np.ndarray:

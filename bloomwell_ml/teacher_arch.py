@@ -42,7 +42,8 @@ class SeparableConv(nn.Module):
         self.pointwise = nn.Conv2d(cin, cout, 1, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pointwise(self.depthwise(tf_same_pad(x, self.kernel, self.stride)))
+        out: torch.Tensor = self.pointwise(self.depthwise(tf_same_pad(x, self.kernel, self.stride)))
+        return out
 
 
 class SameConv(nn.Conv2d):
@@ -67,7 +68,8 @@ class DenseBlock4(nn.Module):
         out2 = self.conv1(out1)
         out3 = self.conv2(F.relu(out1 + out2))
         out4 = self.conv3(F.relu(out1 + out2 + out3))
-        return F.relu(out1 + out2 + out3 + out4)
+        out: torch.Tensor = F.relu(out1 + out2 + out3 + out4)
+        return out
 
 
 class FaceApiExpressionNet(nn.Module):
@@ -87,7 +89,8 @@ class FaceApiExpressionNet(nn.Module):
         return F.avg_pool2d(x, 7, 2).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x))
+        logits: torch.Tensor = self.fc(self.features(x))
+        return logits
 
 
 class XceptionModule(nn.Module):
@@ -105,7 +108,8 @@ class XceptionModule(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.bn2(self.sep2(F.relu(self.bn1(self.sep1(x)))))
         y = F.max_pool2d(tf_same_pad(y, 3, 2, value=float("-inf")), 3, 2)
-        return y + self.shortcut_bn(self.shortcut(x))
+        out: torch.Tensor = y + self.shortcut_bn(self.shortcut(x))
+        return out
 
 
 class MiniXception(nn.Module):
@@ -125,7 +129,8 @@ class MiniXception(nn.Module):
         x = F.relu(self.bn2(self.conv2(x)))
         for module in self.modules_:
             x = module(x)
-        return self.classifier(x).mean(dim=(2, 3))
+        logits: torch.Tensor = self.classifier(x).mean(dim=(2, 3))
+        return logits
 
 
 TEACHER_ARCHS: dict[str, type[nn.Module]] = {"faceapi_expression": FaceApiExpressionNet,

@@ -55,7 +55,8 @@ def affine_warp_numpy(images: np.ndarray, scale: float, flip: float, shift: floa
     y0, y1, wy = _axis_samples(h, scale, 0.0)
     rows = images[:, :, y0, :] * (1.0 - wy)[:, None] + images[:, :, y1, :] * wy[:, None]
     out = rows[..., x0] * (1.0 - wx) + rows[..., x1] * wx
-    return out.astype(images.dtype, copy=False)
+    warped: np.ndarray = out.astype(images.dtype, copy=False)
+    return warped
 
 
 def tta_views(x: Any, kind: TestTimeAugmentation = "five") -> Any:

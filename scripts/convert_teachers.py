@@ -258,7 +258,8 @@ def fer_reference(pkg: Path, work: Path, images: np.ndarray) -> np.ndarray:
     np.save(inputs, np.ascontiguousarray(images, dtype=np.uint8))
     _run([sys.executable, str(KERAS_SCRIPT), "predict", str(pkg / FER_H5), str(inputs), str(out)], work,
          _keras_env(work))
-    return np.load(out).astype(np.float32)
+    probs: np.ndarray = np.load(out).astype(np.float32)
+    return probs
 
 
 # --- the teachers ---------------------------------------------------------------------------------------------
@@ -299,8 +300,10 @@ def parity_inputs(spec: ModelSpec, data_root: Path | None) -> tuple[list[str], n
         path = data_root / rel if data_root else None
         if path is not None and path.is_file():
             names.append(rel)
-            images.append(to_model_image(cv2.imread(str(path), cv2.IMREAD_COLOR), spec.image_size, spec.grayscale,
-                                         spec.in_chans))
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise OSError(f"cannot read image {path}")
+            images.append(to_model_image(image, spec.image_size, spec.grayscale, spec.in_chans))
     s = spec.image_size
     ramp = np.tile(np.linspace(0, 255, s, dtype=np.float32), (s, 1))
     synthetic = {"gray128": np.full((s, s), 128, np.uint8), "gradient": (0.5 * ramp + 0.5 * ramp.T).astype(np.uint8)}

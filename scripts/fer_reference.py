@@ -23,7 +23,7 @@ def dump_weights(h5: str, out: str) -> None:
                 parts = name.split("/")
                 arrays[f"{parts[0]}/{parts[-1].split(':')[0]}"] = np.asarray(obj, dtype=np.float32)
         f["model_weights"].visititems(visit)
-    np.savez(out, **arrays)
+    np.savez(out, allow_pickle=False, **arrays)
 
 
 def predict(h5: str, inputs: str, out: str) -> None:

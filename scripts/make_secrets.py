@@ -12,6 +12,7 @@ import argparse
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from services.common.security.tokens import generate_private_key_pem
@@ -25,13 +26,13 @@ SECRETS = {
 }
 
 
-def make_secret(path: Path, create: object, gid: int) -> str:
+def make_secret(path: Path, create: Callable[[], str], gid: int) -> str:
     """Create ``path`` unless it exists, then set mode 0640 and group ``gid``; returns what was done."""
     done = "kept"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(create())  # type: ignore[operator]
+            handle.write(create())
         done = "created"
     if path.stat().st_gid != gid:
         try:

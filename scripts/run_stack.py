@@ -8,7 +8,6 @@ With nothing configured it uses embedded defaults: a SQLite database and storage
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from scripts.devinfra import ManagedRedis, free_port, port_open, start_redis
+from scripts.devinfra import ManagedRedis, free_port, port_open, start_redis, stop_process_groups
 from services.common.migrations import upgrade_to_head
 from services.common.settings import REPO_ROOT, CommonSettings
 
@@ -51,16 +50,7 @@ def _wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout_s: f
 
 
 def _stop(processes: list[subprocess.Popen[bytes]], redis: ManagedRedis | None) -> None:
-    for process in processes:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for process in processes:
-        try:
-            process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    stop_process_groups(processes)
     if redis is not None:
         redis.stop()
 

@@ -21,7 +21,9 @@ TEMPERATURE_BOUNDS = (0.2, 10.0)
 
 def view_probs(view_logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """``(V, N, K)`` logits → ``(N, K)`` probabilities (each view's softmax at ``temperature``, averaged)."""
-    return average_view_probs(torch.from_numpy(np.asarray(view_logits, dtype=np.float32)), temperature).numpy()
+    probs: np.ndarray = average_view_probs(torch.from_numpy(np.asarray(view_logits, dtype=np.float32)),
+                                           temperature).numpy()
+    return probs
 
 
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:

@@ -16,7 +16,9 @@ CKPT_FORMAT = "bloomwell-train-ckpt/1"
 
 def rng_state() -> dict[str, Any]:
     """Python, NumPy and torch RNG states in weights_only-loadable form."""
-    np_state = np.random.get_state()
+    np_state = np.random.get_state(legacy=True)
+    if isinstance(np_state, dict):  # MT19937, the global generator, always has the legacy tuple form
+        raise TypeError("NumPy's global generator is not MT19937")
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
@@ -50,7 +52,8 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint (weights_only: no arbitrary pickles)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    return checkpoint
 
 
 @dataclass

@@ -38,12 +38,13 @@ class Distiller:
         self.teacher.eval()  # BatchNorm statistics and dropout as at inference, for the whole run
 
     @torch.no_grad()
-    def soft_targets(self, x: torch.Tensor, autocast: contextlib.AbstractContextManager | None = None
+    def soft_targets(self, x: torch.Tensor, autocast: contextlib.AbstractContextManager[object] | None = None
                      ) -> torch.Tensor:
         """Teacher probabilities at temperature T for normalised input x (N,C,H,W), averaged over TTA views
         (one forward pass of V·N images, as in the worker)."""
-        return predict_probs(self.teacher, x, self.tta, autocast, self.temperature,
-                             x.is_contiguous(memory_format=torch.channels_last))
+        probs: torch.Tensor = predict_probs(self.teacher, x, self.tta, autocast, self.temperature,
+                                            x.is_contiguous(memory_format=torch.channels_last))
+        return probs
 
     def kd_loss(self, student_logits: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
         """T² · KL(teacher ‖ student), batch mean (the T² keeps gradient scale independent of T)."""

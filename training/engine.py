@@ -26,7 +26,7 @@ from training.metrics import classification_report
 from training.optim import set_train_mode
 
 
-def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
+def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager[object]:
     """fp16 autocast on CUDA, bf16 on CPU (`amp`: auto|fp16|bf16|off; auto = fp16 on CUDA, off on CPU)."""
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
         return contextlib.nullcontext()
@@ -34,13 +34,13 @@ def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManage
     return torch.autocast(device.type, dtype=dtype)
 
 
-def _progress(it: Any, desc: str, total: int | None) -> Iterator:
+def _progress(it: Any, desc: str, total: int | None) -> Iterator[Any]:
     tty = sys.stderr.isatty()
     return iter(tqdm(it, desc=desc, total=total, leave=False, mininterval=1 if tty else 60, dynamic_ncols=True,
                      disable=None if tty else False))
 
 
-def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+def train_one_epoch(model: nn.Module, loader: DataLoader[tuple[torch.Tensor, int]], optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, scaler: torch.amp.GradScaler,
                     spec: ModelSpec, cfg: TrainConfig, epoch: int, gen: torch.Generator,
                     class_weights: torch.Tensor | None, device: torch.device,
@@ -74,7 +74,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
             logits = model(x)
         loss = F.cross_entropy(logits.float(), target, weight=class_weights,
                                label_smoothing=cfg.loss.label_smoothing)
-        if distiller is not None:
+        if distiller is not None and soft is not None:
             loss = distiller.combine(loss, logits, soft)
         scaler.scale(loss / accum).backward()
         if (i + 1) % accum == 0 or i + 1 == total:

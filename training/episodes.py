@@ -37,7 +37,7 @@ import numpy as np
 
 from bloomwell_ml.labels import EMOTIONS, NEGATIVE_EMOTIONS
 from services.inference_worker.smoothing import SmoothingOptions, smooth
-from training.data.readers import Sample, read_folder
+from training.data.readers import Sample, read_folder, read_gray
 
 VIDEO_FPS = 10.0
 FRAME_SIDE = 384  # a 48 px face upscaled 4× (192 px) in a frame twice its size, as the serving-path set
@@ -92,8 +92,7 @@ def _rel(path: Path, root: Path) -> str:
 def _detectable(path: Path, detector: Any) -> bool:
     """Whether the worker's detector finds the still's face in a video frame (a classifier-independent filter:
     FER2013 holds faces YuNet does not find, and a video of an undetected face tests nothing)."""
-    face = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    return bool(detector.detect([_frame(face, np.random.default_rng(0))])[0])
+    return bool(detector.detect([_frame(read_gray(path), np.random.default_rng(0))])[0])
 
 
 def plan_videos(data_root: Path, opts: EpisodeOptions = EpisodeOptions()
@@ -157,14 +156,15 @@ def _frame(face: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     m[1, 2] += (FRAME_SIDE - side) / 2 + dy
     gray = cv2.warpAffine(big, m, (FRAME_SIDE, FRAME_SIDE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     noise = rng.normal(0, 2.0, gray.shape)
-    return cv2.cvtColor(np.clip(gray + noise, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    frame: np.ndarray = cv2.cvtColor(np.clip(gray + noise, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    return frame
 
 
 def write_video(video: EpisodeVideo, stills: dict[str, list[Path]], path: Path, seed: int = 0) -> Path:
     """Render ``video`` to an MJPEG AVI at VIDEO_FPS (frame i shows the posed expression at i / VIDEO_FPS)."""
-    images = {k: [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in v] for k, v in stills.items()}
+    images = {k: [read_gray(p) for p in v] for k, v in stills.items()}
     rng = np.random.default_rng(seed)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), VIDEO_FPS, (FRAME_SIDE, FRAME_SIDE))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), VIDEO_FPS, (FRAME_SIDE, FRAME_SIDE))
     if not writer.isOpened():
         raise OSError(f"cannot write {path}")
     try:
@@ -259,7 +259,7 @@ def score_timeline(video: EpisodeVideo, times: Sequence[float], smoothed: Sequen
     min_frames = max(1, int(round(MIN_SEEN_S / interval_s)))
     for ep in video.episodes:
         inside = (t_arr >= ep.start_s) & (t_arr < ep.end_s)
-        idx = np.flatnonzero(inside)
+        idx = [int(i) for i in np.flatnonzero(inside)]
         seen_frames = sum(1 for i in idx if smoothed[i] == ep.label)
         hits = sum(1 for i in idx if raw[i] == ep.label)
         longest = max((n for lab, _, _, n in _runs([times[i] for i in idx], [smoothed[i] for i in idx])

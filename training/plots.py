@@ -33,8 +33,8 @@ def plot_learning_curves(history: list[dict[str, Any]], path: str | Path) -> Non
 
 def plot_confusion(cm: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path, title: str = "") -> None:
     """Row-normalised confusion matrix with counts."""
-    cm = np.asarray(cm)
-    norm = cm / np.maximum(1, cm.sum(1, keepdims=True))
+    counts = np.asarray(cm)
+    norm = counts / np.maximum(1, counts.sum(1, keepdims=True))
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
@@ -43,7 +43,7 @@ def plot_confusion(cm: Sequence[Sequence[int]], labels: Sequence[str], path: str
     ax.set_ylabel("true")
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=7,
+            ax.text(j, i, f"{counts[i, j]}", ha="center", va="center", fontsize=7,
                     color="white" if norm[i, j] > 0.5 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title(title)

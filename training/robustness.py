@@ -25,6 +25,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ def _cached(cache: Path | None, key: str, compute: Callable[[], dict[str, np.nda
     arrays["seconds"] = np.array(time.time() - t0)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **arrays)
+        np.savez(path, allow_pickle=False, **arrays)
     return arrays
 
 
@@ -176,7 +177,7 @@ def collect_logits(loaded: LoadedModel, forward: Forward, opts: SuiteOptions,
             subset = stratified_subset(samples, opts.serving_limit, opts.seed)
             file_key = (f"{key}-{opts.detector}-m{opts.margin:g}-{'aligned' if opts.align else 'unaligned'}"
                         f"-n{len(subset)}{vtag}")
-            get(key, file_key, lambda subset=subset: _serving_set(subset, forward, loaded, opts))
+            get(key, file_key, partial(_serving_set, subset, forward, loaded, opts))
             out[key]["n_images"] = np.array(len(subset))
     if "fer2013_c" in opts.sets:
         subset = stratified_subset(test, opts.corrupt_limit, opts.seed)
@@ -187,7 +188,7 @@ def collect_logits(loaded: LoadedModel, forward: Forward, opts: SuiteOptions,
         for i, spec in enumerate(FER2013_C):
             for level in spec.levels:
                 get(f"fer2013_c/{spec.name}@{level:g}", f"fer2013_c-{spec.name}-{level:g}-{tag}",
-                    lambda i=i, level=level: _corrupted_set(images, labels, i, level, forward, loaded, opts))
+                    partial(_corrupted_set, images, labels, i, level, forward, loaded, opts))
     return out
 
 
@@ -195,7 +196,7 @@ def set_report(logits: np.ndarray, labels: np.ndarray, label_names: Sequence[str
                temperature: float) -> dict[str, Any]:
     """Classification report + calibration of one set for TTA kind ``tta`` at ``temperature``."""
     probs = view_probs(logits[: TTA_VIEW_COUNT[tta]], temperature)
-    rep = classification_report(labels, probs.argmax(1), label_names) if len(labels) else {"n": 0}
+    rep: dict[str, Any] = classification_report(labels, probs.argmax(1), label_names) if len(labels) else {"n": 0}
     rep.update(calibration_summary(probs, labels))
     rep.update({"labels": list(label_names), "tta_views": tta, "temperature": temperature, "loss": rep["nll"]})
     return rep

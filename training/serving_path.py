@@ -31,7 +31,7 @@ from bloomwell_ml.io import LoadedModel, load_model
 from bloomwell_ml.paths import convnext_model_path
 from bloomwell_ml.preprocess import preprocess_faces
 from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation
-from training.data.readers import Sample, read_folder
+from training.data.readers import Sample, read_folder, read_gray
 from training.metrics import classification_report
 
 
@@ -87,9 +87,7 @@ def serving_frames(samples: Sequence[Sample], upscale: int = 4, pad_frac: float 
     rng = np.random.default_rng(seed)
     frames = []
     for s in samples:
-        image = cv2.imread(str(s.path), cv2.IMREAD_GRAYSCALE)
-        if image is None:
-            raise OSError(f"cannot read image {s.path}")
+        image = read_gray(s.path)
         roll = float(rng.uniform(-max_roll_deg, max_roll_deg)) if max_roll_deg else 0.0
         frames.append(serving_frame(image, s.label, upscale, pad_frac, roll))
     return frames
@@ -115,14 +113,14 @@ def serving_path_report(loaded: LoadedModel, samples: Sequence[Sample], detector
     frames = serving_frames(samples, upscale, pad_frac, max_roll_deg, seed)
     crops, boxes = detect_and_crop(frames, detector, margin, align)
     found = [i for i, c in enumerate(crops) if c is not None]
+    found_boxes = [(frames[i], b) for i, b in enumerate(boxes) if b is not None]  # a box wherever a crop
     labels = np.array([f.label for f in frames])
-    probs = classify(loaded, [crops[i] for i in found], tta)  # type: ignore[misc]
+    probs = classify(loaded, [c for c in crops if c is not None], tta)
     predictions = probs.argmax(1) if len(found) else np.zeros(0, int)
     report = classification_report(labels[found], predictions, loaded.spec.labels) if found else {}
-    margins = np.array([framing_margin(boxes[i], frames[i].extent[2]) for i in found])  # type: ignore[arg-type]
+    margins = np.array([framing_margin(b, f.extent[2]) for f, b in found_boxes])
     offsets = np.array([
-        np.hypot(boxes[i].x + boxes[i].w / 2 - frames[i].extent[0], boxes[i].y + boxes[i].h / 2 - frames[i].extent[1])
-        / frames[i].extent[2] for i in found  # type: ignore[union-attr]
+        np.hypot(b.x + b.w / 2 - f.extent[0], b.y + b.h / 2 - f.extent[1]) / f.extent[2] for f, b in found_boxes
     ])
     correct = int((predictions == labels[found]).sum()) if found else 0
     return {

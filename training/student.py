@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from bloomwell_ml.arch import ConvNeXtFace
 from bloomwell_ml.crop import crop_square
 from bloomwell_ml.faces import create_detector
 from bloomwell_ml.io import load_model, save_model
@@ -46,7 +47,7 @@ from bloomwell_ml.spec import ModelSpec
 from training.checkpoint import Checkpoint, load_checkpoint
 from training.config import Section, resolve_data_root, resolve_path
 from training.data.dataset import stratified_split
-from training.data.readers import Sample, read_folder
+from training.data.readers import Sample, read_folder, read_gray
 from training.data.sources import deduplicate, subject_folds
 from training.engine import class_weight_vector
 from training.metrics import classification_report
@@ -180,7 +181,8 @@ def serving_view(gray: np.ndarray, rng: np.random.Generator, detector: Any) -> n
         crop = cv2.GaussianBlur(crop, (0, 0), float(rng.uniform(0.8, 2.5)))
     elif kind == "jpeg":
         ok, enc = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 60))])
-        crop = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE) if ok else crop
+        decoded = cv2.imdecode(enc, cv2.IMREAD_GRAYSCALE) if ok else None
+        crop = crop if decoded is None else decoded
     elif kind == "dark":
         x = (crop.astype(np.float32) / 255.0) ** float(rng.uniform(1.3, 2.2)) * float(rng.uniform(0.45, 0.8))
         crop = np.clip(255 * x + rng.normal(0, 4, crop.shape), 0, 255).astype(np.uint8)
@@ -220,9 +222,17 @@ class Teachers:
         return np.stack(out, axis=1)
 
 
+def _convnext_face(model: nn.Module) -> ConvNeXtFace:
+    """``model`` as the ConvNeXtFace the student splits into a frozen and a trainable part."""
+    if not isinstance(model, ConvNeXtFace):
+        raise TypeError(f"the student splits a ConvNeXtFace, not a {type(model).__name__}")
+    return model
+
+
 def frozen_part(model: nn.Module, through: int) -> nn.Module:
     """The stem and stages 0..``through`` of a ConvNeXtFace as one module (eval mode)."""
-    return nn.Sequential(model.stem, *model.stages[: through + 1]).eval()
+    net = _convnext_face(model)
+    return nn.Sequential(net.stem, *net.stages[: through + 1]).eval()
 
 
 class TrainablePart(nn.Module):
@@ -230,11 +240,13 @@ class TrainablePart(nn.Module):
 
     def __init__(self, model: nn.Module, through: int) -> None:
         super().__init__()
-        self.stages = nn.Sequential(*model.stages[through + 1 :])
-        self.pool, self.head = model.pool, model.head
+        net = _convnext_face(model)
+        self.stages = nn.Sequential(*net.stages[through + 1 :])
+        self.pool, self.head = net.pool, net.head
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.pool(self.stages(features)))
+        logits: torch.Tensor = self.head(self.pool(self.stages(features)))
+        return logits
 
 
 def _prepare_chunk(images: list[np.ndarray], view: int, rng: np.random.Generator, detector: Any, frozen: Any,
@@ -255,7 +267,7 @@ def prepare(cfg: StudentConfig, log: Any = print) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     fer_train, ck_train, val, ck_test = training_pool(cfg, data_root)
     train = fer_train + ck_train
-    gray = [cv2.imread(str(s.path), cv2.IMREAD_GRAYSCALE) for s in train]
+    gray = [read_gray(s.path) for s in train]
     labels = [s.label for s in train]
     extra = video_crops(data_root / cfg.videos, cfg.video_fps, cfg.min_face_px) if cfg.videos else []
     gray += extra
@@ -264,8 +276,8 @@ def prepare(cfg: StudentConfig, log: Any = print) -> Path:
     ck_mask[len(fer_train) : len(train)] = True
     np.save(cache / "ck_train_mask.npy", ck_mask)
     sets = {"train": (gray, np.array(labels), cfg.views),
-            "val": ([cv2.imread(str(s.path), cv2.IMREAD_GRAYSCALE) for s in val], np.array([s.label for s in val]), 1),
-            "cktest": ([cv2.imread(str(s.path), cv2.IMREAD_GRAYSCALE) for s in ck_test],
+            "val": ([read_gray(s.path) for s in val], np.array([s.label for s in val]), 1),
+            "cktest": ([read_gray(s.path) for s in ck_test],
                        np.array([s.label for s in ck_test]), 1)}
     from bloomwell_ml.onnx_runtime import OnnxModule, onnx_bytes
 

@@ -95,7 +95,7 @@ def fit_temperatures(mixed: Logits) -> dict[str, float]:
 
 
 def _macro_f1(logits: np.ndarray, labels: np.ndarray) -> float:
-    return classification_report(labels, logits[0].argmax(1), EMOTIONS)["macro_f1"]
+    return float(classification_report(labels, logits[0].argmax(1), EMOTIONS)["macro_f1"])
 
 
 def weight_grid(names: Sequence[str], step: float = WEIGHT_STEP) -> list[dict[str, float]]:
@@ -277,7 +277,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ens_temps = fit_temperatures(logits)
         fitted[name] = ens_temps
         rep = rb.suite_report(logits, EMOTIONS, ens_temps)
-        ck_logits = cv_ck if name == "ensemble-cv" else logits["ckplus"]["logits"]
+        ck_logits = cv_ck if name == "ensemble-cv" and cv_ck is not None else logits["ckplus"]["logits"]
         ck = ckplus_folds(ck_logits, logits["ckplus"]["labels"], folds)
         if name == "ensemble-cv":
             ck["weights_per_fold"] = cv_weights

@@ -43,10 +43,10 @@ def build_spec(cfg: TrainConfig) -> ModelSpec:
                      grayscale=m.grayscale, name=m.name, version=m.version)
 
 
-def make_loader(ds: CombinedDataset, batch_size: int, gen: torch.Generator) -> DataLoader:
+def make_loader(ds: CombinedDataset, batch_size: int, gen: torch.Generator) -> DataLoader[tuple[torch.Tensor, int]]:
     """Shuffled (or source-weighted) loader; in-process because images are already in memory."""
     sampler = (RandomSampler(ds, generator=gen) if ds.uniform
-               else WeightedRandomSampler(ds.sample_weights, len(ds), replacement=True, generator=gen))
+               else WeightedRandomSampler(ds.sample_weights.tolist(), len(ds), replacement=True, generator=gen))
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=0, drop_last=len(ds) > batch_size)
 
 

@@ -76,9 +76,10 @@ def weight_specs(group: Mapping[str, Any]) -> list[WeightSpec]:
                        w.get("quantization")) for w in group["weights"]]
 
 
-def decode_weights(buffer: bytes, specs: Sequence[WeightSpec]) -> dict[str, np.ndarray]:
+def decode_weights(buffer: bytes, specs: Sequence[WeightSpec], *, dequantize: bool = True) -> dict[str, np.ndarray]:
     """Named arrays from the concatenated bytes of one group (tfjs ``io.decodeWeights``); dequantized tensors
-    come back as their declared dtype."""
+    come back as their declared dtype. ``dequantize=False`` returns every tensor as stored (a quantized one as its
+    ``uint8``/``uint16`` codes; :func:`weight_specs` gives their ``scale`` and ``min``)."""
     out: dict[str, np.ndarray] = {}
     offset = 0
     for spec in specs:
@@ -87,7 +88,9 @@ def decode_weights(buffer: bytes, specs: Sequence[WeightSpec]) -> dict[str, np.n
             raise TfjsWeightsError(f"{spec.name}: needs bytes {offset}..{end}, the shards hold {len(buffer)}")
         raw = np.frombuffer(buffer, dtype=spec.stored_dtype, count=spec.size, offset=offset)
         q = spec.quantization
-        if q and q["dtype"] in ("uint8", "uint16"):
+        if not dequantize:
+            values = raw
+        elif q and q["dtype"] in ("uint8", "uint16"):
             if "scale" not in q or "min" not in q:
                 raise TfjsWeightsError(f"{spec.name}: affine quantization without scale/min is not supported")
             values = raw.astype(np.float32) * np.float32(q["scale"]) + np.float32(q["min"])
@@ -95,22 +98,24 @@ def decode_weights(buffer: bytes, specs: Sequence[WeightSpec]) -> dict[str, np.n
             values = raw
         if spec.name in out:
             raise TfjsWeightsError(f"{spec.name}: named twice in the manifest")
-        out[spec.name] = np.asarray(values, dtype=_DTYPES[spec.dtype]).reshape(spec.shape).copy()
+        dtype = _DTYPES[spec.dtype] if dequantize else spec.stored_dtype
+        out[spec.name] = np.asarray(values, dtype=dtype).reshape(spec.shape).copy()
         offset = end
     if offset != len(buffer):
         raise TfjsWeightsError(f"the shards hold {len(buffer)} bytes, the manifest describes {offset}")
     return out
 
 
-def read_tfjs_weights(manifest: Path, shard_dir: Path | None = None) -> dict[str, np.ndarray]:
+def read_tfjs_weights(manifest: Path, shard_dir: Path | None = None, *,
+                      dequantize: bool = True) -> dict[str, np.ndarray]:
     """Every tensor of a tfjs weights manifest, by name; shards are looked up beside the manifest unless
-    ``shard_dir`` says where they are."""
+    ``shard_dir`` says where they are (``dequantize``: as :func:`decode_weights`)."""
     manifest = Path(manifest)
     base = shard_dir or manifest.parent
     weights: dict[str, np.ndarray] = {}
     for group in read_manifest(manifest):
         buffer = b"".join((base / p).read_bytes() for p in group["paths"])
-        for name, array in decode_weights(buffer, weight_specs(group)).items():
+        for name, array in decode_weights(buffer, weight_specs(group), dequantize=dequantize).items():
             if name in weights:
                 raise TfjsWeightsError(f"{name}: named in two groups")
             weights[name] = array

@@ -64,6 +64,8 @@ CMD ["celery", "-A", "services.inference_worker.worker", "worker", "-Q", "infere
 # ---------------------------------------------------------------------------------------------------------------
 FROM worker-runtime AS worker-cpu
 COPY models/face_detector ./models/face_detector
+COPY models/face_embedder/model.onnx models/face_embedder/SHA256SUMS models/face_embedder/LICENSE \
+     models/face_embedder/MODEL_CARD.md ./models/face_embedder/
 # The default model is a bundle (models/expression-ensemble/bundle.json): its members as ONNX files only.
 COPY models/expression-ensemble ./models/expression-ensemble
 COPY models/convnext-face48/model.onnx models/convnext-face48/model_card.json models/convnext-face48/MODEL_CARD.md \

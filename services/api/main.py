@@ -33,6 +33,7 @@ and simple wellbeing indicators. **It is a preliminary screening aid, not a diag
 Authenticate with `POST /auth/login` (or the *Authorize* button), then upload to `POST /v1/analyses`."""
 
 GZIP_MINIMUM_BYTES = 1024
+GZIP_LEVEL = 6
 UPLOAD_PATH = "/v1/analyses"
 AUTH_PREFIX = "/auth/"
 """Forwarded to the auth service (``services.api.proxy``), which bounds its own work."""
@@ -101,8 +102,10 @@ def create_app(
     )
     app.add_middleware(UploadSizeLimit, path=UPLOAD_PATH, limits=body_limits)
     # JSON/CSV responses over 1 KB gzip-compressed for clients that accept it; never the SSE stream (it must
-    # flush event by event), images or anything already encoded (the web app's precompressed assets).
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, exclude_content_types=GZIP_EXCLUDED)
+    # flush event by event), images or anything already encoded (the web app's precompressed assets). Level 6 (zlib's
+    # default), not Starlette's 9: a third of the time for a body ~4% larger (a result document with every frame).
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, exclude_content_types=GZIP_EXCLUDED,
+                       compresslevel=GZIP_LEVEL)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

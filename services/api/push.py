@@ -68,7 +68,7 @@ async def subscribed(redis: aioredis.Redis, analysis_id: uuid.UUID) -> AsyncIter
         yield pubsub
     finally:
         await pubsub.unsubscribe()
-        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        await pubsub.aclose()
 
 
 async def progress_stream(

@@ -180,7 +180,8 @@ class DeliveryStatus(enum.StrEnum):
 class WebhookDelivery(Base):
     """The webhook outbox: one row per analysis with a ``webhook_url``, written in the transaction that ends the
     analysis and delivered afterwards (``services.inference_worker.outbox``). Its id is the delivery's idempotency
-    key (the ``X-Bloomwell-Delivery`` header), the same on every attempt. Deleted with its analysis."""
+    key (the ``X-Bloomwell-Delivery`` header), the same on every attempt. Deleted with its analysis, or
+    ``WEBHOOK_RETENTION_S`` after it ended (``outbox.prune``)."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)

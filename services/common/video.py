@@ -1,7 +1,8 @@
 """Video probing and decoding shared by the gateway (upload checks) and the inference worker (sampling).
 
 Everything here reads a file *straight through* with OpenCV: ``grab()`` to step over a frame,
-``retrieve()`` only for frames that are kept. Timestamps come from ``CAP_PROP_POS_MSEC``, never from
+``retrieve()`` only for frames that are kept (probing decodes only the first frame and reads the other frames'
+packets undecoded). Timestamps come from ``CAP_PROP_POS_MSEC``, never from
 frame counts or seeking, because WebM written by browsers' MediaRecorder reports a garbage frame count,
 carries no duration, and silently returns frame 0 on a seek.
 """
@@ -71,7 +72,8 @@ class FramesTooLarge(VideoError):
 class VideoInfo:
     """What probing a video found.
 
-    ``duration_s`` is measured from decoded frame timestamps. When probing stopped early because of
+    ``duration_s`` is measured from the frames' timestamps (``frame_count_read`` frames: packets read, or frames
+    decoded where the packets carry no timestamps). When probing stopped early because of
     ``max_duration_s``, ``complete`` is False and ``duration_s`` is a lower bound already over the limit.
     """
 
@@ -231,15 +233,76 @@ def decode_frames(
         cap.release()
 
 
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """What walking a stream's frames found: how many, the last one's time from the first, and whether the walk
+    reached the end (False: it stopped at the first frame past the duration limit)."""
+
+    count: int
+    last_t: float
+    complete: bool
+
+
+def _packet_span(path: str | os.PathLike[str], max_duration_s: float | None) -> _Span | None:
+    """The stream measured from its packets' timestamps, without decoding them (OpenCV's raw mode: demuxing only,
+    about a hundredth of the cost of decoding every frame). Packets of a stream with B-frames come in decoding order,
+    so the span is the largest time minus the smallest. None when the packets carry no usable timestamps (the caller
+    then decodes instead)."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])
+    if not cap.isOpened():
+        cap.release()
+        return None
+    try:
+        count, first, low, high, complete = 0, 0.0, 0.0, 0.0, True
+        while cap.grab():
+            msec = cap.get(cv2.CAP_PROP_POS_MSEC)
+            if not (msec == msec and msec >= 0):  # NaN or negative: no timestamp
+                return None
+            t = msec / 1000.0
+            if count == 0:
+                first = low = high = t
+            low, high = min(low, t), max(high, t)
+            count += 1
+            if max_duration_s is not None and t - first > max_duration_s:
+                complete = False
+                break
+    finally:
+        cap.release()
+    if count == 0 or (count > 1 and high <= low):  # nothing read, or every packet stamped alike
+        return None
+    return _Span(count=count, last_t=high - low, complete=complete)
+
+
+def _decoded_span(path: str | os.PathLike[str], fps: float, max_duration_s: float | None) -> _Span:
+    """The stream measured by decoding it straight through (``grab()``: no colour conversion), timestamps from
+    :class:`_Clock`: what :func:`probe_video` does when the packets carry no usable timestamps."""
+    cap = _open(path)
+    try:
+        clock = _Clock(fps)
+        count, last_t, complete = 0, 0.0, True
+        while cap.grab():
+            t = clock.tick(cap.get(cv2.CAP_PROP_POS_MSEC))
+            count += 1
+            last_t = t
+            if max_duration_s is not None and t > max_duration_s:
+                complete = False
+                break
+    finally:
+        cap.release()
+    return _Span(count=count, last_t=last_t, complete=complete)
+
+
 def probe_video(
     path: str | os.PathLike[str], *, max_duration_s: float | None = None, max_pixels: int | None = None
 ) -> VideoInfo:
-    """Check that ``path`` is an accepted, decodable video and measure it by reading it through.
+    """Check that ``path`` is an accepted, decodable video and measure it.
 
-    With ``max_duration_s`` set, reading stops at the first frame past that time (so a too-long upload
-    costs little); the result then has ``complete=False`` and a ``duration_s`` over the limit.
-    With ``max_pixels`` set, a stream whose declared or first-frame size is larger raises
-    :class:`FramesTooLarge` (checked before the first frame is decoded where the container declares it).
+    The first frame is decoded (the video decodes; its frame size), then the stream's packets are read through
+    without decoding them to measure the duration from their timestamps (where a container carries none, the
+    frames are decoded instead). With ``max_duration_s`` set, reading stops at the first frame past that time (so a
+    too-long upload costs little); the result then has ``complete=False`` and a ``duration_s`` over the limit.
+    With ``max_pixels`` set, a stream whose declared or first-frame size is larger raises :class:`FramesTooLarge`
+    (checked before the first frame is decoded where the container declares it).
     Raises :class:`UnsupportedContainer` or :class:`UndecodableVideo` with a sentence for the user.
     """
     path = Path(path)
@@ -251,7 +314,6 @@ def probe_video(
     cap = _open(path)
     try:
         fps_nominal = _nominal_fps(cap)
-        clock = _Clock(fps_nominal)
         declared_w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
         declared_h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
         if max_pixels is not None and declared_w * declared_h > max_pixels:
@@ -262,17 +324,10 @@ def probe_video(
         height, width = first.shape[:2]
         if max_pixels is not None and width * height > max_pixels:
             raise FramesTooLarge(width, height)
-        clock.tick(cap.get(cv2.CAP_PROP_POS_MSEC))
-        count, last_t, complete = 1, 0.0, True
-        while cap.grab():
-            t = clock.tick(cap.get(cv2.CAP_PROP_POS_MSEC))
-            count += 1
-            last_t = t
-            if max_duration_s is not None and t > max_duration_s:
-                complete = False
-                break
     finally:
         cap.release()
+    span = _packet_span(path, max_duration_s) or _decoded_span(path, fps_nominal, max_duration_s)
+    count, last_t, complete = max(1, span.count), span.last_t, span.complete
     if fps_nominal:
         fps = fps_nominal
     elif last_t > 0:

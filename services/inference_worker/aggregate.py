@@ -5,8 +5,9 @@ Pure functions over plain data, no I/O. Definitions (documented for the result's
 * A *person* is a face track (``tracking.FaceTracker``) seen in at least ``max(2, ceil(min_track_s / interval))``
   sampled frames (0.5 s: 3 frames at 5 frames/s); shorter tracks are noise — in the shared videos they are
   mostly false boxes and faces crossing the picture — and their faces stay in ``frames`` with ``track_id`` null,
-  marked ``brief``. People are ordered by readable frames, then frames seen, then face size: Person 1 is the
-  primary person, the one the summary describes.
+  marked ``brief``. Tracks have already been merged into persons (``reid``). People are numbered by first
+  appearance, then face size; the *primary* person, the one the summary describes, is the one with the most
+  readable frames, then frames seen, then face size.
 * Only *assessable* faces (``quality.assess``) feed a person's figures. Their calibrated probabilities are
   smoothed over time (``smoothing``); ``timeline`` holds the smoothed series, ``segments`` the smoothed expression
   band from the person's first to last frame with gaps (unreadable, or not visible) and their reasons.
@@ -132,14 +133,20 @@ def _tracks(frames: Sequence[FrameObservation]) -> list[_Track]:
 
 
 def _keep_people(tracks: list[_Track], frames: Sequence[FrameObservation], needed: int) -> list[_Track]:
-    """The tracks seen in at least ``needed`` frames, ordered as people (see module docstring). Faces of shorter
+    """The tracks seen in at least ``needed`` frames, in appearance order (then the larger face). Faces of shorter
     tracks lose their track, and every face without a track that was readable is marked ``brief`` (in place)."""
     for track in tracks:
         if len(track.faces) < needed:
             _untrack(track)
     _mark_brief(frames)
     kept = [track for track in tracks if len(track.faces) >= needed]
-    return sorted(kept, key=lambda tr: (-len(tr.readable), -len(tr.faces), -tr.mean_px, tr.faces[0][0]))
+    return sorted(kept, key=lambda tr: (tr.faces[0][0], -tr.mean_px, tr.raw))
+
+
+def _primary(people: list[Person]) -> Person | None:
+    """The person the summary describes: most readable frames, then frames seen, then the larger face."""
+    return min(people, key=lambda p: (-p.assessable_frames, -p.frames_with_face, -p.mean_face_px, p.track_id),
+               default=None)
 
 
 def _untrack(track: _Track) -> None:
@@ -235,7 +242,7 @@ def _face(face: FaceObservation, person_of: dict[int, int]) -> FaceResult:
 def _summary(frames: Sequence[FrameObservation], people: list[Person], duration_s: float,
              options: AggregateOptions, model: ModelInfo) -> Summary:
     """Whole-video figures; the expression figures are the primary person's (zero without one)."""
-    primary = people[0] if people else None
+    primary = _primary(people)
     zero = probabilities_dict(np.zeros(len(EMOTIONS)))
     return Summary(
         dominant_emotion=primary.dominant_emotion if primary else None,

@@ -15,6 +15,7 @@ from services.common.heartbeat import HeartbeatSettings
 from services.common.settings import AnalysisLimits, QueueSettings, read_secret_file
 from services.inference_worker.aggregate import AggregateOptions
 from services.inference_worker.pipeline import PipelineOptions
+from services.inference_worker.reid import FACES_PER_TRACK, MIN_SIMILARITY
 from services.inference_worker.smoothing import Smoother, SmoothingOptions
 
 
@@ -102,6 +103,14 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     sustained_negative_s: float = Field(default=3.0, gt=0)
     min_track_s: float = Field(default=0.5, ge=0, description="shorter face tracks are not counted as a person")
     track_lost_s: float = Field(default=1.0, gt=0, description="a track survives this long without its face")
+    reid_min_similarity: float = Field(
+        default=MIN_SIMILARITY, ge=-1, le=1, description="tracks never seen together are one person when every pair of "
+        "their face descriptors has at least this cosine similarity (measured by scripts/measure_reid.py)",
+    )
+    reid_faces_per_track: int = Field(
+        default=FACES_PER_TRACK, ge=0, description="clearest readable faces embedded per track; 0 turns "
+        "re-identification off",
+    )
     smoothing: Smoother = Field(default="hmm", description="hmm (sticky HMM), gaussian, or none")
     smoothing_tau_s: float = Field(default=2.0, gt=0, description="hmm: mean time an expression lasts")
     smoothing_sigma_s: float = Field(default=0.6, gt=0, description="gaussian: kernel width in seconds")
@@ -114,6 +123,10 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
         default=True, description="a video without any (readable) face fails with no_face / no_assessable_face"
     )
     progress_db_interval_s: float = Field(default=2.0, ge=0, description="least time between DB progress writes")
+    progress_event_interval_s: float = Field(
+        default=0.25, ge=0, description="least time between two progress events of one stage (a new stage is always "
+        "published at once); 0 = an event after every batch of frames",
+    )
     task_max_retries: int = Field(default=8, ge=0, description="retries of transient (DB/Redis) failures (~4 min)")
     task_retry_backoff_max_s: int = Field(default=120, ge=1)
     task_max_attempts: int = Field(default=4, ge=1, description="deliveries before a job that kills workers fails")
@@ -148,6 +161,10 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     webhook_retry_max_s: float = Field(default=3600.0, gt=0, description="longest wait between two attempts")
     webhook_sweep_interval_s: float = Field(
         default=5.0, ge=0, description="how often each worker delivers due webhooks from the outbox; 0 = off"
+    )
+    webhook_retention_s: float = Field(
+        default=7 * 24 * 3600.0, ge=0, description="ended webhook deliveries (delivered, or given up) are deleted "
+        "from the outbox this long after they ended; 0 = kept",
     )
 
     worker_metrics_port: int = Field(
@@ -208,6 +225,8 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
             max_face_change=self.max_face_change,
             carry_min_score=self.carry_min_score,
             carry_min_iou=self.carry_min_iou,
+            reid_min_similarity=self.reid_min_similarity,
+            reid_faces_per_track=self.reid_faces_per_track,
         )
 
 

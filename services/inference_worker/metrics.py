@@ -110,7 +110,7 @@ def start_metrics_server(port: int, host: str, redis_url: str, queue: str, direc
 
     registry = CollectorRegistry()
     registry.register(DeadProcessSweeper(directory))
-    MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]  # unannotated upstream
+    MultiProcessCollector(registry, path=str(directory))
     registry.register(QueueDepthCollector(redis_url, queue))
     server, _thread = start_http_server(port, addr=host, registry=registry)
     log.info("worker metrics on http://%s:%d/metrics", host, port)
@@ -121,5 +121,4 @@ def mark_process_dead(pid: int, directory: Path | None = None) -> None:
     """Drop a finished pool process's live gauges (its counters stay counted)."""
     from prometheus_client import multiprocess
 
-    # prometheus_client leaves it unannotated
-    multiprocess.mark_process_dead(pid, str(directory) if directory else None)  # type: ignore[no-untyped-call]
+    multiprocess.mark_process_dead(pid, str(directory) if directory else None)

@@ -10,6 +10,9 @@ delivery at once; a worker that dies mid-attempt leaves the row to be tried agai
 (``WEBHOOK_TIMEOUT_S`` + :data:`LEASE_MARGIN_S`) has passed. A receiver can still see one delivery twice (the answer
 was lost, or the worker died after sending): every attempt carries the same idempotency key in the signed
 ``X-Bloomwell-Delivery`` header (:mod:`services.inference_worker.webhook`).
+
+Ended rows do not pile up: every :data:`PRUNE_EVERY_S` the sweeper also deletes the deliveries that ended longer than
+``WEBHOOK_RETENTION_S`` ago (:func:`prune`); pending ones are never pruned.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import asyncio
 import logging
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.db import create_engine, create_sessionmaker
@@ -40,6 +44,10 @@ LEASE_MARGIN_S = 30.0
 """An attempt's claim on its row outlasts the attempt's own time limit by this much."""
 SWEEP_BATCH = 20
 """Deliveries one sweep attempts at most (concurrently); the next sweep takes the rest."""
+PRUNE_EVERY_S = 600.0
+"""How often a worker's sweeper also prunes ended deliveries."""
+PRUNE_BATCH = 1000
+"""Rows one pruning transaction deletes at most (short transactions; a pruning repeats them until done)."""
 
 
 def backoff_s(attempt: int, base_s: float, cap_s: float) -> float:
@@ -153,13 +161,63 @@ async def sweep(factory: async_sessionmaker[AsyncSession], policy: DeliveryPolic
     return Counter(outcome for outcome in outcomes if outcome is not None)
 
 
+async def prune(factory: async_sessionmaker[AsyncSession], retention_s: float, now: datetime | None = None) -> int:
+    """Delete the deliveries that ended more than ``retention_s`` before ``now`` (default: now) — delivered ones
+    counted from ``delivered_at``, given-up ones from ``created_at`` (they end within the retry span) — in
+    transactions of at most :data:`PRUNE_BATCH` rows; how many were deleted. Pending deliveries are never pruned;
+    ``retention_s`` 0 keeps everything. (A pruned delivery is not queued again: an ended job is never ended twice, a
+    duplicate message of it is skipped at its claim.)"""
+    if retention_s <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(seconds=retention_s)
+    expired = or_(
+        and_(WebhookDelivery.status == DeliveryStatus.delivered, WebhookDelivery.delivered_at < cutoff),
+        and_(WebhookDelivery.status == DeliveryStatus.failed, WebhookDelivery.created_at < cutoff),
+    )
+    total = 0
+    while True:
+        async with factory() as session, session.begin():
+            ids = list(await session.scalars(select(WebhookDelivery.id).where(expired).limit(PRUNE_BATCH)))
+            if ids:
+                await session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids))
+                                      .execution_options(synchronize_session=False))
+        total += len(ids)
+        if len(ids) < PRUNE_BATCH:
+            return total
+
+
+class OutboxSweeper:
+    """One round of a worker's outbox thread: the due deliveries (:func:`sweep`) and, every ``prune_every_s``, the
+    pruning of ended ones older than ``retention_s`` (:func:`prune`)."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], policy: DeliveryPolicy, retention_s: float,
+                 prune_every_s: float = PRUNE_EVERY_S) -> None:
+        self.factory = factory
+        self.policy = policy
+        self.retention_s = retention_s
+        self.prune_every_s = prune_every_s
+        self.last_prune = float("-inf")
+
+    async def __call__(self) -> Counter[str]:
+        """Sweep, and prune when it is time; the sweep's outcomes, with ``pruned`` (rows deleted) when it pruned."""
+        outcomes = await sweep(self.factory, self.policy)
+        if time.monotonic() - self.last_prune >= self.prune_every_s:
+            self.last_prune = time.monotonic()
+            pruned = await prune(self.factory, self.retention_s)
+            if pruned:
+                log.info("outbox: pruned %d ended webhook deliveries older than %.0f s", pruned, self.retention_s)
+                outcomes["pruned"] = pruned
+        return outcomes
+
+
 def start_outbox_thread(settings: WorkerSettings) -> threading.Thread | None:
-    """Sweep the outbox every ``WEBHOOK_SWEEP_INTERVAL_S`` on a daemon thread of the worker's main process (own
-    event loop and engine); None when the interval is 0. Every worker sweeps: the per-row claim keeps them apart."""
+    """Sweep the outbox every ``WEBHOOK_SWEEP_INTERVAL_S`` (and prune it every :data:`PRUNE_EVERY_S`) on a daemon
+    thread of the worker's main process (own event loop and engine); None when the interval is 0. Every worker
+    sweeps: the per-row claim keeps them apart."""
     if settings.webhook_sweep_interval_s <= 0:
         return None
-    policy = DeliveryPolicy.for_settings(settings)
     loop = asyncio.new_event_loop()  # used by the sweeper's thread only
     sessions = create_sessionmaker(create_engine(settings.database_url))
+    sweeper = OutboxSweeper(sessions, DeliveryPolicy.for_settings(settings), settings.webhook_retention_s)
     return run_periodically("outbox", settings.webhook_sweep_interval_s,
-                            lambda: loop.run_until_complete(sweep(sessions, policy)))
+                            lambda: loop.run_until_complete(sweeper()))

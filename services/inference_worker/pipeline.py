@@ -1,7 +1,9 @@
 """The analysis pipeline, without I/O to DB or queue, as stages:
 
 decode + sample → detect (faces with landmarks) → track (a person per face track) → crop (eye-aligned) + quality →
-classify (batched, on the shared forward-pass thread) → aggregate (people, smoothed timelines, indicators).
+classify (batched, on the shared forward-pass thread) → re-identify (tracks merged into persons across shot cuts and
+track gaps by face embeddings of a few readable faces per track, ``reid``) → aggregate (people, smoothed timelines,
+indicators).
 
 Frames flow in batches of ``frame_batch_size``: each batch is detected, tracked and cropped in the job's thread,
 and its faces are handed to the classifier as one request, so the next batch is decoded and detected while the
@@ -32,6 +34,7 @@ import cv2
 import numpy as np
 
 from bloomwell_ml.crop import crop_square
+from bloomwell_ml.face_embedding import FaceEmbedder, embedding_crop
 from bloomwell_ml.faces import Box, FaceDetector
 from services.common.analysis import DEFAULT_MAX_FRAME_PIXELS, Stage
 from services.common.schemas import FaceQuality, ModelInfo, ResultDocument, Summary
@@ -44,6 +47,15 @@ from services.inference_worker.aggregate import (
 )
 from services.inference_worker.frames import Prefetcher, expected_samples, sample_frames
 from services.inference_worker.quality import QualityThresholds, assess, gate_image, measure
+from services.inference_worker.reid import (
+    FACES_PER_TRACK,
+    MIN_SIMILARITY,
+    FaceSampler,
+    merge_tracks,
+    shared_embedder,
+    track_descriptor,
+    track_frames,
+)
 from services.inference_worker.tracking import (
     FaceTracker,
     TrackedFrame,
@@ -89,6 +101,8 @@ class Timings:
     crop: float = 0.0
     classify: float = 0.0
     aggregate: float = 0.0
+    reid: float = 0.0
+    """Cropping and embedding the sampled faces of each track, and merging tracks into persons."""
     frames: int = 0
     faces: int = 0
     """Faces classified (sent to the model)."""
@@ -102,7 +116,7 @@ class Timings:
     @property
     def total(self) -> float:
         """All stages together."""
-        return self.decode + self.detect + self.track + self.crop + self.classify + self.aggregate
+        return self.decode + self.detect + self.track + self.crop + self.classify + self.aggregate + self.reid
 
 
 @dataclass
@@ -113,6 +127,12 @@ class AnalysisOutput:
     duration_s: float
     unassessable: dict[str, int]
     timings: Timings = field(default_factory=Timings)
+    persons: dict[int, int] = field(default_factory=dict)
+    """Re-identification: the person (its first-appearing track) of every raw track."""
+    face_descriptors: dict[int, np.ndarray] = field(default_factory=dict)
+    """Re-identification: the unit descriptors of the faces sampled from every raw track with readable faces."""
+    track_frames: dict[int, set[int]] = field(default_factory=dict)
+    """The sampled-frame indices of every raw track."""
 
     @property
     def summary(self) -> Summary:
@@ -142,6 +162,8 @@ class PipelineOptions:
     max_face_change: float = 8.0
     carry_min_score: float = 0.8
     carry_min_iou: float = 0.5
+    reid_min_similarity: float = MIN_SIMILARITY
+    reid_faces_per_track: int = FACES_PER_TRACK
 
     def track_schedule(self) -> TrackSchedule:
         """When the tracking stage detects, at this sampling rate."""
@@ -216,6 +238,15 @@ class CropKeeper:
         """Write the held picture of ``track``; returns its file name (None if there is none)."""
         held = self._best.pop(track, None)
         return self._write(f"track_{track}.jpg", held[1]) if held is not None else None
+
+    def merge(self, person_of: dict[int, int]) -> None:
+        """Hold one picture per person (the clearest of its tracks'), under the person's key."""
+        best: dict[int, tuple[float, np.ndarray]] = {}
+        for track, held in self._best.items():
+            key = person_of.get(track, track)
+            if key not in best or held[0] > best[key][0]:
+                best[key] = held
+        self._best = best
 
 
 @dataclass
@@ -314,6 +345,10 @@ def _face_probabilities(pending: list[_PendingFrame]) -> dict[tuple[int, int], n
     return out
 
 
+def _person(person_of: dict[int, int], track: int | None) -> int | None:
+    return None if track is None else person_of.get(track, track)
+
+
 def analyze_video(
     path: str | os.PathLike[str],
     *,
@@ -323,11 +358,13 @@ def analyze_video(
     duration_hint_s: float | None = None,
     crops_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    embedder: FaceEmbedder | None = None,
 ) -> AnalysisOutput:
     """Analyse one video file and return the version-2 result document.
 
     Raises :class:`services.common.video.VideoError` for unreadable files and :class:`NoFrames` when nothing could
-    be decoded. The classifier's result for the last batch is awaited before aggregation.
+    be decoded. The classifier's result for the last batch is awaited before aggregation. Tracks are merged into
+    persons (``reid``) with ``embedder`` (default: the process's shared one) before aggregation.
     """
     timings = Timings()
     duration_guess = min(duration_hint_s or options.max_duration_s or 60.0, options.max_duration_s or math.inf)
@@ -335,6 +372,7 @@ def analyze_video(
     keeper = CropKeeper(crops_dir, options.max_crops_kept, expected, options.crop_jpeg_quality)
     tracker = FaceTracker(options.sample_fps, lost_s=options.track_lost_s)
     reuse = _ClassifyReuse(options.classify_every, options.max_face_change)
+    sampler = FaceSampler(options.reid_faces_per_track)
     pending: list[_PendingFrame] = []
     batch: list[TrackedFrame] = []
 
@@ -372,8 +410,10 @@ def analyze_video(
                 entry.crops.append(saved)
                 track = ids[face_index]
                 if reason is None and track is not None:
-                    keeper.offer_person(track, quality.sharpness * quality.face_px,
+                    clarity = quality.sharpness * quality.face_px
+                    keeper.offer_person(track, clarity,
                                         partial(crop_square, frame.image, box, options.saved_crop_margin, max_side=256))
+                    sampler.offer(track, clarity, partial(embedding_crop, frame.image, box))
             staged.append(entry)
         if images:
             _chain(classifier.submit(np.stack(images)), future)
@@ -417,10 +457,22 @@ def analyze_video(
         on_progress(Stage.summarizing, len(pending), len(pending))
 
     t0 = time.perf_counter()
+    faces_of: dict[int, np.ndarray] = {}
+    if options.reid_faces_per_track > 0:
+        faces_of = sampler.face_descriptors(embedder or shared_embedder())
+    frames_of = track_frames([entry.ids for entry in pending])
+    person_of = merge_tracks(frames_of, {t: track_descriptor(v) for t, v in faces_of.items()},
+                             options.reid_min_similarity)
+    keeper.merge(person_of)
+    timings.reid = time.perf_counter() - t0 + sampler.crop_s
+    timings.crop -= sampler.crop_s
+
+    t0 = time.perf_counter()
     observations = []
     for i, entry in enumerate(pending):
         faces = [
-            FaceObservation(box=entry.source_box(box), track=entry.ids[j], probabilities=probabilities[i, j],
+            FaceObservation(box=entry.source_box(box), track=_person(person_of, entry.ids[j]),
+                            probabilities=probabilities[i, j],
                             quality=entry.qualities[j], reason=entry.reasons[j], crop=entry.crops[j])
             for j, box in enumerate(entry.boxes)
         ]
@@ -435,4 +487,5 @@ def analyze_video(
                               person_crop=keeper.write_person)
     timings.aggregate = time.perf_counter() - t0
     return AnalysisOutput(document=document, duration_s=duration, unassessable=unassessable_counts(observations),
-                          timings=timings)
+                          timings=timings, persons=person_of, face_descriptors=faces_of,
+                          track_frames=frames_of)

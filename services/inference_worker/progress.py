@@ -1,5 +1,6 @@
-"""A running job's progress: a ``ProgressEvent`` on Redis for the browser after every batch, the analyses row's
-``progress``/``stage`` columns now and then, the time spent per stage, and the job's own deadline.
+"""A running job's progress: a ``ProgressEvent`` on Redis for the browser at each new stage and then every
+``PROGRESS_EVENT_INTERVAL_S`` at most, the analyses row's ``progress``/``stage`` columns now and then, the time spent
+per stage, and the job's own deadline.
 
 The analysis engine reports through :class:`ProgressReporter` (its ``on_progress`` callback); nothing here ends a job.
 """
@@ -75,8 +76,11 @@ class StageTimer:
 
 
 class ProgressReporter:
-    """Maps pipeline progress to 0..1, publishes events per batch and writes the DB columns sparingly
-    (``PROGRESS_DB_INTERVAL_S``); raises :class:`AnalysisGone` when that write finds the row deleted.
+    """Maps pipeline progress to 0..1, publishes events at each new stage and otherwise every
+    ``PROGRESS_EVENT_INTERVAL_S`` at most (at every frame a batch lasts a few dozen milliseconds: an event each would
+    cost the job a Redis round trip and the gateway a stream write per batch, for a change nobody sees), and writes
+    the DB columns sparingly (``PROGRESS_DB_INTERVAL_S``); raises :class:`AnalysisGone` when that write finds the row
+    deleted.
 
     It is also the job's cooperative deadline: past ``time_limit_s`` the pipeline's next per-batch report raises
     ``SoftTimeLimitExceeded``, so pools without Celery time limits (solo, threads) stop long jobs too.
@@ -88,13 +92,18 @@ class ProgressReporter:
         self.rt = rt
         self.analysis_id = analysis_id
         self.last_db = time.monotonic()
+        self.last_event = float("-inf")
         self.deadline = self.last_db + time_limit_s if time_limit_s else None
         self.timer = StageTimer()
 
     def stage(self, stage: Stage, progress: float, *, write_db: bool = False) -> None:
         """Enter ``stage`` at ``progress`` (0..1)."""
+        new_stage = stage != self.timer.stage
         self.timer.enter(stage)
-        publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage)
+        now = time.monotonic()
+        if new_stage or now - self.last_event >= self.rt.settings.progress_event_interval_s:
+            self.last_event = now
+            publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage)
         if write_db or time.monotonic() - self.last_db >= self.rt.settings.progress_db_interval_s:
             self.last_db = time.monotonic()
             if not self.rt.run(write_progress(self.rt.sessions, self.analysis_id, progress, stage)):

@@ -27,6 +27,7 @@ from services.common.storage import Storage
 from services.inference_worker.batching import BatchingClassifier
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.config import WorkerSettings, get_settings
+from services.inference_worker.reid import shared_embedder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,8 +100,8 @@ class Runtime:
         return detector
 
     def warm_up(self) -> None:
-        """Load the model and a detector now rather than on the first job."""
-        _ = self.batching_classifier, self.detector
+        """Load the model, a detector and the face embedder now rather than on the first job."""
+        _ = self.batching_classifier, self.detector, shared_embedder()
 
     def close(self) -> None:
         """Stop the forward-pass thread, dispose of the engine, stop the loop, close Redis."""

@@ -184,8 +184,8 @@ def _analyse(rt: Runtime, job: persist.Job, reporter: ProgressReporter, crops_di
     metrics.FRAMES.inc(t.frames)
     metrics.FACES.inc(t.faces)
     log.info("analysis %s: %d frames, %d faces, %d people; decode %.2fs detect %.2fs track %.2fs crop %.2fs "
-             "classify-wait %.2fs aggregate %.2fs", job.id, t.frames, t.faces, summary.people_count, t.decode,
-             t.detect, t.track, t.crop, t.classify, t.aggregate)
+             "classify-wait %.2fs reid %.2fs aggregate %.2fs", job.id, t.frames, t.faces, summary.people_count,
+             t.decode, t.detect, t.track, t.crop, t.classify, t.reid, t.aggregate)
     return output
 
 

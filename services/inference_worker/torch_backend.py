@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
@@ -18,8 +17,7 @@ from bloomwell_ml.io import LoadedModel, load_model
 from bloomwell_ml.preprocess import member_images, normalize
 from bloomwell_ml.spec import ModelSpec
 from bloomwell_ml.tta import TestTimeAugmentation
-
-Precision = Literal["auto", "fp32", "bf16"]
+from services.inference_worker.classifier import Precision
 
 
 def cpu_supports_bf16() -> bool:

@@ -160,7 +160,7 @@ def page(browser, stack: Stack, request: pytest.FixtureRequest):
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: console_errors.append(f"pageerror: {e}"))
-    page.console_errors = console_errors  # type: ignore[attr-defined]
+    page.console_errors = console_errors
     yield page
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.devinfra import free_port
+from scripts.devinfra import free_port, stop_process_groups
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCESS_TOKEN_TTL_S = 60
@@ -110,12 +109,4 @@ def running_stack(data_dir: Path, warn: Callable[..., None] = lambda *a, **k: No
             time.sleep(0.5)
         yield Stack(base_url=base_url, data_dir=data_dir, log_path=log_path)
     finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process_groups([process], timeout_s=40)

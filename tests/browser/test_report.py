@@ -140,6 +140,26 @@ def test_stage_clip_offers_a_person_picker_and_switching_changes_the_summary(rep
     shot(page, "41b-report-people-phone")
 
 
+def test_stage_clip_counts_the_performer_once_across_the_cuts(reports: Reports) -> None:
+    """The stage clip's report counts the people a viewer can read: the performer (wide shot and medium shot, one
+    person re-identified across the cuts) and the smiling audience member — it said 3, the performer twice."""
+    page = reports.page
+    open_report(page, reports.stage_id)
+    picker = page.get_by_test_id("people-picker")
+    expect(picker.get_by_role("heading")).to_have_text("We saw 2 people in this video")
+    expect(picker).to_contain_text("8 more faces were too brief or unclear to read")  # 10 people, each once
+    options = picker.get_by_test_id("person-option")
+    expect(options).to_have_count(2)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download JSON").click()
+    result = json.loads(Path(dl.value.path()).read_text())
+    tracks = {int(options.nth(i).get_attribute("data-track") or -1) for i in range(2)}
+    shown = [p for p in result["people"] if p["track_id"] in tracks]
+    performer = next(p for p in shown if p["first_t"] == 0.0)
+    assert performer["last_t"] >= 6.8  # the wide shot (0-0.6 s) and the medium shot (2.8-7.0 s): one person
+    shot(page, "41c-report-people-merged")
+
+
 def test_single_person_report_reads_plainly(reports: Reports) -> None:
     page = reports.page
     api_calls: list[str] = []

@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scripts.devinfra import port_open, redis_server_binary
+from scripts.devinfra import port_open, redis_server_binary, stop_process_groups
 from services.common.celery_app import AnalysisQueue
 from services.common.db import create_engine, create_sessionmaker
 from services.common.models import Analysis, AnalysisResult
@@ -180,12 +180,8 @@ class Rig:
             time.sleep(0.2)
 
     def stop_worker(self) -> None:
-        if self.worker is not None and self.worker.poll() is None:
-            os.killpg(self.worker.pid, signal.SIGTERM)
-            try:
-                self.worker.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.worker.pid, signal.SIGKILL)
+        if self.worker is not None:
+            stop_process_groups([self.worker], timeout_s=30)
         self.worker = None
 
     def log_tail(self, chars: int = 3000) -> str:

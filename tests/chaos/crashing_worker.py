@@ -26,7 +26,7 @@ async def _crash(factory: Any, delivery_id: uuid.UUID, policy: Any) -> str | Non
 
 
 def main() -> None:
-    outbox.deliver = _crash  # type: ignore[assignment]
+    outbox.deliver = _crash
     from celery.__main__ import main as celery_main
 
     sys.argv = ["celery", *sys.argv[1:]]

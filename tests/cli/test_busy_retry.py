@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -57,3 +58,35 @@ def test_other_methods_are_not_repeated() -> None:
     with client_answering([busy()], seen) as client, pytest.raises(ApiError):
         client.delete(ANALYSIS["id"])
     assert len(seen) == 1
+
+
+def test_the_wait_is_retry_after_with_jitter_within_half_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bloomwell_client import client as module
+
+    waits: list[float] = []
+    monkeypatch.setattr(module.time, "sleep", waits.append)
+    seen: list[httpx.Request] = []
+    answers = [busy("2"), busy("2"), busy("2"), httpx.Response(200, json=ANALYSIS)]
+    with client_answering(answers, seen) as client:
+        client.get(ANALYSIS["id"])
+    assert len(waits) == 3 and all(2.0 <= w <= 3.0 for w in waits)
+    assert len(set(waits)) > 1  # spread, not three clients' worth of identical comebacks
+
+
+def test_a_shed_event_stream_is_opened_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bloomwell_client import client as module
+
+    monkeypatch.setattr(module.time, "sleep", lambda _s: None)
+    terminal = {"analysis_id": ANALYSIS["id"], "status": "succeeded", "progress": 1.0, "stage": "done",
+                "error": None, "error_code": None}
+    stream = httpx.Response(200, headers={"content-type": "text/event-stream"},
+                            content=f"event: progress\ndata: {json.dumps(terminal)}\n\n".encode())
+    seen: list[httpx.Request] = []
+    with client_answering([busy("1"), busy("1"), stream], seen) as client:
+        events = list(client.events(ANALYSIS["id"]))
+    assert [e.status.value for e in events] == ["succeeded"] and len(seen) == 3
+    seen.clear()
+    with client_answering([busy("1") for _ in range(BUSY_RETRIES + 1)], seen) as client, \
+            pytest.raises(ApiError) as err:
+        list(client.events(ANALYSIS["id"]))
+    assert err.value.status_code == 503 and len(seen) == BUSY_RETRIES + 1

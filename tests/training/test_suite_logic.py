@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from training.calibration import nll, view_probs
 from training.data.readers import Sample
 from training.data.sources import deduplicate, subject_folds, subject_of
-from training.calibration import nll, view_probs
 from training.robustness import available_kinds, suite_report
 from training.suite import N_FOLDS, ckplus_folds, combine, fit_temperatures
 

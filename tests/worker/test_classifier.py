@@ -77,8 +77,8 @@ def test_temperature_of_the_model_file_is_applied(tmp_path: Path) -> None:
     hot_path = save_model(tmp_path / "hot.pt", loaded.module, dataclasses.replace(loaded.spec, temperature=3.0))
     batch = crops(5, seed=6)
     for backend in ("torch", "onnxruntime"):
-        plain = EmotionClassifier.load(plain_path, device="cpu", precision="fp32", backend=backend)  # type: ignore[arg-type]
-        hot = EmotionClassifier.load(hot_path, device="cpu", precision="fp32", backend=backend)  # type: ignore[arg-type]
+        plain = EmotionClassifier.load(plain_path, device="cpu", precision="fp32", backend=backend)
+        hot = EmotionClassifier.load(hot_path, device="cpu", precision="fp32", backend=backend)
         assert hot.temperature == 3.0
         assert (hot.predict(batch).max(axis=1) < plain.predict(batch).max(axis=1)).all()
 

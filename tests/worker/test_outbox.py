@@ -12,11 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.analysis import ErrorCode
-from services.common.models import DeliveryStatus, WebhookDelivery, utcnow
+from services.common.models import Analysis, DeliveryStatus, WebhookDelivery, utcnow
 from services.inference_worker import metrics, outbox, persist
 from services.inference_worker.outbox import DeliveryPolicy, backoff_s
 from services.inference_worker.webhook import (
@@ -225,3 +225,72 @@ def test_backoff_doubles_with_jitter_up_to_its_cap() -> None:
     waits = [backoff_s(n, 10.0, 3600.0) for n in range(12)]
     assert 8 <= waits[0] <= 12 and 16 <= waits[1] <= 24 and 64 <= waits[3] <= 96
     assert all(w <= 3600 * 1.2 for w in waits) and waits[11] >= 3600 * 0.8
+
+
+async def aged(sessions: async_sessionmaker[AsyncSession], delivery_id: uuid.UUID, status: DeliveryStatus,
+               age: timedelta) -> None:
+    """Make a delivery ``status``, created (and, when delivered, delivered) ``age`` ago."""
+    when = utcnow() - age
+    async with sessions() as session, session.begin():
+        await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(
+            status=status, created_at=when, delivered_at=when if status == DeliveryStatus.delivered else None))
+
+
+async def test_ended_deliveries_past_their_retention_are_pruned_pending_ones_never(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    week, day = timedelta(days=7), timedelta(days=1)
+    ages = {
+        "old delivered": (DeliveryStatus.delivered, week + day),
+        "recent delivered": (DeliveryStatus.delivered, day),
+        "old given up": (DeliveryStatus.failed, week + day),
+        "recent given up": (DeliveryStatus.failed, day),
+        "old pending": (DeliveryStatus.pending, week + day),  # a receiver down for long: still to be retried
+    }
+    rows: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
+    for name, (status, age) in ages.items():
+        aid, delivery_id = await ended_with_webhook(sessions, "https://hooks.example.org/bloomwell")
+        await aged(sessions, delivery_id, status, age)
+        rows[name] = (aid, delivery_id)
+
+    assert await outbox.prune(sessions, 0) == 0  # retention 0 keeps everything
+    assert await outbox.prune(sessions, week.total_seconds()) >= 2
+    kept = {name for name, (aid, _) in rows.items() if await delivery_of(sessions, aid) is not None}
+    assert kept == {"recent delivered", "recent given up", "old pending"}
+    async with sessions() as session:  # the analyses themselves stay
+        assert await session.scalar(select(func.count()).select_from(Analysis).where(
+            Analysis.id.in_([aid for aid, _ in rows.values()]))) == len(rows)
+    assert await outbox.prune(sessions, week.total_seconds()) == 0
+
+
+async def test_pruning_runs_in_batches_until_done(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "PRUNE_BATCH", 2)
+    analyses = []
+    for _ in range(5):
+        aid, delivery_id = await ended_with_webhook(sessions, "https://hooks.example.org/bloomwell")
+        await aged(sessions, delivery_id, DeliveryStatus.delivered, timedelta(hours=2))
+        analyses.append(aid)
+    assert await outbox.prune(sessions, 3600) >= 5
+    assert [await delivery_of(sessions, aid) for aid in analyses] == [None] * 5
+
+
+async def test_the_sweeper_prunes_at_its_own_pace(
+    sessions: async_sessionmaker[AsyncSession], webhook_receiver: WebhookReceiver
+) -> None:
+    sweeper = outbox.OutboxSweeper(sessions, POLICY, retention_s=3600, prune_every_s=3600)
+    old, old_delivery = await ended_with_webhook(sessions, webhook_receiver.url)
+    await aged(sessions, old_delivery, DeliveryStatus.delivered, timedelta(hours=2))
+    due, _ = await ended_with_webhook(sessions, webhook_receiver.url)
+    outcomes = await sweeper()
+    assert outcomes["delivered"] == 1 and outcomes["pruned"] >= 1
+    assert await delivery_of(sessions, old) is None
+    row = await delivery_of(sessions, due)
+    assert row is not None and row.status == DeliveryStatus.delivered  # delivered just now: kept
+    later, later_delivery = await ended_with_webhook(sessions, webhook_receiver.url)
+    await aged(sessions, later_delivery, DeliveryStatus.delivered, timedelta(hours=2))
+    assert "pruned" not in await sweeper()  # within prune_every_s of the last pruning
+    assert await delivery_of(sessions, later) is not None
+    sweeper.last_prune -= 3600
+    assert (await sweeper())["pruned"] >= 1 and await delivery_of(sessions, later) is None

@@ -55,11 +55,13 @@ def test_people_are_ordered_and_short_tracks_are_marked_brief() -> None:
             faces.append(face(9, "angry"))
         frames.append(FrameObservation(t=k * 0.2, faces=faces))
     doc = document(frames)
-    assert [p["track_id"] for p in doc["people"]] == [1, 2]
+    # numbered by first appearance (both from the first frame: the larger face first); the summary describes the
+    # person read longest
+    assert [(p["track_id"], p["label"]) for p in doc["people"]] == [(1, "Person 1"), (2, "Person 2")]
     first, second = doc["people"]
-    assert (first["frames_with_face"], first["dominant_emotion"]) == (10, "happy")
-    assert (second["frames_with_face"], second["dominant_emotion"]) == (4, "sad")
-    assert doc["summary"]["people_count"] == 2 and doc["primary_track_id"] == 1
+    assert (first["frames_with_face"], first["dominant_emotion"]) == (4, "sad")
+    assert (second["frames_with_face"], second["dominant_emotion"]) == (10, "happy")
+    assert doc["summary"]["people_count"] == 2 and doc["primary_track_id"] == 2
     assert doc["summary"]["dominant_emotion"] == "happy"
     brief = [f for fr in doc["frames"] for f in fr["faces"] if f["track_id"] is None]
     assert len(brief) == 2 and all(f["unassessable_reason"] == "brief" and not f["assessable"] for f in brief)

@@ -123,8 +123,11 @@ def test_stage_clip_lists_several_people_with_stable_tracks(tiny: EmotionClassif
     assert doc.primary_track_id == 1
     ids = [p.track_id for p in doc.people]
     assert ids == list(range(1, len(ids) + 1))
-    # Person 1 is the one read longest; every face of a track keeps its id through the frames it appears in.
-    assert doc.people[0].assessable_frames == max(p.assessable_frames for p in doc.people)
+    # People are numbered by first appearance; the primary one is the one read longest (the performer, who also
+    # comes first); every face of a track keeps its id through the frames it appears in.
+    assert [p.first_t for p in doc.people] == sorted(p.first_t for p in doc.people)
+    primary = next(p for p in doc.people if p.track_id == doc.primary_track_id)
+    assert primary.assessable_frames == max(p.assessable_frames for p in doc.people)
     for person in doc.people:
         seen = [fr for fr in doc.frames for f in fr.faces if f.track_id == person.track_id]
         assert len(seen) == person.frames_with_face

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bloomwell_ml.faces import create_detector
 from bloomwell_ml.bundle import read_bundle
+from bloomwell_ml.faces import create_detector
 from bloomwell_ml.paths import default_model_path
 from services.common.settings import REPO_ROOT
 from services.inference_worker.classifier import EmotionClassifier

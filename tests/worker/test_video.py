@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import pytest
 
+from services.common import video
 from services.common.video import (
     FramesTooLarge,
     UndecodableVideo,
@@ -126,3 +128,30 @@ def test_probe_refuses_frames_over_the_pixel_limit(tmp_path: Path) -> None:
         probe_video(path, max_pixels=100 * 100)
     assert (refused.value.width, refused.value.height) == (160, 120)
     assert probe_video(path, max_pixels=160 * 120).width == 160
+
+
+@pytest.mark.parametrize("name", ["fer_woman2.mp4", "fer_test.mp4", "faceapijs_test_video.mp4",
+                                  "huimiang_1543684773_neutral_to_angry.avi"])
+def test_probe_from_packets_measures_what_decoding_measures(name: str) -> None:
+    """The upload check reads packets' timestamps instead of decoding every frame (B-frames come out of order): the
+    same frame count and duration as decoding straight through; stopped by the duration limit, both are over it."""
+    path = shared_video(name)
+    fps = video._nominal_fps(cv2.VideoCapture(str(path)))
+    packets, decoded = video._packet_span(path, None), video._decoded_span(path, fps, None)
+    assert packets is not None and packets.complete and decoded.complete
+    assert packets.count == decoded.count
+    assert packets.last_t == pytest.approx(decoded.last_t, abs=1e-3)
+    limit = decoded.last_t / 2
+    packets, decoded = video._packet_span(path, limit), video._decoded_span(path, fps, limit)
+    assert packets is not None and not packets.complete and not decoded.complete
+    assert packets.last_t > limit and decoded.last_t > limit
+
+
+@pytest.mark.parametrize(("suffix", "fourcc"), [(".mp4", "mp4v"), (".webm", "VP80"), (".avi", "MJPG")])
+def test_probe_decodes_when_packets_carry_no_timestamps(tmp_path: Path, suffix: str, fourcc: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_video(tmp_path / f"v{suffix}", frames=20, fps=10.0, fourcc=fourcc)
+    from_packets = probe_video(path)
+    monkeypatch.setattr(video, "_packet_span", lambda *_: None)
+    assert probe_video(path) == from_packets
+    assert from_packets.frame_count_read == 20 and from_packets.duration_s == pytest.approx(2.0, abs=0.01)

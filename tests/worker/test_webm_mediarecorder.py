@@ -15,6 +15,7 @@ import cv2
 import pytest
 
 from bloomwell_ml.faces import HaarDetector
+from services.common import video
 from services.common.settings import REPO_ROOT
 from services.common.video import probe_video, sniff_file
 from services.inference_worker.frames import sample_frames
@@ -58,3 +59,11 @@ def test_recorded_file_is_sampled_by_timestamps_and_shows_the_face(recorded_webm
     assert all(0.1 < b - a < 0.4 for a, b in zip(times, times[1:], strict=False))
     with_face = sum(1 for boxes in HaarDetector().detect([f.image for f in frames]) if boxes)
     assert with_face >= len(frames) * 0.6
+
+
+def test_recorded_file_is_measured_from_its_packets_as_by_decoding(recorded_webm: Path) -> None:
+    """The upload check reads the packets' timestamps without decoding them: on a MediaRecorder file (no duration,
+    no frame count) it finds what decoding every frame finds."""
+    packets = video._packet_span(recorded_webm, None)
+    assert packets is not None
+    assert packets == video._decoded_span(recorded_webm, 0.0, None)

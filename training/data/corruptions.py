@@ -18,7 +18,8 @@ Corruption = Callable[[np.ndarray, float, np.random.Generator | None], np.ndarra
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(np.rint(x), 0, 255).astype(np.uint8)
+    return out
 
 
 def scale_intensity(img: np.ndarray, k: float, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -41,7 +42,8 @@ def contrast(img: np.ndarray, c: float, rng: np.random.Generator | None = None) 
 def gamma(img: np.ndarray, g: float, rng: np.random.Generator | None = None) -> np.ndarray:
     """Gamma curve ``255 · (x / 255) ** g`` (g < 1 lifts shadows, g > 1 darkens mid-tones)."""
     lut = _u8(255.0 * (np.arange(256, dtype=np.float64) / 255.0) ** g)
-    return lut[img]
+    out: np.ndarray = lut[img]
+    return out
 
 
 def gaussian_blur(img: np.ndarray, sigma: float, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -55,6 +57,8 @@ def jpeg(img: np.ndarray, quality: float, rng: np.random.Generator | None = None
     if not ok:
         raise ValueError("JPEG encoding failed")
     out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if out is None:
+        raise ValueError("JPEG decoding failed")
     return out.reshape(img.shape)
 
 

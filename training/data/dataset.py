@@ -39,7 +39,8 @@ def load_images(samples: Sequence[Sample], size: int, grayscale: bool, in_chans:
                                  [str(s.path) for s in samples])).encode()).hexdigest()[:16]
         cache = Path(cache_dir) / f"images-{key}.npy"
         if cache.exists():
-            return np.load(cache)
+            cached: np.ndarray = np.load(cache)
+            return cached
     out = np.empty((len(samples), size, size, in_chans), dtype=np.uint8)
     for i, s in enumerate(samples):
         img = cv2.imread(str(s.path), cv2.IMREAD_UNCHANGED)
@@ -54,7 +55,7 @@ def load_images(samples: Sequence[Sample], size: int, grayscale: bool, in_chans:
     return out
 
 
-class ImageDataset(Dataset):
+class ImageDataset(Dataset[tuple[torch.Tensor, int]]):
     """Images held in memory as uint8; items are (uint8 tensor C×H×W, label)."""
 
     def __init__(self, samples: Sequence[Sample], size: int, grayscale: bool = True, in_chans: int = 3,
@@ -70,7 +71,7 @@ class ImageDataset(Dataset):
         return self.images[i].permute(2, 0, 1), int(self.labels[i])
 
 
-class CombinedDataset(Dataset):
+class CombinedDataset(Dataset[tuple[torch.Tensor, int]]):
     """Several sources concatenated, with per-sample sampling weights `source_weight / len(source)`."""
 
     def __init__(self, datasets: Sequence[ImageDataset], weights: Sequence[float] | None = None) -> None:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
 
 from training.data.labels import AFFECTNET_TO_LABEL, LABEL_TO_INDEX, RAFDB_TO_LABEL, name_to_index
 
@@ -17,6 +22,14 @@ class Sample:
 
     path: Path
     label: int
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """One image file as a gray uint8 array; :class:`OSError` when it cannot be read (OpenCV returns None)."""
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise OSError(f"cannot read image {path}")
+    return image
 
 
 def read_folder(root: str | Path, split: str | None = None) -> list[Sample]:
@@ -41,27 +54,26 @@ def read_fer2013(root: str | Path, split: str = "train") -> list[Sample]:
     return read_folder(root, split)
 
 
-def read_rafdb(csv_path: str | Path, image_dir: str | Path) -> list[Sample]:
-    """RAF-DB basic: CSV `image,label` with labels 1..7 (surprise, fear, disgust, happy, sad, angry, neutral)."""
+def _read_csv(csv_path: str | Path, image_dir: str | Path, to_label: Mapping[int, str | None]) -> list[Sample]:
+    """CSV `image,label` with the dataset's integer class ids; ids that ``to_label`` maps to None are dropped."""
     image_dir = Path(image_dir)
     samples = []
     with open(csv_path, newline="") as f:
         for row in csv.DictReader(f):
-            label = RAFDB_TO_LABEL[int(row["label"])]
-            samples.append(Sample(image_dir / row["image"], LABEL_TO_INDEX[label]))
+            label = to_label[int(row["label"])]
+            if label is not None:
+                samples.append(Sample(image_dir / row["image"], LABEL_TO_INDEX[label]))
     return samples
+
+
+def read_rafdb(csv_path: str | Path, image_dir: str | Path) -> list[Sample]:
+    """RAF-DB basic: CSV `image,label` with labels 1..7 (surprise, fear, disgust, happy, sad, angry, neutral)."""
+    return _read_csv(csv_path, image_dir, RAFDB_TO_LABEL)
 
 
 def read_affectnet(csv_path: str | Path, image_dir: str | Path) -> list[Sample]:
     """AffectNet: CSV `image,label` with the 8-class ids 0..7 (contempt = 7 is dropped)."""
-    image_dir = Path(image_dir)
-    samples = []
-    with open(csv_path, newline="") as f:
-        for row in csv.DictReader(f):
-            label = AFFECTNET_TO_LABEL[int(row["label"])]
-            if label is not None:
-                samples.append(Sample(image_dir / row["image"], LABEL_TO_INDEX[label]))
-    return samples
+    return _read_csv(csv_path, image_dir, AFFECTNET_TO_LABEL)
 
 
 def relabel_ferplus(samples: list[Sample], mapping_csv: str | Path, fer_root: str | Path) -> list[Sample]:
@@ -79,7 +91,7 @@ def relabel_ferplus(samples: list[Sample], mapping_csv: str | Path, fer_root: st
     return out
 
 
-def read_source(cfg: dict, split: str) -> list[Sample]:
+def read_source(cfg: dict[str, Any], split: str) -> list[Sample]:
     """Dispatch on a source config `{type: fer2013|folder|rafdb|affectnet, ...}`."""
     kind = cfg["type"]
     if kind in ("fer2013", "folder"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -107,14 +108,14 @@ def training_sets(cfg: TrainConfig, spec: ModelSpec) -> tuple[CombinedDataset, I
     d = cfg.data
     seed = d.split_seed if d.split_seed is not None else cfg.seed
     cache = resolve_path(d.cache_dir) if d.cache_dir else None
-    kw = {"size": spec.image_size, "grayscale": spec.grayscale, "in_chans": spec.in_chans,
-          "face_crop": d.face_crop, "cache_dir": cache}
+    dataset = partial(ImageDataset, size=spec.image_size, grayscale=spec.grayscale, in_chans=spec.in_chans,
+                      face_crop=d.face_crop, cache_dir=cache)
     data_root = Path(str(d.root))
     train_sets, weights, val_samples = [], [], []
     for src in d.train_sources:
         train, val = source_split(src, d.val_fraction, seed, data_root)
-        train_sets.append(ImageDataset(_subsample(train, d.max_train_samples, seed), **kw))
+        train_sets.append(dataset(_subsample(train, d.max_train_samples, seed)))
         weights.append(src.weight)
         val_samples += val
-    val_set = ImageDataset(_subsample(val_samples, d.max_val_samples, seed), **kw)
+    val_set = dataset(_subsample(val_samples, d.max_val_samples, seed))
     return CombinedDataset(train_sets, weights), val_set

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { mockFetch, tokenPair } from "../test/helpers";
 import { tokens } from "./tokens";
 import { uploadVideo, watchAnalysis } from "./analyses";
+import { BUSY_RETRIES } from "./client";
 import type { ProgressEvent } from "./types";
 
 class FakeEventSource {
@@ -95,6 +96,37 @@ describe("watchAnalysis", () => {
     watchAnalysis("a1", { onEvent: () => undefined, onError }, { pollIntervalMs: 5 });
     await vi.waitFor(() => expect(onError).toHaveBeenCalled());
     expect(onError.mock.calls[0][0]).toMatchObject({ status: 404 });
+  });
+
+  it("keeps polling through a saturated gateway's 503s, after their Retry-After, without an error", async () => {
+    vi.useFakeTimers();
+    try {
+      vi.stubGlobal("EventSource", undefined);
+      vi.spyOn(Math, "random").mockReturnValue(0);
+      const busyFor = (BUSY_RETRIES + 1) * 2; // two polls' worth of sends, each retried to its bound
+      const sent: number[] = [];
+      mockFetch([
+        {
+          path: "/v1/analyses/a1",
+          handler: () => {
+            sent.push(Date.now());
+            if (sent.length <= busyFor) return { status: 503, body: { detail: "busy" }, headers: { "Retry-After": "2" } };
+            return { body: { id: "a1", status: "succeeded", progress: 1, stage: "done", error: null, error_code: null } };
+          },
+        },
+      ]);
+      const seen: ProgressEvent[] = [];
+      const onError = vi.fn();
+      watchAnalysis("a1", { onEvent: (e) => seen.push(e), onError }, { pollIntervalMs: 500 });
+      await vi.advanceTimersByTimeAsync(busyFor * 2000 + 1000);
+      expect(seen.map((e) => e.status)).toEqual(["succeeded"]);
+      expect(onError).not.toHaveBeenCalled();
+      expect(sent).toHaveLength(busyFor + 1);
+      const gaps = sent.slice(1).map((t, i) => t - sent[i]);
+      expect(gaps.every((gap) => gap >= 2000)).toBe(true); // never sooner than the server asked
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { apiUrl } from "../config";
-import { ApiError, NETWORK_ERROR, SESSION_EXPIRED, apiFetch, apiJson, errorFromBody, getAccessToken, refreshSession } from "./client";
+import { ApiError, NETWORK_ERROR, SESSION_EXPIRED, apiFetch, apiJson, busyDelayMs, errorFromBody, getAccessToken, refreshSession } from "./client";
 import { tokens } from "./tokens";
 import type { Analysis, AnalysisPage, AnalysisResult, ProgressEvent, PublicConfig } from "./types";
 import { isTerminal } from "./types";
@@ -215,6 +215,7 @@ export function watchAnalysis(id: string, handlers: WatchHandlers, options: Watc
     let failures = 0;
     const tick = async () => {
       if (stopped || finished) return;
+      let busyMs: number | null = null;
       try {
         const a = await getAnalysis(id);
         failures = 0;
@@ -225,10 +226,12 @@ export function watchAnalysis(id: string, handlers: WatchHandlers, options: Watc
           fail(err);
           return;
         }
-        failures += 1;
+        // A saturated gateway says when to come back (503 + Retry-After): not a failure, no back-off.
+        if (err.status === 503 && err.retryAfterMs != null) busyMs = busyDelayMs(err.retryAfterMs);
+        else failures += 1;
       }
       if (!stopped && !finished) {
-        const delay = Math.min(pollMs * 2 ** Math.min(failures, 3), 15_000);
+        const delay = Math.max(busyMs ?? 0, Math.min(pollMs * 2 ** Math.min(failures, 3), 15_000));
         timer = setTimeout(tick, delay);
       }
     };

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { mockFetch, tokenPair } from "../test/helpers";
-import { ApiError, apiJson, errorFromBody, refreshSession } from "./client";
+import { ApiError, BUSY_MAX_WAIT_MS, BUSY_RETRIES, apiJson, busyDelayMs, errorFromBody, parseRetryAfter, refreshSession } from "./client";
 import { tokens } from "./tokens";
 
 describe("errorFromBody", () => {
@@ -89,5 +89,69 @@ describe("apiFetch and the session", () => {
     vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
     await expect(refreshSession()).rejects.toBeInstanceOf(ApiError);
     expect(tokens.getRefresh()).toBe("refresh-1-xxxxxxxx");
+  });
+});
+
+describe("a saturated gateway (503 + Retry-After)", () => {
+  const BUSY = { status: 503, body: { detail: "Bloomwell is busy; try again in 1 s." }, headers: { "Retry-After": "1" } };
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("reads Retry-After as seconds or as an HTTP date", () => {
+    expect(parseRetryAfter("2")).toBe(2000);
+    expect(parseRetryAfter(" 0 ")).toBe(0);
+    const now = Date.parse("2026-12-07T10:00:00Z");
+    expect(parseRetryAfter("Mon, 07 Dec 2026 10:00:05 GMT", now)).toBe(5000);
+    expect(parseRetryAfter("Mon, 07 Dec 2026 09:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("soon")).toBeNull();
+    expect(parseRetryAfter(null)).toBeNull();
+  });
+
+  it("waits the server's delay plus up to half of it again, bounded", () => {
+    expect(busyDelayMs(1000, () => 0)).toBe(1000);
+    expect(busyDelayMs(1000, () => 1)).toBe(1500);
+    expect(busyDelayMs(0, () => 0)).toBe(100);
+    expect(busyDelayMs(60_000, () => 1)).toBe(BUSY_MAX_WAIT_MS * 1.5);
+  });
+
+  it("sends a shed read again after Retry-After instead of failing", async () => {
+    vi.useFakeTimers();
+    vi.spyOn(Math, "random").mockReturnValue(0.5);
+    tokens.set(tokenPair(1));
+    let n = 0;
+    const calls = mockFetch([{ path: "/v1/analyses/a1", handler: () => (n++ === 0 ? BUSY : { body: { id: "a1" } }) }]);
+    let result: unknown = null;
+    const pending = apiJson("/v1/analyses/a1").then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toHaveLength(1); // 1 s + jitter (here 0.5 s) not yet over
+    await vi.advanceTimersByTimeAsync(600);
+    await pending;
+    expect(calls).toHaveLength(2);
+    expect(result).toEqual({ id: "a1" });
+  });
+
+  it("gives up after a bounded number of tries with the server's delay on the error", async () => {
+    vi.useFakeTimers();
+    tokens.set(tokenPair(1));
+    const calls = mockFetch([{ path: "/v1/analyses", ...BUSY }]);
+    const outcome = apiJson("/v1/analyses").catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(BUSY_RETRIES * 1500 + 100);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 503, retryAfterMs: 1000 });
+    expect(calls).toHaveLength(BUSY_RETRIES + 1);
+  });
+
+  it("never repeats a write, nor waits for a Retry-After beyond its bound", async () => {
+    tokens.set(tokenPair(1));
+    const calls = mockFetch([
+      { method: "POST", path: "/v1/analyses/a1/events/ticket", ...BUSY },
+      { path: "/v1/analyses/a1", status: 503, body: { detail: "down" }, headers: { "Retry-After": "3600" } },
+    ]);
+    await expect(apiJson("/v1/analyses/a1/events/ticket", { method: "POST" })).rejects.toMatchObject({ status: 503 });
+    await expect(apiJson("/v1/analyses/a1")).rejects.toMatchObject({ status: 503, retryAfterMs: 3_600_000 });
+    expect(calls).toHaveLength(2);
   });
 });

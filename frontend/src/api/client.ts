@@ -7,13 +7,16 @@ export class ApiError extends Error {
   readonly status: number;
   readonly fieldErrors: Record<string, string>;
   readonly detail: unknown;
+  /** The server's `Retry-After` in milliseconds (a saturated gateway's 503), or null. */
+  readonly retryAfterMs: number | null;
 
-  constructor(status: number, message: string, fieldErrors: Record<string, string> = {}, detail: unknown = null) {
+  constructor(status: number, message: string, fieldErrors: Record<string, string> = {}, detail: unknown = null, retryAfterMs: number | null = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.fieldErrors = fieldErrors;
     this.detail = detail;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -48,12 +51,12 @@ function cleanMsg(msg: string): string {
 }
 
 /** Builds an ApiError from a FastAPI-shaped error body (or anything else). */
-export function errorFromBody(status: number, body: unknown): ApiError {
+export function errorFromBody(status: number, body: unknown, retryAfterMs: number | null = null): ApiError {
   const fallback = FALLBACK_BY_STATUS[status] ?? `Request failed (${status}).`;
   if (body && typeof body === "object" && "detail" in body) {
     const detail = (body as { detail: unknown }).detail;
     if (typeof detail === "string" && detail.trim()) {
-      return new ApiError(status, detail, {}, detail);
+      return new ApiError(status, detail, {}, detail, retryAfterMs);
     }
     if (Array.isArray(detail)) {
       const fields: Record<string, string> = {};
@@ -66,10 +69,10 @@ export function errorFromBody(status: number, body: unknown): ApiError {
         if (name && !(name in fields)) fields[name] = msg;
         messages.push(name && name !== "body" ? `${humanField(name)}: ${msg}` : msg);
       }
-      return new ApiError(status, messages.length ? messages.join(" ") : fallback, fields, detail);
+      return new ApiError(status, messages.length ? messages.join(" ") : fallback, fields, detail, retryAfterMs);
     }
   }
-  return new ApiError(status, fallback, {}, body);
+  return new ApiError(status, fallback, {}, body, retryAfterMs);
 }
 
 function humanField(name: string): string {
@@ -92,6 +95,71 @@ async function rawFetch(path: string, init: RequestInit): Promise<Response> {
     return await fetch(apiUrl(path), init);
   } catch {
     throw new ApiError(0, NETWORK_ERROR);
+  }
+}
+
+/** Sends of one read (GET/HEAD) that a saturated gateway shed with 503 + Retry-After, after the first. */
+export const BUSY_RETRIES = 3;
+/** A `Retry-After` longer than this is not waited for: the 503 is reported. */
+export const BUSY_MAX_WAIT_MS = 10_000;
+
+/** The `Retry-After` header in milliseconds (delay-seconds or an HTTP date), or null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (value == null) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/**
+ * How long to wait before sending a shed request again: the server's Retry-After (at least 100 ms) plus up to half
+ * of it again at random, so the clients a gateway turned away together do not all come back at the same moment.
+ */
+export function busyDelayMs(retryAfterMs: number, random: () => number = Math.random): number {
+  const base = Math.min(Math.max(retryAfterMs, 100), BUSY_MAX_WAIT_MS);
+  return Math.round(base * (1 + 0.5 * random()));
+}
+
+/** The Retry-After of a 503 that may be waited for (at most BUSY_MAX_WAIT_MS), or null. */
+function busyRetryAfter(res: Response): number | null {
+  if (res.status !== 503) return null;
+  const ms = parseRetryAfter(res.headers.get("Retry-After"));
+  return ms != null && ms <= BUSY_MAX_WAIT_MS ? ms : null;
+}
+
+function sleep(ms: number, signal?: AbortSignal | null): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason ?? new DOMException("Aborted", "AbortError"));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason ?? new DOMException("Aborted", "AbortError"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * fetch() for one request; a read (GET/HEAD) that a saturated gateway shed (503 + Retry-After) is sent again after
+ * that wait with jitter, BUSY_RETRIES times at most, so a busy moment never shows as an error. Writes are never
+ * repeated here (a shed write did nothing, but its caller decides).
+ */
+async function fetchReadingThroughBusy(path: string, init: RequestInit): Promise<Response> {
+  const method = (init.method ?? "GET").toUpperCase();
+  const read = method === "GET" || method === "HEAD";
+  for (let attempt = 0; ; attempt++) {
+    const res = await rawFetch(path, init);
+    const wait = read && attempt < BUSY_RETRIES ? busyRetryAfter(res) : null;
+    if (wait == null) return res;
+    await res.body?.cancel().catch(() => undefined);
+    await sleep(busyDelayMs(wait), init.signal);
   }
 }
 
@@ -163,17 +231,17 @@ export async function apiFetch(path: string, options: RequestOptions = {}): Prom
     token = await getAccessToken();
     if (!token) throw new ApiError(401, SESSION_EXPIRED);
   }
-  let res = await rawFetch(path, build(token));
+  let res = await fetchReadingThroughBusy(path, build(token));
   if (res.status === 401 && auth) {
     const ok = await refreshSession();
     if (!ok) throw new ApiError(401, SESSION_EXPIRED);
-    res = await rawFetch(path, build(tokens.getAccess()));
+    res = await fetchReadingThroughBusy(path, build(tokens.getAccess()));
     if (res.status === 401) {
       tokens.clear();
       throw new ApiError(401, SESSION_EXPIRED);
     }
   }
-  if (!res.ok) throw errorFromBody(res.status, await readBody(res));
+  if (!res.ok) throw errorFromBody(res.status, await readBody(res), parseRetryAfter(res.headers.get("Retry-After")));
   return res;
 }
 

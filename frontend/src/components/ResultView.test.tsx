@@ -48,6 +48,16 @@ describe("ResultView", () => {
     expect(screen.getByTestId("summary-text")).toHaveTextContent(/^Mostly surprised\. No negative expression\./);
   });
 
+  it("numbers people by appearance and opens on the one read longest, even when they appear later", () => {
+    mockFetch(routes());
+    renderWithRouter(<ResultView analysisId="a1" result={{ ...MULTI_RESULT, primary_track_id: 2 }} />);
+    const picker = screen.getByTestId("people-picker");
+    const options = within(picker).getAllByTestId("person-option");
+    expect(options.map((o) => o.getAttribute("data-track"))).toEqual(["1", "2"]);
+    expect(options[1]).toHaveAttribute("aria-pressed", "true");
+    expect(picker).toHaveTextContent("Person 2 was read the longest.");
+  });
+
   it("pictures only readable faces: no expression on an unread one, and the picker and the face section agree", async () => {
     mockFetch(routes());
     renderWithRouter(<ResultView analysisId="a1" result={RESULT} />);

@@ -3,7 +3,7 @@ import { getConfig } from "../api/analyses";
 import type { AnalysisResult } from "../api/types";
 import { withConfidence } from "../domain/confidence";
 import { probabilityRows, readableFaces } from "../domain/frames";
-import { defaultPerson, orderPeople } from "../domain/people";
+import { defaultPerson, isReadable, orderPeople } from "../domain/people";
 import { DISCLAIMER } from "../domain/notice";
 import { observations } from "../domain/observations";
 import { ribbonBands } from "../domain/ribbon";
@@ -32,10 +32,10 @@ export interface ResultViewProps {
 
 /** The report on one person of a v2 result: summary first, then the band, the distribution and observations. */
 export function ResultView({ analysisId, result, filename = null, createdAt = "" }: ResultViewProps) {
-  const everyone = useMemo(() => orderPeople(result), [result]);
-  // only people whose expression could be read have a report to pick; the others are mentioned in one line
-  const people = useMemo(() => everyone.filter((p) => p.person.indicators), [everyone]);
-  const unreadable = everyone.length - people.length;
+  // only people whose expression could be read have a report to pick (numbered among themselves, by appearance);
+  // the others are mentioned in one line
+  const people = useMemo(() => orderPeople({ people: result.people.filter(isReadable), primary_track_id: result.primary_track_id }), [result]);
+  const unreadable = result.people.length - people.length;
   const [trackId, setTrackId] = useState<number | null>(() => defaultPerson(people)?.person.track_id ?? null);
   const shown = people.find((p) => p.person.track_id === trackId) ?? defaultPerson(people);
   const [phrases, setPhrases] = useState<GapPhrases>({});

@@ -11,8 +11,16 @@ export interface MockRoute {
   path: string | RegExp;
   status?: number;
   body?: unknown;
-  handler?: (req: { url: string; init: RequestInit }) => { status?: number; body?: unknown } | Promise<{ status?: number; body?: unknown }>;
+  /** Response headers (e.g. Retry-After). */
+  headers?: Record<string, string>;
+  handler?: (req: { url: string; init: RequestInit }) => MockAnswer | Promise<MockAnswer>;
   once?: boolean;
+}
+
+export interface MockAnswer {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
 }
 
 export interface FetchCall {
@@ -44,9 +52,9 @@ export function mockFetch(routes: MockRoute[]) {
     if (idx < 0) return new Response(JSON.stringify({ detail: `no mock for ${method} ${url}` }), { status: 599 });
     const route = remaining[idx];
     if (route.once) remaining.splice(idx, 1);
-    const out = route.handler ? await route.handler({ url, init }) : { status: route.status, body: route.body };
+    const out: MockAnswer = route.handler ? await route.handler({ url, init }) : { status: route.status, body: route.body, headers: route.headers };
     const status = out.status ?? 200;
-    if (status === 204) return new Response(null, { status });
+    if (status === 204) return new Response(null, { status, headers: out.headers });
     if (out.body instanceof Blob) {
       // jsdom's Blob can't be streamed by Node's Response: pass its bytes instead.
       const bytes = await new Promise<ArrayBuffer>((resolve) => {
@@ -56,7 +64,7 @@ export function mockFetch(routes: MockRoute[]) {
       });
       return new Response(bytes, { status, headers: { "Content-Type": (out.body as Blob).type || "application/octet-stream" } });
     }
-    return new Response(JSON.stringify(out.body ?? null), { status, headers: { "Content-Type": "application/json" } });
+    return new Response(JSON.stringify(out.body ?? null), { status, headers: { "Content-Type": "application/json", ...out.headers } });
   });
   vi.stubGlobal("fetch", fn);
   return calls;

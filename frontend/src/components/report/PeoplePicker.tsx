@@ -31,11 +31,12 @@ function PersonOption({ analysisId, shown, frames, selected, onSelect }: { analy
 
 /** "We saw N people": one labelled face per person; choosing one switches the whole report to them. */
 export function PeoplePicker({ analysisId, people, frames, selected, onSelect, unreadable = 0 }: { analysisId: string; people: ShownPerson[]; frames: readonly FrameResult[]; selected: number; onSelect: (trackId: number) => void; unreadable?: number }) {
+  const primary = people.find((p) => p.primary) ?? people[0];
   return (
     <section className="panel people" aria-labelledby="people-title" data-testid="people-picker">
       <h2 id="people-title">We saw {people.length} people in this video</h2>
       <p className="muted small">
-        Choose whose report to see; Person 1 was visible the longest.
+        Choose whose report to see (numbered in the order they appear); {primary?.label ?? "Person 1"} was read the longest.
         {unreadable > 0 && ` ${unreadable === 1 ? "One more face was" : `${unreadable} more faces were`} too brief or unclear to read.`}
       </p>
       <ul className="people__list">
