@@ -2,7 +2,7 @@
 
     python -m training.bundle --name expression-ensemble --version 3.0.0 \
         --member convnext-face48=1 --member faceapi-expression=1 --member fer-mini-xception=1
-    python -m training.bundle --name expression-ensemble --card artifacts/eval/suite.json   # its model_card.json
+    python -m training.bundle --card artifacts/eval/suite.json --smoothing artifacts/eval/smoothing.json  # its card
 
 Each member is a model folder known to the suite (``training.suite.MEMBERS``); its weight is given here (the choice
 and the figures behind it are in the bundle's model card) and its own single-view temperature is read from its model
@@ -83,9 +83,11 @@ def calibration_table(candidate: dict[str, Any]) -> dict[str, dict[str, dict[str
     return out
 
 
-def write_card_json(manifest: Path, suite_report: Path, baseline: str = "convnext-face48") -> Path:
+def write_card_json(manifest: Path, suite_report: Path, baseline: str = "convnext-face48",
+                    smoothing: Path | None = None) -> Path:
     """``model_card.json`` beside the manifest: its SHA-256, the members, and the suite's figures of the bundle and of
-    ``baseline`` (2.2.0) from the same run (headline rows; calibration before/after on every set)."""
+    ``baseline`` (2.2.0) from the same run (headline rows; calibration before/after on every set), plus the episode
+    figures of ``training.tune_smoothing`` (``smoothing``: its JSON report) where given."""
     from bloomwell_ml.onnx_runtime import file_sha256
 
     bundle = read_bundle(manifest)
@@ -100,6 +102,9 @@ def write_card_json(manifest: Path, suite_report: Path, baseline: str = "convnex
                       "bundle": rows.get(name), "baseline": rows.get(baseline),
                       "calibration": calibration_table(report["candidates"][name]),
                       "baseline_calibration": calibration_table(report["candidates"][baseline])}}
+    if smoothing is not None:
+        runs = json.loads(smoothing.read_text())["runs"]
+        card["episodes"] = {run: alts["worker default"] for run, alts in runs.items()}
     out = manifest.parent / "model_card.json"
     out.write_text(json.dumps(card, indent=1) + "\n")
     return out
@@ -113,13 +118,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--member", action="append", metavar="NAME=WEIGHT")
     ap.add_argument("--card", metavar="SUITE_JSON",
                     help="only write the bundle's model_card.json from a suite report (training.suite --out)")
+    ap.add_argument("--smoothing", metavar="JSON", help="with --card: training.tune_smoothing's report (episodes)")
     ap.add_argument("--note", default="", help="why these weights (stored in the manifest as 'choice')")
     ap.add_argument("--data-root")
     ap.add_argument("--cache-dir", default="runs/robustness-cache")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     if args.card:
-        print(write_card_json(models_dir() / args.name / BUNDLE_FILE, Path(args.card)))
+        print(write_card_json(models_dir() / args.name / BUNDLE_FILE, Path(args.card),
+                              smoothing=Path(args.smoothing) if args.smoothing else None))
         return
     if not args.version or not args.member:
         ap.error("--version and --member are needed to ship a bundle")
