@@ -27,6 +27,7 @@ from services.api.deps import (
     SettingsDep,
     push_user_id,
 )
+from services.common import speed
 from services.common.deps import RedisDep, SessionDep
 from services.common.events import ProgressEvent, channel_for
 from services.common.models import Analysis
@@ -51,11 +52,12 @@ async def stream_ticket(
     return StreamTicket(ticket=ticket, expires_in=settings.stream_ticket_ttl_s)
 
 
-def event_from_row(analysis: Analysis) -> ProgressEvent:
-    """The current state of an analysis as a progress event."""
+async def event_from_row(analysis: Analysis, redis: aioredis.Redis) -> ProgressEvent:
+    """The current state of an analysis as a progress event (with the expected processing time while running)."""
+    expected = None if analysis.status.is_terminal else await speed.expected_for_async(redis, analysis.duration_s)
     return ProgressEvent.model_validate(
         {"analysis_id": analysis.id, "status": analysis.status, "progress": analysis.progress, "stage": analysis.stage,
-         "error": analysis.error, "error_code": analysis.error_code}
+         "error": analysis.error, "error_code": analysis.error_code, "expected_s": expected}
     )
 
 
@@ -113,7 +115,7 @@ async def analysis_events(
     async def body() -> AsyncIterator[str]:
         async with subscribed(redis, analysis_id) as pubsub:
             session.expire_all()
-            first = event_from_row(await service.get_owned(session, user_id, analysis_id))
+            first = await event_from_row(await service.get_owned(session, user_id, analysis_id), redis)
             await session.close()
             yield "retry: 3000\n\n"
             async for event in progress_stream(pubsub, first, settings.sse_keepalive_s):
@@ -157,7 +159,7 @@ async def analysis_websocket(
     redis: aioredis.Redis = app.state.redis
     async with subscribed(redis, analysis_id) as pubsub:
         async with app.state.sessionmaker() as session:
-            first = event_from_row(await service.get_owned(session, user_id, analysis_id))
+            first = await event_from_row(await service.get_owned(session, user_id, analysis_id), redis)
         try:
             async for event in progress_stream(pubsub, first, app.state.settings.sse_keepalive_s):
                 if event is not None:

@@ -35,6 +35,11 @@ class ProgressEvent(BaseModel):
     stage: StageField | None = None
     error: str | None = None
     error_code: ErrorCode | None = None
+    expected_s: float | None = Field(
+        default=None,
+        description="seconds the job is expected to take once a worker runs it, from the measured speed "
+        "(services.common.speed); null when the video's length is unknown",
+    )
     ts: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property

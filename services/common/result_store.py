@@ -6,7 +6,7 @@ import uuid
 
 from services.common.analysis import SCHEMA_VERSION
 from services.common.models import AnalysisResult
-from services.common.result_upgrade import upgrade_v1
+from services.common.result_upgrade import upgrade_v1, with_derived_figures
 from services.common.schemas import ResultDocument
 
 
@@ -27,8 +27,9 @@ def result_row(analysis_id: uuid.UUID, document: ResultDocument) -> AnalysisResu
 def stored_document(row: AnalysisResult) -> ResultDocument:
     """The version-2 document of a stored row, whichever version it was stored in (version 1 is upgraded)."""
     if (row.schema_version or 1) >= SCHEMA_VERSION and row.people is not None:
+        people, frames = with_derived_figures(row.summary, row.people, row.frames)
         return ResultDocument.model_validate(
-            {"summary": row.summary, "people": row.people, "primary_track_id": row.summary.get("primary_track_id"),
-             "frames": row.frames}
+            {"summary": row.summary, "people": people, "primary_track_id": row.summary.get("primary_track_id"),
+             "frames": frames}
         )
     return upgrade_v1(row.summary, row.frames)

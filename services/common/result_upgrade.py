@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bloomwell_ml.labels import EMOTIONS
-from services.common.analysis import NOT_VISIBLE, Emotion
+from services.common.analysis import NOT_VISIBLE, UNCLEAR_BELOW, Emotion
+from services.common.durations import frame_bounds, frame_spans, total_seconds
 from services.common.schemas import (
     FaceResult,
     FrameResult,
@@ -22,10 +23,11 @@ from services.common.schemas import (
     ModelInfo,
     Person,
     ResultDocument,
+    Segment,
     Summary,
     TimelinePoint,
 )
-from services.common.timeline import FrameState, indicators, segments
+from services.common.timeline import FrameState, indicators, rate_segments, segments
 
 V1_SMOOTHING = "3-frame majority filter (version 1 result)"
 V1_TRACK_ID = 1
@@ -77,14 +79,45 @@ class _Subject:
         return FrameState(t, label, None if label else NOT_VISIBLE)
 
 
-def _frame(frame: dict[str, Any]) -> FrameResult:
+def _frame(frame: dict[str, Any], span_s: float) -> FrameResult:
     """A version-1 frame with its first face as the subject's (track 1) and the others without a track."""
     faces = [
         FaceResult.model_validate({**face, "track_id": V1_TRACK_ID if index == 0 else None, "quality": None,
                                    "assessable": True, "unassessable_reason": None})
         for index, face in enumerate(frame.get("faces") or [])
     ]
-    return FrameResult(t=frame["t"], faces=faces)
+    return FrameResult(t=frame["t"], span_s=span_s, faces=faces)
+
+
+def _bounds(frames: list[dict[str, Any]], summary: dict[str, Any]) -> list[float]:
+    """The frames' stretches of video (:func:`~services.common.durations.frame_bounds`) for a stored result."""
+    interval = _interval(frames, float(summary.get("sample_fps") or V1_DEFAULT_SAMPLE_FPS))
+    times = [float(f["t"]) for f in frames]
+    duration = float(summary.get("duration_s") or 0.0)
+    if times and times[-1] >= duration:
+        duration = times[-1] + interval
+    return frame_bounds(times, interval, duration)
+
+
+def with_derived_figures(summary: dict[str, Any], people: list[dict[str, Any]], frames: list[dict[str, Any]]
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``people`` and ``frames`` of a version-2 result stored before these were part of the document, filled in by
+    the worker's definitions: each frame's ``span_s``, each person's ``seen_s``/``readable_s``, and each segment's
+    ``confidence``/``unclear`` (indicators stay as stored)."""
+    people = [_rated(p, frames, float(summary.get("unclear_below") or UNCLEAR_BELOW)) for p in people]
+    if all("span_s" in f for f in frames) and all("seen_s" in p and "readable_s" in p for p in people):
+        return people, frames
+    spans = frame_spans(_bounds(frames, summary))
+    frames = [{**f, "span_s": span} for f, span in zip(frames, spans, strict=True)]
+
+    def seconds(track_id: Any, readable: bool) -> float:
+        return total_seconds(f["span_s"] for f in frames
+                             if any(face.get("track_id") == track_id and (face.get("assessable") or not readable)
+                                    for face in f.get("faces") or []))
+
+    people = [{**p, "seen_s": seconds(p["track_id"], False), "readable_s": seconds(p["track_id"], True)}
+              for p in people]
+    return people, frames
 
 
 def _indicators(states: list[FrameState], interval: float, stored: dict[str, Any]) -> Indicators:
@@ -100,10 +133,26 @@ def _filled(summary: dict[str, Any]) -> dict[str, Any]:
             "sample_fps": float(summary.get("sample_fps") or V1_DEFAULT_SAMPLE_FPS)}
 
 
-def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, interval: float) -> Person:
+def _rated(person: dict[str, Any], frames: list[dict[str, Any]], unclear_below: float) -> dict[str, Any]:
+    """A stored person whose segments lack ``unclear``, with it (:func:`~services.common.timeline.rate_segments`)."""
+    if all("unclear" in s for s in person.get("segments") or []):
+        return person
+    faces = [(float(f["t"]), face["probabilities"]) for f in frames for face in f.get("faces") or []
+             if face.get("track_id") == person["track_id"] and face.get("assessable")]
+    segs = rate_segments([Segment.model_validate(s) for s in person["segments"]], faces, unclear_below)
+    return {**person, "segments": [s.model_dump(mode="json") for s in segs]}
+
+
+def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, interval: float,
+            bounds: list[float]) -> Person:
     """The subject as Person 1, with its figures as version 1 stored them."""
     first, last = subject.frames[0]["t"], subject.frames[-1]["t"]
-    states = [subject.state(f["t"]) for f in frames if first <= f["t"] <= last]
+    states = []
+    for i, frame in enumerate(frames):
+        if first <= frame["t"] <= last:
+            state = subject.state(frame["t"])
+            states.append(FrameState(bounds[i], state.emotion, state.gap_reason, end_t=bounds[i + 1]))
+    seen = total_seconds(span for span, frame in zip(frame_spans(bounds), frames, strict=True) if frame.get("faces"))
     sizes = [min(subject.face(f)["box"][2], subject.face(f)["box"][3]) for f in subject.frames]
     crops = (subject.face(f).get("crop") for f in subject.frames)
     return Person(
@@ -113,6 +162,8 @@ def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Sub
         last_t=last,
         frames_with_face=len(subject.frames),
         assessable_frames=len(subject.frames),
+        seen_s=seen,
+        readable_s=seen,
         mean_face_px=round(sum(sizes) / len(sizes), 1),
         dominant_emotion=summary.get("dominant_emotion"),
         distribution=summary["distribution"],
@@ -122,12 +173,13 @@ def _person(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Sub
         crop=next((crop for crop in crops if crop), None),
         timeline=[TimelinePoint(t=f["t"], emotion=subject.smoothed[f["t"]],
                                 probabilities=subject.face(f)["probabilities"]) for f in subject.frames],
-        segments=segments(states, interval),
+        segments=rate_segments(segments(states, interval),
+                               [(f["t"], subject.face(f)["probabilities"]) for f in subject.frames], UNCLEAR_BELOW),
     )
 
 
-def _summary(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, person: Person | None
-             ) -> Summary:
+def _summary(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Subject, person: Person | None,
+             bounds: list[float]) -> Summary:
     return Summary(
         dominant_emotion=summary.get("dominant_emotion"),
         distribution=summary["distribution"],
@@ -137,7 +189,7 @@ def _summary(summary: dict[str, Any], frames: list[dict[str, Any]], subject: _Su
         assessable_frames=len(subject.frames),
         people_count=1 if person else 0,
         primary_track_id=person.track_id if person else None,
-        duration_s=summary.get("duration_s", 0.0),
+        duration_s=max([float(summary.get("duration_s") or 0.0), *bounds[-1:]]),
         sample_fps=summary["sample_fps"],
         smoothing=V1_SMOOTHING,
         model=ModelInfo.model_validate(summary["model"]),
@@ -149,11 +201,13 @@ def upgrade_v1(summary: dict[str, Any], frames: list[dict[str, Any]]) -> ResultD
     """The version-2 document for a version-1 ``summary`` and ``frames``."""
     summary = _filled(summary)
     subject = _Subject.of(frames)
-    person = _person(summary, frames, subject, _interval(frames, summary["sample_fps"])) if subject.frames else None
+    bounds = _bounds(frames, summary)
+    interval = _interval(frames, summary["sample_fps"])
+    person = _person(summary, frames, subject, interval, bounds) if subject.frames else None
     return ResultDocument(
         upgraded_from=1,
-        summary=_summary(summary, frames, subject, person),
+        summary=_summary(summary, frames, subject, person, bounds),
         people=[person] if person else [],
         primary_track_id=person.track_id if person else None,
-        frames=[_frame(frame) for frame in frames],
+        frames=[_frame(frame, span) for frame, span in zip(frames, frame_spans(bounds), strict=True)],
     )

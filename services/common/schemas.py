@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.common.analysis import SCHEMA_VERSION, Emotion, GapReason, UnassessableReason
+from services.common.analysis import SCHEMA_VERSION, UNCLEAR_BELOW, Emotion, GapReason, UnassessableReason
 
 Probabilities = dict[str, float]
 """Label → probability, keys in :data:`bloomwell_ml.labels.EMOTIONS` order."""
@@ -62,18 +62,35 @@ class FaceResult(DocumentModel):
         description="the person this face belongs to (see `people`); null for a face seen too briefly to follow"
     )
     box: tuple[int, int, int, int] = Field(description="x, y, width, height in source-frame pixels")
-    emotion: Emotion = Field(description="top label of this frame's (raw, unsmoothed) probabilities")
+    emotion: Emotion | None = Field(
+        description="top label of this frame's (raw, unsmoothed) probabilities; null when the face was not assessable "
+        "(an unread face is never labelled)"
+    )
     probabilities: Probabilities = Field(description="the classifier's calibrated probabilities for this frame")
-    crop: str | None = Field(default=None, description="file name under /v1/analyses/{id}/crops/")
+    crop: str | None = Field(
+        default=None, description="file name under /v1/analyses/{id}/crops/; kept for assessable faces only"
+    )
     quality: FaceQuality | None = Field(default=None, description="null in results upgraded from version 1")
     assessable: bool = Field(description="false: too small, blurred, dark, turned or brief to read; not summarised")
     unassessable_reason: UnassessableReason | None = Field(default=None, description="why, when not assessable")
+
+    @model_validator(mode="after")
+    def _unread_faces_say_nothing(self) -> FaceResult:
+        """An unassessable face carries no label and no picture (also in results stored before this rule)."""
+        if not self.assessable:
+            self.emotion = None
+            self.crop = None
+        return self
 
 
 class FrameResult(DocumentModel):
     """One sampled frame of the video."""
 
     t: float = Field(description="seconds from the start of the video")
+    span_s: float = Field(
+        description="seconds of video this sampled frame stands for (until the next sampled frame, clipped to the "
+        "video's length): every duration of the document is a sum of these"
+    )
     faces: list[FaceResult]
 
 
@@ -89,12 +106,16 @@ class ModelInfo(DocumentModel):
 class Indicators(DocumentModel):
     """Simple wellbeing observations of one person from the smoothed timeline (observations, not a diagnosis)."""
 
-    observed_s: float = Field(description="seconds of video in which this person's face was assessable")
+    observed_s: float = Field(
+        description="seconds of video in which this person's face was assessable (equals the person's `readable_s`)"
+    )
     negative_share: float = Field(
-        description="share of the assessable time whose smoothed expression is angry, disgust, fear or sad"
+        description="share of the assessable time whose smoothed expression is angry, disgust, fear or sad and not "
+        "unclear (stretches the model was unsure of are skipped)"
     )
     sustained_negative_affect: bool = Field(
-        description="true when a negative expression lasts without a break for at least `sustained_negative_s`"
+        description="true when a clear (not unclear) negative expression lasts without a break for at least "
+        "`sustained_negative_s`"
     )
     sustained_negative_s: float = Field(description="the threshold for `sustained_negative_affect`, seconds")
     longest_negative_run_s: float = Field(description="the longest continuous negative stretch, seconds")
@@ -116,6 +137,16 @@ class Segment(DocumentModel):
     gap_reason: GapReason | None = Field(
         default=None, description="for a gap: why this stretch could not be read (not_visible: no face of this person)"
     )
+    confidence: float | None = Field(
+        default=None,
+        description="mean calibrated (raw, unsmoothed) probability of `emotion` over the stretch's readable frames; "
+        "null for a gap",
+    )
+    unclear: bool = Field(
+        default=False,
+        description="true when `confidence` is under the summary's `unclear_below`: the report says the expression "
+        "was unclear instead of naming it, and the indicators skip the stretch",
+    )
 
 
 class TimelinePoint(DocumentModel):
@@ -135,6 +166,14 @@ class Person(DocumentModel):
     last_t: float
     frames_with_face: int
     assessable_frames: int
+    seen_s: float = Field(
+        description="seconds of video in which this person's face was in the picture: the sum of `span_s` of the "
+        "frames with their face (≤ the video's `duration_s`)"
+    )
+    readable_s: float = Field(
+        description="seconds of video in which this person's face was assessable: the sum of `span_s` of the frames "
+        "with their assessable face (≤ `seen_s`)"
+    )
     mean_face_px: float = Field(description="mean shorter side of this person's face boxes, pixels")
     dominant_emotion: Emotion | None = Field(
         description="most frequent smoothed expression; null if never assessable"
@@ -162,6 +201,10 @@ class Summary(DocumentModel):
     duration_s: float
     sample_fps: float
     smoothing: str = Field(description="how the per-person timeline was smoothed")
+    unclear_below: float = Field(
+        default=UNCLEAR_BELOW,
+        description="a segment whose confidence is under this is unclear (from the model's calibration figures)",
+    )
     model: ModelInfo
     indicators: Indicators | None = Field(description="the primary person's indicators")
 

@@ -11,6 +11,11 @@ Pure functions over plain data, no I/O. Definitions (documented for the result's
 * Only *assessable* faces (``quality.assess``) feed a person's figures. Their calibrated probabilities are
   smoothed over time (``smoothing``); ``timeline`` holds the smoothed series, ``segments`` the smoothed expression
   band from the person's first to last frame with gaps (unreadable, or not visible) and their reasons.
+* Durations (``seen_s``, ``readable_s``, the indicators' seconds, the segments' ends) are sums of the stretches of
+  video the sampled frames stand for (:mod:`services.common.durations`): readable ≤ seen ≤ the video's length.
+* Each segment carries its ``confidence`` (mean calibrated probability of its expression over its readable frames)
+  and is ``unclear`` under ``unclear_below`` (:data:`services.common.analysis.UNCLEAR_BELOW`); the indicators skip
+  unclear stretches. An unassessable face carries no label and no crop.
 * ``dominant_emotion``: the most frequent smoothed expression (ties: the higher mean probability);
   ``distribution``: share of readable frames per smoothed expression; ``mean_probabilities``: mean raw
   probabilities over readable frames; indicators as in :func:`services.common.timeline.indicators`.
@@ -27,7 +32,8 @@ import numpy as np
 
 from bloomwell_ml.faces import Box
 from bloomwell_ml.labels import EMOTIONS
-from services.common.analysis import NOT_VISIBLE, Emotion, UnassessableReason
+from services.common.analysis import NOT_VISIBLE, UNCLEAR_BELOW, Emotion, UnassessableReason
+from services.common.durations import frame_bounds, frame_spans, total_seconds
 from services.common.schemas import (
     FaceQuality,
     FaceResult,
@@ -38,7 +44,7 @@ from services.common.schemas import (
     Summary,
     TimelinePoint,
 )
-from services.common.timeline import FrameState, indicators, segments
+from services.common.timeline import FrameState, indicators, mark_unclear, rate_segments, segments
 from services.inference_worker.smoothing import SmoothingOptions, smooth
 
 DIGITS = 4
@@ -77,6 +83,7 @@ class AggregateOptions:
     sample_fps: float = 5.0
     sustained_negative_s: float = 3.0
     min_track_s: float = 0.5
+    unclear_below: float = UNCLEAR_BELOW
     smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
 
 
@@ -161,16 +168,18 @@ def _mark_brief(frames: Sequence[FrameObservation]) -> None:
                 face.reason = UnassessableReason.brief
 
 
-def _states(track: _Track, frames: Sequence[FrameObservation], label_at: dict[int, Emotion]) -> list[FrameState]:
-    """One state per sampled frame from the track's first to its last: read, unreadable (why), or not visible."""
+def _states(track: _Track, bounds: Sequence[float], label_at: dict[int, Emotion]) -> list[FrameState]:
+    """One state per sampled frame from the track's first to its last, over the frame's stretch of video (``bounds``,
+    :func:`~services.common.timeline.frame_bounds`): read, unreadable (why), or not visible."""
     face_at = dict(track.faces)
     states = []
     for i in range(track.faces[0][0], track.faces[-1][0] + 1):
         face = face_at.get(i)
         if face is None:
-            states.append(FrameState(frames[i].t, None, NOT_VISIBLE))
+            states.append(FrameState(bounds[i], None, NOT_VISIBLE, end_t=bounds[i + 1]))
         else:
-            states.append(FrameState(frames[i].t, label_at.get(i), face.reason if i not in label_at else None))
+            states.append(FrameState(bounds[i], label_at.get(i), face.reason if i not in label_at else None,
+                                     end_t=bounds[i + 1]))
     return states
 
 
@@ -180,15 +189,19 @@ def _dominant(labels: list[Emotion], mean: np.ndarray) -> Emotion | None:
     return max(counts, key=lambda e: (counts[e], mean[EMOTIONS.index(e)])) if counts else None
 
 
-def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], interval: float,
-            options: AggregateOptions, crop: str | None) -> Person:
+def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], bounds: Sequence[float],
+            interval: float, options: AggregateOptions, crop: str | None) -> Person:
     readable = track.readable
     probs = np.array([f.probabilities for _, f in readable], dtype=np.float64).reshape(-1, len(EMOTIONS))
     times = [frames[i].t for i, _ in readable]
     smoothed_p, smoothed_i = smooth(probs, times, options.smoothing, options.sample_fps)
     smoothed = [Emotion(EMOTIONS[int(k)]) for k in smoothed_i]
     label_at = {i: label for (i, _), label in zip(readable, smoothed, strict=True)}
-    states = _states(track, frames, label_at)
+    states = _states(track, bounds, label_at)
+    spans = frame_spans(bounds)
+    faces = [(round(frames[i].t, 3), probabilities_dict(f.probabilities)) for i, f in readable]
+    rated = rate_segments(segments(states, interval), faces, options.unclear_below)
+    states = mark_unclear(states, rated)
     mean = probs.mean(axis=0) if len(probs) else np.zeros(len(EMOTIONS))
     counts = Counter(smoothed)
     shares = np.array([counts.get(Emotion(e), 0) for e in EMOTIONS], dtype=np.float64) / max(1, len(smoothed))
@@ -199,6 +212,8 @@ def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], in
         last_t=round(frames[track.faces[-1][0]].t, 3),
         frames_with_face=len(track.faces),
         assessable_frames=len(readable),
+        seen_s=total_seconds(spans[i] for i, _ in track.faces),
+        readable_s=total_seconds(spans[i] for i, _ in readable),
         mean_face_px=round(track.mean_px, 1),
         dominant_emotion=_dominant(smoothed, mean),
         distribution=probabilities_dict(shares),
@@ -208,19 +223,20 @@ def _person(track_id: int, track: _Track, frames: Sequence[FrameObservation], in
         crop=crop,
         timeline=[TimelinePoint(t=round(t, 3), emotion=label, probabilities=probabilities_dict(p))
                   for t, p, label in zip(times, smoothed_p, smoothed, strict=True)],
-        segments=segments(states, interval),
+        segments=rated,
     )
 
 
 def _best_crop(track: _Track) -> str | None:
-    """The kept crop of the clearest face of the track (readable first, then sharpest × largest)."""
-    candidates = [f for _, f in track.faces if f.crop]
+    """The kept crop of the clearest readable face of the track (sharpest × largest); None when no readable face
+    has a kept crop — an unread face never pictures a person."""
+    candidates = [f for _, f in track.readable if f.crop]
     if not candidates:
         return None
 
-    def clarity(f: FaceObservation) -> tuple[bool, float]:
+    def clarity(f: FaceObservation) -> float:
         q = f.quality
-        return (f.assessable, (q.sharpness * q.face_px) if q else 0.0)
+        return (q.sharpness * q.face_px) if q else 0.0
 
     return max(candidates, key=clarity).crop
 
@@ -230,9 +246,9 @@ def _face(face: FaceObservation, person_of: dict[int, int]) -> FaceResult:
     return FaceResult(
         track_id=None if face.track is None else person_of.get(face.track),
         box=(face.box.x, face.box.y, face.box.w, face.box.h),
-        emotion=Emotion(EMOTIONS[top_index(face.probabilities)]),
+        emotion=Emotion(EMOTIONS[top_index(face.probabilities)]) if face.assessable else None,
         probabilities=probabilities_dict(face.probabilities),
-        crop=face.crop,
+        crop=face.crop if face.assessable else None,
         quality=face.quality.rounded() if face.quality else None,
         assessable=face.assessable,
         unassessable_reason=face.reason,
@@ -256,6 +272,7 @@ def _summary(frames: Sequence[FrameObservation], people: list[Person], duration_
         duration_s=round(float(duration_s), 3),
         sample_fps=float(options.sample_fps),
         smoothing=options.smoothing.describe(),
+        unclear_below=float(options.unclear_below),
         model=model,
         indicators=primary.indicators if primary else None,
     )
@@ -270,8 +287,10 @@ def build_document(frames: Sequence[FrameObservation], *, duration_s: float, opt
     the frame crops).
     """
     interval = sample_interval(frames, options.sample_fps)
+    duration_s = video_length(frames, duration_s, interval)
+    bounds = frame_bounds([frame.t for frame in frames], interval, duration_s)
     ordered = _keep_people(_tracks(frames), frames, min_track_frames(interval, options.min_track_s, len(frames)))
-    people = [_person(rank, track, frames, interval, options, person_crop(track.raw) or _best_crop(track))
+    people = [_person(rank, track, frames, bounds, interval, options, person_crop(track.raw) or _best_crop(track))
               for rank, track in enumerate(ordered, start=1)]
     person_of = {track.raw: person.track_id for track, person in zip(ordered, people, strict=True)}
     summary = _summary(frames, people, duration_s, options, model)
@@ -279,9 +298,16 @@ def build_document(frames: Sequence[FrameObservation], *, duration_s: float, opt
         summary=summary,
         people=people,
         primary_track_id=summary.primary_track_id,
-        frames=[FrameResult(t=round(frame.t, 3), faces=[_face(face, person_of) for face in frame.faces])
-                for frame in frames],
+        frames=[FrameResult(t=round(frame.t, 3), span_s=span, faces=[_face(face, person_of) for face in frame.faces])
+                for frame, span in zip(frames, frame_spans(bounds), strict=True)],
     )
+
+
+def video_length(frames: Sequence[FrameObservation], duration_s: float, interval_s: float) -> float:
+    """The video's length for the document: the given one (container or decoder), unless a frame was decoded at or
+    past it — then the given length was wrong and the video lasts until that frame's stretch ends."""
+    last_t = frames[-1].t if frames else 0.0
+    return float(duration_s) if last_t < duration_s else last_t + interval_s
 
 
 def unassessable_counts(frames: Sequence[FrameObservation]) -> dict[str, int]:

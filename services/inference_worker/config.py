@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from bloomwell_ml.faces import MTCNN_UNAVAILABLE, mtcnn_missing_packages
 from bloomwell_ml.paths import default_model_path
 from bloomwell_ml.tta import TtaSetting
+from services.common.analysis import UNCLEAR_BELOW
 from services.common.heartbeat import HeartbeatSettings
 from services.common.settings import AnalysisLimits, QueueSettings, read_secret_file
 from services.inference_worker.aggregate import AggregateOptions
@@ -102,6 +103,12 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
     )
     sustained_negative_s: float = Field(default=3.0, gt=0)
     min_track_s: float = Field(default=0.5, ge=0, description="shorter face tracks are not counted as a person")
+    unclear_below: float = Field(
+        default=UNCLEAR_BELOW, gt=0, lt=1,
+        description="a stretch whose mean probability of its expression is under this is reported unclear; the default "
+        "comes from the shipped model's calibration figures (services.common.analysis.UNCLEAR_BELOW, "
+        "python -m training.unclear_threshold): set it from that script's output when serving another model",
+    )
     track_lost_s: float = Field(default=1.0, gt=0, description="a track survives this long without its face")
     reid_min_similarity: float = Field(
         default=MIN_SIMILARITY, ge=-1, le=1, description="tracks never seen together are one person when every pair of "
@@ -204,6 +211,7 @@ class WorkerSettings(QueueSettings, AnalysisLimits, HeartbeatSettings):
             sample_fps=self.clamp_sample_fps(sample_fps),
             sustained_negative_s=self.sustained_negative_s,
             min_track_s=self.min_track_s,
+            unclear_below=self.unclear_below,
             smoothing=SmoothingOptions(method=self.smoothing, tau_s=self.smoothing_tau_s,
                                        sigma_s=self.smoothing_sigma_s, max_gap_s=self.smoothing_max_gap_s,
                                        evidence_s=self.smoothing_evidence_s),

@@ -201,6 +201,7 @@ class CropKeeper:
         self.stride = max(1, math.ceil(expected_frames / max(1, self.max_crops)))
         self.quality = quality
         self.written = 0
+        self.kept: set[str] = set()
         self._best: dict[int, tuple[float, np.ndarray]] = {}
 
     def wants(self, frame_ordinal: int) -> bool:
@@ -224,6 +225,7 @@ class CropKeeper:
         name = self._write(f"{frame_ordinal}_{face_index}.jpg", crop)
         if name is not None:
             self.written += 1
+            self.kept.add(name)
         return name
 
     def offer_person(self, track: int, clarity: float, crop_factory: Callable[[], np.ndarray]) -> None:
@@ -233,6 +235,13 @@ class CropKeeper:
         best = self._best.get(track)
         if best is None or clarity > best[0]:
             self._best[track] = (clarity, crop_factory())
+
+    def keep_only(self, names: set[str]) -> None:
+        """Delete the kept frame crops not in ``names`` (faces found too brief to read once tracks were judged)."""
+        for name in self.kept - names:
+            if self.directory is not None:
+                (self.directory / name).unlink(missing_ok=True)
+        self.kept &= names
 
     def write_person(self, track: int) -> str | None:
         """Write the held picture of ``track``; returns its file name (None if there is none)."""
@@ -404,7 +413,7 @@ def analyze_video(
                 entry.qualities.append(quality)
                 entry.reasons.append(reason)
                 saved = None
-                if keeper.wants(ordinal):
+                if reason is None and keeper.wants(ordinal):  # only readable faces are pictured
                     saved = keeper.maybe_keep(ordinal, face_index,
                                               crop_square(frame.image, box, options.saved_crop_margin, max_side=256))
                 entry.crops.append(saved)
@@ -485,6 +494,7 @@ def analyze_video(
                       detector=detector.name)
     document = build_document(observations, duration_s=duration, options=options.aggregate, model=model,
                               person_crop=keeper.write_person)
+    keeper.keep_only({face.crop for frame in document.frames for face in frame.faces if face.crop})
     timings.aggregate = time.perf_counter() - t0
     return AnalysisOutput(document=document, duration_s=duration, unassessable=unassessable_counts(observations),
                           timings=timings, persons=person_of, face_descriptors=faces_of,

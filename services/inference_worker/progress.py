@@ -29,13 +29,13 @@ class AnalysisGone(Exception):
 
 
 def publish(rt: Runtime, analysis_id: uuid.UUID, status: AnalysisStatus, progress: float, stage: Stage | None,
-            error: str | None = None, error_code: ErrorCode | None = None) -> None:
+            error: str | None = None, error_code: ErrorCode | None = None, expected_s: float | None = None) -> None:
     """Publish a progress event; a Redis hiccup never fails the job (events are a convenience)."""
     try:
         publish_progress(
             rt.redis,
             ProgressEvent(analysis_id=analysis_id, status=status, progress=round(min(1.0, max(0.0, progress)), 4),
-                          stage=stage, error=error, error_code=error_code),
+                          stage=stage, error=error, error_code=error_code, expected_s=expected_s),
         )
     except redis.exceptions.RedisError as exc:
         log.warning("could not publish progress of %s: %s", analysis_id, exc)
@@ -88,9 +88,11 @@ class ProgressReporter:
 
     START, END = 0.05, 0.9
 
-    def __init__(self, rt: Runtime, analysis_id: uuid.UUID, time_limit_s: float | None = None) -> None:
+    def __init__(self, rt: Runtime, analysis_id: uuid.UUID, time_limit_s: float | None = None,
+                 expected_s: float | None = None) -> None:
         self.rt = rt
         self.analysis_id = analysis_id
+        self.expected_s = expected_s  # from the measured speed, sent with every event (services.common.speed)
         self.last_db = time.monotonic()
         self.last_event = float("-inf")
         self.deadline = self.last_db + time_limit_s if time_limit_s else None
@@ -103,7 +105,7 @@ class ProgressReporter:
         now = time.monotonic()
         if new_stage or now - self.last_event >= self.rt.settings.progress_event_interval_s:
             self.last_event = now
-            publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage)
+            publish(self.rt, self.analysis_id, AnalysisStatus.processing, progress, stage, expected_s=self.expected_s)
         if write_db or time.monotonic() - self.last_db >= self.rt.settings.progress_db_interval_s:
             self.last_db = time.monotonic()
             if not self.rt.run(write_progress(self.rt.sessions, self.analysis_id, progress, stage)):

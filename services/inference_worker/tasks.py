@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
+from services.common import speed
 from services.common.analysis import MESSAGES, ErrorCode, Stage, no_assessable_face_message
 from services.common.logs import analysis_context
 from services.common.models import AnalysisStatus
@@ -104,7 +106,9 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s:
     if job.status.is_terminal:
         log.info("analysis %s is already %s; duplicate delivery ignored", analysis_id, job.status.value)
         return "skipped"
-    reporter = ProgressReporter(rt, analysis_id, time_limit_s or rt.settings.task_soft_time_limit_s)
+    started = time.monotonic()
+    reporter = ProgressReporter(rt, analysis_id, time_limit_s or rt.settings.task_soft_time_limit_s,
+                                expected_s=expected_s(rt, job.duration_s))
     with JobScope(rt.storage.crops_dir(analysis_id)) as scope:
         try:
             outcome = run(rt, job, reporter, scope.crops_dir, retries)
@@ -115,7 +119,30 @@ def process(rt: Runtime, analysis_id: uuid.UUID, retries: int = 0, time_limit_s:
             reporter.timer.close()  # the last stage, saving, ends with the store
         if ended is not None and ended.status == AnalysisStatus.succeeded:
             scope.keep()
+            if isinstance(outcome, Succeeded):
+                measure_speed(rt, time.monotonic() - started, outcome.duration_s)
     return notify(rt, analysis_id, ended)
+
+
+def expected_s(rt: Runtime, video_s: float | None) -> float | None:
+    """The job's expected processing seconds from the measured speed; None when Redis cannot say (never fatal)."""
+    try:
+        return speed.expected_processing_s(speed.read(rt.redis), video_s)
+    except redis.exceptions.RedisError as exc:
+        log.warning("could not read the measured speed: %s", exc)
+        return None
+
+
+def measure_speed(rt: Runtime, processing_s: float, video_s: float) -> None:
+    """Add this job's processing seconds per second of video to the moving figure (a Redis hiccup is only logged)."""
+    try:
+        figure = speed.record(rt.redis, processing_s, video_s)
+    except redis.exceptions.RedisError as exc:
+        log.warning("could not record the job's speed: %s", exc)
+        return
+    if figure is not None:
+        log.info("speed: %.2f s for %.1f s of video; moving figure %.3f s per video second over %d jobs",
+                 processing_s, video_s, figure.seconds_per_video_s, figure.jobs)
 
 
 def run(rt: Runtime, job: persist.Job, reporter: ProgressReporter, crops_dir: Path, retries: int = 0) -> Outcome:

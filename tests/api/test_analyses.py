@@ -14,6 +14,7 @@ from bloomwell_ml.faces import YUNET_PATH, YuNetDetector, file_sha256
 from bloomwell_ml.labels import EMOTIONS
 from bloomwell_ml.spec import ModelSpec
 from services.api.config import ApiSettings
+from services.common import speed
 from services.common.analysis import UnassessableReason
 from services.common.models import Analysis, AnalysisResult, AnalysisStatus
 from services.common.quality import NOSE_DEPTH_RATIO, QualityThresholds
@@ -200,7 +201,8 @@ async def test_version_1_result_is_served_as_version_2_and_csv(
     assert face["box"] == [1, 2, 30, 40] and face["track_id"] == 1 and face["assessable"] is True
     (person,) = result["people"]
     assert person["label"] == "Person 1" and person["frames_with_face"] == 1 and person["crop"] == "0_0.jpg"
-    assert person["segments"] == [{"start_t": 0.0, "end_t": 0.2, "emotion": "happy", "gap_reason": None}]
+    assert person["segments"] == [{"start_t": 0.0, "end_t": 0.2, "emotion": "happy", "gap_reason": None,
+                                   "confidence": 0.94, "unclear": False}]
     assert person["indicators"]["expression_changes"] == 0
     assert person["indicators"]["emotion_changes_per_min"] is None  # never a rate from a clip under a minute
 
@@ -208,9 +210,11 @@ async def test_version_1_result_is_served_as_version_2_and_csv(
         response = await client.get(url, headers=auth_header(user))
         assert response.headers["content-type"].startswith("text/csv")
         lines = response.text.strip().splitlines()
-        assert lines[0] == "t,track_id,face,x,y,w,h,assessable,unassessable_reason,emotion," + ",".join(EMOTIONS)
-        assert lines[1].startswith("0.000,1,0,1,2,30,40,1,,happy,0.01000,")
-        assert lines[2].startswith("0.200,,")
+        assert lines[0] == "t,span_s,track_id,face,x,y,w,h,assessable,unassessable_reason,emotion," + ",".join(EMOTIONS)
+        assert lines[1].startswith("0.000,0.200,1,0,1,2,30,40,1,,happy,0.01000,")
+        assert lines[2].startswith("0.200,0.200,,")
+    # the person's seconds are the sums of the frames' spans, in the JSON as in the CSV
+    assert (person["seen_s"], person["readable_s"], person["indicators"]["observed_s"]) == (0.2, 0.2, 0.2)
 
 
 async def test_crop_served_and_traversal_refused(
@@ -321,3 +325,24 @@ async def test_list_items_carry_the_primary_persons_thumbnail_and_negative_share
     assert thumb.status_code == 404  # the path is the crop route's (no file was written here)
     intruder = await signup_and_login(client)
     assert (await client.get("/v1/analyses", headers=auth_header(intruder))).json()["items"] == []
+
+
+async def test_a_queued_analysis_says_how_long_it_will_take_from_the_measured_speed(
+    client: httpx.AsyncClient, user: dict[str, str], face_video: Path, api_settings: ApiSettings
+) -> None:
+    """``expected_s`` comes from the workers' moving figure in Redis (services.common.speed), not from a guess."""
+    redis = redis_sync.from_url(api_settings.redis_url)
+    redis.delete(speed.SPEED_KEY)
+    try:
+        analysis_id = (await upload(client, user, face_video)).json()["id"]
+        first = (await client.get(f"/v1/analyses/{analysis_id}", headers=auth_header(user))).json()
+        assert first["status"] == "queued" and first["duration_s"] > 0
+        assert first["expected_s"] == speed.expected_processing_s(speed.Speed.prior(), first["duration_s"])
+        for _ in range(5):  # the workers measure 0.1 s per second of video
+            speed.record(redis, speed.STARTUP_S + 1.0, 10.0)
+        later = (await client.get(f"/v1/analyses/{analysis_id}", headers=auth_header(user))).json()
+        assert later["expected_s"] == speed.expected_processing_s(speed.read(redis), first["duration_s"])
+        assert later["expected_s"] < first["expected_s"]
+    finally:
+        redis.delete(speed.SPEED_KEY)
+        redis.close()

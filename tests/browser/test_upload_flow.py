@@ -116,9 +116,11 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     expect(page.get_by_role("heading", level=1)).to_be_focused()
 
     # Summary first: one plain sentence about the person, the key figures with their explanation.
-    plain = re.compile(r"^(Mostly|Often|A mix of expressions|We could not tell)")
+    plain = re.compile(r"^(Mostly|Often|A mix of expressions|We could not tell|The expression was unclear)")
     expect(page.get_by_test_id("summary-text")).to_have_text(plain)
-    expect(page.get_by_test_id("dominant-emotion")).to_have_text(re.compile("|".join(e.capitalize() for e in EMOTIONS)))
+    # an expression, or "Unclear" where the model was unsure most of the time (services.common.analysis.UNCLEAR_BELOW)
+    expect(page.get_by_test_id("dominant-emotion")).to_have_text(
+        re.compile("|".join([*(e.capitalize() for e in EMOTIONS), "Unclear"])))
     expect(page.get_by_test_id("people-picker")).to_have_count(0)  # one person: no picker
     # The timeline band: at least one labelled expression stretch.
     ribbon = page.get_by_test_id("ribbon")
@@ -183,8 +185,9 @@ def test_signup_login_upload_report_export_delete(page: Page, tmp_path: Path) ->
     assert any(line.startswith("# disclaimer:") and "not a diagnosis" in line for line in preamble), preamble
     assert f"# analysis_id: {analysis_id}" in preamble
     rows = list(csv.reader(io.StringIO("\n".join(line for line in text.splitlines() if not line.startswith("#")))))
-    assert rows[0][:10] == ["t", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason", "emotion"]
-    assert rows[0][10:] == EMOTIONS
+    assert rows[0][:11] == ["t", "span_s", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason",
+                            "emotion"]
+    assert rows[0][11:] == EMOTIONS
     assert len(rows) > 1
 
     # A reload keeps the session (the refresh token in sessionStorage buys a new access token).

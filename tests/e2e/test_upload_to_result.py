@@ -69,9 +69,10 @@ async def test_face_video_is_analysed_end_to_end(
     assert math.isclose(sum(summary["distribution"].values()), 1.0, abs_tol=1e-3)
     assert summary["dominant_emotion"] == max(summary["mean_probabilities"], key=summary["mean_probabilities"].get)
     assert summary["model"]["name"] == "tiny-random-test"
-    face = next(face for frame in frames for face in frame["faces"])
+    face = next(face for frame in frames for face in frame["faces"] if face["assessable"])
     assert len(face["box"]) == 4 and face["box"][2] > 20 and face["box"][3] > 20
     assert face["emotion"] == max(face["probabilities"], key=face["probabilities"].get)
+    assert all(f["emotion"] is None for frame in frames for f in frame["faces"] if not f["assessable"])
 
     crop_name = next(f["crop"] for frame in frames for f in frame["faces"] if f["crop"])
     crop = await committing_client.get(f"/v1/analyses/{analysis_id}/crops/{crop_name}", headers=headers)

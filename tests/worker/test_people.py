@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bloomwell_ml.faces import Box
 from bloomwell_ml.labels import EMOTIONS
 from services.common.analysis import Emotion, UnassessableReason
 from services.common.schemas import ModelInfo
-from services.common.timeline import FrameState, indicators, segments
+from services.common.timeline import FrameState, indicators, mark_unclear, rate_segments, segments
 from services.inference_worker.aggregate import (
     AggregateOptions,
     FaceObservation,
@@ -99,10 +100,40 @@ def test_segments_cover_time_without_holes() -> None:
     states = [FrameState(0.0, Emotion.happy), FrameState(0.2, Emotion.happy),
               FrameState(0.4, None, UnassessableReason.blurred), FrameState(0.6, Emotion.sad)]
     assert [segment.model_dump(mode="json") for segment in segments(states, 0.2)] == [
-        {"start_t": 0.0, "end_t": 0.4, "emotion": "happy", "gap_reason": None},
-        {"start_t": 0.4, "end_t": 0.6, "emotion": None, "gap_reason": "blurred"},
-        {"start_t": 0.6, "end_t": 0.8, "emotion": "sad", "gap_reason": None},
+        {"start_t": 0.0, "end_t": 0.4, "emotion": "happy", "gap_reason": None, "confidence": None, "unclear": False},
+        {"start_t": 0.4, "end_t": 0.6, "emotion": None, "gap_reason": "blurred", "confidence": None, "unclear": False},
+        {"start_t": 0.6, "end_t": 0.8, "emotion": "sad", "gap_reason": None, "confidence": None, "unclear": False},
     ]
+
+
+def test_a_stretch_the_model_was_unsure_of_is_unclear_and_the_indicators_skip_it() -> None:
+    """Four seconds of 'sad' at 0.3 (under the threshold) then a second at 0.9: the unsure stretch is marked
+    unclear, counts as readable time, and is neither negative nor a sustained negative run."""
+    frames = [FrameObservation(t=k * 0.2, faces=[FaceObservation(box=Box(10, 10, 60, 60), track=1,
+                                                                probabilities=probs("sad", 0.3 if k < 20 else 0.9))])
+              for k in range(25)]
+    doc = build_document(frames, duration_s=5.0, options=AggregateOptions(unclear_below=0.5), model=MODEL)
+    (person,) = doc.people
+    assert [(s.emotion, s.unclear) for s in person.segments] == [(Emotion.sad, True)]  # one smoothed stretch …
+    assert person.segments[0].confidence == pytest.approx((20 * 0.3 + 5 * 0.9) / 25, abs=1e-4)  # … its mean
+    assert doc.summary.unclear_below == 0.5
+    sure = build_document(frames, duration_s=5.0, options=AggregateOptions(unclear_below=0.4), model=MODEL)
+    assert not sure.people[0].segments[0].unclear
+    assert sure.people[0].indicators is not None and sure.people[0].indicators.sustained_negative_affect
+    ind = person.indicators
+    assert ind is not None and ind.observed_s == person.readable_s == 5.0  # unclear time is still readable time
+    assert (ind.negative_share, ind.longest_negative_run_s, ind.sustained_negative_affect) == (0.0, 0.0, False)
+
+
+def test_rate_segments_uses_the_faces_inside_each_segment() -> None:
+    segs = segments([FrameState(0.0, Emotion.angry), FrameState(0.2, Emotion.angry), FrameState(0.4, Emotion.happy),
+                     FrameState(0.6, None, "not_visible")], 0.2)
+    faces = [(0.0, {"angry": 0.3}), (0.2, {"angry": 0.5}), (0.4, {"happy": 0.9})]
+    rated = rate_segments(segs, faces, 0.45)
+    assert [(s.confidence, s.unclear) for s in rated] == [(0.4, True), (0.9, False), (None, False)]
+    states = mark_unclear([FrameState(0.0, Emotion.angry), FrameState(0.2, Emotion.angry),
+                           FrameState(0.4, Emotion.happy)], rated)
+    assert [s.unclear for s in states] == [True, True, False]
 
 
 def test_no_face_at_all_gives_an_empty_but_valid_document() -> None:

@@ -29,7 +29,8 @@ def reporter(monkeypatch: pytest.MonkeyPatch, interval_s: float) -> tuple[Progre
     clock = Clock()
     published: list[Any] = []
     monkeypatch.setattr(progress.time, "monotonic", clock)
-    monkeypatch.setattr(progress, "publish", lambda rt, aid, status, value, stage: published.append((stage, value)))
+    monkeypatch.setattr(progress, "publish",
+                        lambda rt, aid, status, value, stage, **kw: published.append((stage, value)))
     settings = WorkerSettings(progress_event_interval_s=interval_s, progress_db_interval_s=3600.0)
     rt: Any = SimpleNamespace(settings=settings)
     return ProgressReporter(rt, uuid.uuid4()), clock, published

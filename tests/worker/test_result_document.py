@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from bloomwell_ml.faces import Box
 from bloomwell_ml.labels import EMOTIONS
 from services.common.analysis import Emotion
+from services.common.durations import frame_bounds, frame_spans, total_seconds
 from services.common.result_store import result_row, stored_document
 from services.common.result_upgrade import upgrade_v1
 from services.common.schemas import FaceQuality, ModelInfo, ResultDocument
@@ -83,3 +84,25 @@ def test_a_nan_probability_is_refused_when_the_document_is_built() -> None:
 
 def test_the_emotion_enum_is_the_label_space_in_its_order() -> None:
     assert tuple(Emotion) == EMOTIONS
+
+
+def test_a_row_stored_before_durations_reads_with_the_workers_figures() -> None:
+    """A version-2 row written before ``span_s``/``seen_s``/``readable_s`` existed (with labels on unread faces) is
+    served with the durations the worker computes today and without those labels."""
+    document = built("two_people", observation_specs()["two_people"])
+    row = result_row(uuid.uuid4(), document)
+    row.people = [{k: v for k, v in p.items() if k not in ("seen_s", "readable_s")} for p in row.people]
+    row.frames = [{k: v for k, v in f.items() if k != "span_s"} for f in row.frames]
+    unread = next(face for f in row.frames for face in f["faces"] if not face["assessable"])
+    unread.update(emotion="angry", crop="4_0.jpg")  # what older workers stored
+    assert stored_document(row) == document
+
+
+def test_frame_spans_add_up_to_the_video_at_most() -> None:
+    """Frames sampled past a video's (wrong) length or out of order never make durations exceed it."""
+    bounds = frame_bounds([0.0, 0.2, 0.4, 15.4, 15.6], 0.2, 15.5)
+    assert bounds == [0.0, 0.2, 0.4, 15.4, 15.5, 15.5]
+    assert frame_spans(bounds) == [0.2, 0.2, 15.0, 0.1, 0.0]
+    assert total_seconds(frame_spans(bounds)) == 15.5
+    assert frame_bounds([0.4, 0.2], 0.2, 1.0) == [0.4, 0.4, 0.4]  # never decreasing
+    assert frame_bounds([], 0.2, 1.0) == []

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bloomwell_ml.labels import EMOTIONS
+from services.common import speed
 from services.common.celery_app import ANALYZE_TASK
 from services.common.events import channel_for
 from services.common.result_store import stored_document
@@ -78,6 +79,14 @@ async def test_queue_to_result_with_progress_events(
             assert list(face.probabilities) == list(EMOTIONS)
             assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
     assert not storage.upload_path(aid, "mp4").exists()
+    # every event carries the estimate from the measured speed, and the job's own speed joined the moving figure
+    assert all(e["expected_s"] is not None and e["expected_s"] > 0 for e in events[:-1]), events
+    client = aioredis.from_url(redis_url)
+    try:
+        figure = speed.Speed.from_hash(await client.hgetall(speed.SPEED_KEY))
+    finally:
+        await client.aclose()
+    assert figure.jobs >= 1 and figure.seconds_per_video_s > 0
     assert any(storage.crops_dir(aid).glob("*.jpg"))
 
 

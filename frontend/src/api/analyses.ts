@@ -174,6 +174,7 @@ export function analysisToEvent(a: Analysis): ProgressEvent {
     stage: a.stage,
     error: a.error,
     error_code: a.error_code,
+    expected_s: a.expected_s ?? null,
   };
 }
 

@@ -36,7 +36,7 @@ export interface paths {
         };
         /**
          * Get Analysis
-         * @description The state and progress of one analysis.
+         * @description The state and progress of one analysis, with the expected processing time while it is not finished.
          */
         get: operations["get_analysis_v1_analyses__analysis_id__get"];
         put?: never;
@@ -212,6 +212,11 @@ export interface components {
             /** Error */
             error: string | null;
             error_code: components["schemas"]["ErrorCode"] | null;
+            /**
+             * Expected S
+             * @description while queued or processing: seconds the job is expected to take once a worker runs it, from the workers' measured speed (processing seconds per second of video, a moving figure); null otherwise
+             */
+            expected_s?: number | null;
             /** Filename */
             filename: string;
             /** Finished At */
@@ -258,6 +263,11 @@ export interface components {
             /** Error */
             error: string | null;
             error_code: components["schemas"]["ErrorCode"] | null;
+            /**
+             * Expected S
+             * @description while queued or processing: seconds the job is expected to take once a worker runs it, from the workers' measured speed (processing seconds per second of video, a moving figure); null otherwise
+             */
+            expected_s?: number | null;
             /** Filename */
             filename: string;
             /** Finished At */
@@ -440,11 +450,11 @@ export interface components {
             ];
             /**
              * Crop
-             * @description file name under /v1/analyses/{id}/crops/
+             * @description file name under /v1/analyses/{id}/crops/; kept for assessable faces only
              */
             crop?: string | null;
-            /** @description top label of this frame's (raw, unsmoothed) probabilities */
-            emotion: components["schemas"]["Emotion"];
+            /** @description top label of this frame's (raw, unsmoothed) probabilities; null when the face was not assessable (an unread face is never labelled) */
+            emotion: components["schemas"]["Emotion"] | null;
             /**
              * Probabilities
              * @description the classifier's calibrated probabilities for this frame
@@ -469,6 +479,11 @@ export interface components {
         FrameResult: {
             /** Faces */
             faces: components["schemas"]["FaceResult"][];
+            /**
+             * Span S
+             * @description seconds of video this sampled frame stands for (until the next sampled frame, clipped to the video's length): every duration of the document is a sum of these
+             */
+            span_s: number;
             /**
              * T
              * @description seconds from the start of the video
@@ -507,17 +522,17 @@ export interface components {
             longest_negative_run_s: number;
             /**
              * Negative Share
-             * @description share of the assessable time whose smoothed expression is angry, disgust, fear or sad
+             * @description share of the assessable time whose smoothed expression is angry, disgust, fear or sad and not unclear (stretches the model was unsure of are skipped)
              */
             negative_share: number;
             /**
              * Observed S
-             * @description seconds of video in which this person's face was assessable
+             * @description seconds of video in which this person's face was assessable (equals the person's `readable_s`)
              */
             observed_s: number;
             /**
              * Sustained Negative Affect
-             * @description true when a negative expression lasts without a break for at least `sustained_negative_s`
+             * @description true when a clear (not unclear) negative expression lasts without a break for at least `sustained_negative_s`
              */
             sustained_negative_affect: boolean;
             /**
@@ -593,6 +608,16 @@ export interface components {
             mean_probabilities: {
                 [key: string]: number;
             };
+            /**
+             * Readable S
+             * @description seconds of video in which this person's face was assessable: the sum of `span_s` of the frames with their assessable face (≤ `seen_s`)
+             */
+            readable_s: number;
+            /**
+             * Seen S
+             * @description seconds of video in which this person's face was in the picture: the sum of `span_s` of the frames with their face (≤ the video's `duration_s`)
+             */
+            seen_s: number;
             /**
              * Segments
              * @description the smoothed expression band, with gaps, from first_t to last_t
@@ -715,6 +740,11 @@ export interface components {
          * @description A stretch of one person's smoothed timeline with one expression, or a gap with its reason.
          */
         Segment: {
+            /**
+             * Confidence
+             * @description mean calibrated (raw, unsmoothed) probability of `emotion` over the stretch's readable frames; null for a gap
+             */
+            confidence?: number | null;
             /** @description the smoothed expression; null for a gap */
             emotion: components["schemas"]["Emotion"] | null;
             /** End T */
@@ -729,6 +759,12 @@ export interface components {
              * @description seconds from the start of the video
              */
             start_t: number;
+            /**
+             * Unclear
+             * @description true when `confidence` is under the summary's `unclear_below`: the report says the expression was unclear instead of naming it, and the indicators skip the stretch
+             * @default false
+             */
+            unclear: boolean;
         };
         /**
          * Stage
@@ -794,6 +830,12 @@ export interface components {
              * @description how the per-person timeline was smoothed
              */
             smoothing: string;
+            /**
+             * Unclear Below
+             * @description a segment whose confidence is under this is unclear (from the model's calibration figures)
+             * @default 0.75
+             */
+            unclear_below: number;
         };
         /**
          * TimelinePoint

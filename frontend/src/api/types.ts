@@ -52,6 +52,8 @@ export interface ProgressEvent {
   stage: Stage | null;
   error: string | null;
   error_code: ErrorCode | null;
+  /** Seconds the job is expected to take once a worker runs it, from the workers' measured speed; null when unknown. */
+  expected_s?: number | null;
   ts?: string;
 }
 

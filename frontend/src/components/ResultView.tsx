@@ -1,7 +1,6 @@
 import { Suspense, lazy, useEffect, useMemo, useState } from "react";
 import { getConfig } from "../api/analyses";
 import type { AnalysisResult } from "../api/types";
-import { withConfidence } from "../domain/confidence";
 import { probabilityRows, readableFaces } from "../domain/frames";
 import { defaultPerson, isReadable, orderPeople } from "../domain/people";
 import { DISCLAIMER } from "../domain/notice";
@@ -54,9 +53,9 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
   const person = shown?.person ?? null;
   // the person's readable faces frame by frame: how sure each stretch of the band is, and the probability lines
   const faces = useMemo(() => (person ? readableFaces(result.frames, person.track_id) : []), [person, result.frames]);
-  const bands = useMemo(() => (person ? withConfidence(ribbonBands(person.segments, summary.duration_s), faces) : []), [person, faces, summary.duration_s]);
+  const bands = useMemo(() => (person ? ribbonBands(person.segments, summary.duration_s) : []), [person, summary.duration_s]);
   const sentences = useMemo(() => (person ? summarySentences(person, bands, phrases) : []), [person, bands, phrases]);
-  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s, bands) : []), [person, summary.duration_s, bands]);
+  const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s) : []), [person, summary.duration_s]);
   const obs = useMemo(() => observations(person?.indicators ?? null), [person]);
   const dist = useMemo(() => (person ? distributionRows(person.distribution, person.mean_probabilities) : []), [person]);
   // a line breaks where two readable frames are further apart than two sampling steps

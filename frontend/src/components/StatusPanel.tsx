@@ -43,12 +43,15 @@ function useGlide(target: number): number {
 }
 
 /** Live state of a queued or running analysis: the stage in words, a smooth bar, time so far and time left. */
-export function StatusPanel({ event, transport, analysis }: { event: ProgressEvent; transport: "push" | "polling" | null; analysis?: Pick<Analysis, "created_at" | "duration_s"> }) {
+export function StatusPanel({ event, transport, analysis }: { event: ProgressEvent; transport: "push" | "polling" | null; analysis?: Pick<Analysis, "created_at" | "started_at" | "expected_s"> }) {
   const current = stepIndex(event);
   const queued = event.status === "queued";
   const elapsed = useElapsed(analysis?.created_at ?? "");
+  // seconds the job has been running: since the record's started_at, else since it was created (queued time included)
+  const sinceStart = useElapsed(analysis?.started_at ?? analysis?.created_at ?? "");
+  const running = event.status === "processing" ? sinceStart : 0;
   const shown = useGlide(queued ? 0 : event.progress);
-  const left = remainingS(event.progress, elapsed, analysis?.duration_s);
+  const left = remainingS(event.progress, running, event.expected_s ?? analysis?.expected_s);
   const label = stageLabel(event.status, event.stage);
   const [notify, setNotify] = useState<string>(() => (typeof Notification === "undefined" ? "unsupported" : Notification.permission));
   return (

@@ -17,8 +17,8 @@ describe("a person's readable faces", () => {
   it("pictures a person by a readable face only: never an unread crop, nothing when never readable", () => {
     const frames = RESULT.frames as FrameResult[];
     expect(personThumbnail({ track_id: 1, crop: "track_1.jpg", assessable_frames: 5 }, frames)).toBe("track_1.jpg");
-    // the worker's pick is an unread face: the first readable kept crop instead
-    expect(personThumbnail({ track_id: 1, crop: "32_0.jpg", assessable_frames: 5 }, frames)).toBe("0_0.jpg");
+    // the unread face at 6.4 s carries no crop (the worker stores none), so it can never be the fallback
+    expect(frames[2].faces[0].crop).toBeNull();
     expect(personThumbnail({ track_id: 1, crop: null, assessable_frames: 5 }, frames)).toBe("0_0.jpg");
     expect(personThumbnail({ track_id: 3, crop: "track_3.jpg", assessable_frames: 0 }, frames)).toBeNull();
   });

@@ -19,26 +19,20 @@ export function readableFaces(frames: readonly FrameResult[], trackId: number): 
   const out: ReadFace[] = [];
   for (const f of frames) {
     for (const face of f.faces) {
-      if (face.track_id === trackId && face.assessable) out.push({ t: f.t, emotion: face.emotion, probabilities: face.probabilities, crop: face.crop ?? null });
+      if (face.track_id === trackId && face.assessable && face.emotion) out.push({ t: f.t, emotion: face.emotion, probabilities: face.probabilities, crop: face.crop ?? null });
     }
   }
   return out.sort((a, b) => a.t - b.t);
 }
 
-/** Every crop file name that pictures a face that could not be read. */
-export function unreadableCrops(frames: readonly FrameResult[]): Set<string> {
-  const out = new Set<string>();
-  for (const f of frames) for (const face of f.faces) if (face.crop && !face.assessable) out.add(face.crop);
-  return out;
-}
-
 /**
- * The picture that stands for a person (picker, face section): the worker's chosen crop when the person was ever
- * readable and that crop is not of an unread face, else the first kept crop of a readable face; null when there is none.
+ * The picture that stands for a person (picker, face section): the worker's chosen crop (the worker pictures readable
+ * faces only, and a stored unread face carries no crop), else the first kept crop of a readable face; null when the
+ * person was never readable.
  */
 export function personThumbnail(person: Pick<Person, "track_id" | "crop" | "assessable_frames">, frames: readonly FrameResult[]): string | null {
   if (person.assessable_frames <= 0) return null;
-  if (person.crop && !unreadableCrops(frames).has(person.crop)) return person.crop;
+  if (person.crop) return person.crop;
   return readableFaces(frames, person.track_id).find((f) => f.crop)?.crop ?? null;
 }
 

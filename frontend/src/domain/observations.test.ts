@@ -7,7 +7,8 @@ describe("observations", () => {
     const obs = observations(PERSON_A.indicators);
     expect(obs.map((o) => o.key)).toEqual(["negative_share", "sustained_negative_affect", "longest_negative_run_s", "expression_variability"]);
     expect(obs[0].value).toBe("5% · 0.6 s");
-    expect(obs[0].text).toContain("For about 0.6 s of the 11 s that could be read");
+    expect(obs[0].text).toContain("For about 0.6 s of the 11 s that could be read, the model clearly saw");
+    expect(observations({ ...PERSON_A.indicators!, negative_share: 0 })[0].text).toContain("stretches it was unsure of are left out");
     expect(obs[1]).toMatchObject({ value: "Not seen", text: "No negative expression lasted 3 s or longer without a break." });
     expect(obs[3].value).toBe("Some");
     expect(obs[3].text).toContain("changed 5 times");

@@ -29,9 +29,10 @@ export function observations(ind: Indicators | null): Observation[] {
       title: "Negative expressions",
       value: `${percent(ind.negative_share)} · ${seconds(negativeS)}`,
       text:
+        // the worker counts only stretches the model was sure of (unclear ones are skipped)
         ind.negative_share > 0
-          ? `For about ${seconds(negativeS)} of the ${seconds(ind.observed_s)} that could be read, the most likely expression was angry, disgusted, fearful or sad.`
-          : `In the ${seconds(ind.observed_s)} that could be read, the most likely expression was never angry, disgusted, fearful or sad.`,
+          ? `For about ${seconds(negativeS)} of the ${seconds(ind.observed_s)} that could be read, the model clearly saw an angry, disgusted, fearful or sad expression.`
+          : `In the ${seconds(ind.observed_s)} that could be read, the model never clearly saw an angry, disgusted, fearful or sad expression (stretches it was unsure of are left out).`,
     },
     {
       key: "sustained_negative_affect",

@@ -11,10 +11,13 @@ describe("the wait in words", () => {
     expect(stageLabel("processing", "something_new" as Stage)).toBe("Working on it");
   });
 
-  it("estimates from the video's length first, then from the pace", () => {
-    expect(remainingS(0, 0, 10)).toBeCloseTo(33, 6);
-    expect(remainingS(0.5, 20, 10)).toBeCloseTo(20, 6); // pace: 20 s for half
-    expect(remainingS(0.99, 60, 10)).toBeGreaterThanOrEqual(1);
+  it("estimates from the server's measured speed, then from the pace once the job runs past it", () => {
+    expect(remainingS(0, 0, 4.2)).toBeCloseTo(4.2, 6); // the server's expected_s, not a guess from the video's length
+    expect(remainingS(0.51, 1.5, 4.2)).toBeCloseTo(2.7, 6); // once "about 45 s left" at 51 % of a 3.5 s job
+    expect(remainingS(0.5, 20, 4.2)).toBeCloseTo(20, 6); // running far past the estimate: pace, 20 s for half
+    expect(remainingS(0.99, 60, 4.2)).toBeGreaterThanOrEqual(1);
+    expect(remainingS(0.05, 1, null)).toBeNull();
+    expect(remainingText(null)).toBe("working out the time left");
     expect(remainingText(3)).toBe("almost done");
     expect(remainingText(23)).toBe("about 25 s left");
     expect(remainingText(130)).toBe("about 2 min left");

@@ -17,26 +17,21 @@ export function stageLabel(status: string, stage: Stage | null | undefined): str
   return (stage && stage !== "failed" && STAGE_LABELS[stage]) || "Working on it";
 }
 
-/** Seconds a job takes before any progress is known: a fixed start-up plus a share of the video's length. */
-export function priorEstimateS(videoS: number | null | undefined): number {
-  return 8 + 2.5 * Math.max(0, videoS ?? 10);
-}
-
 /**
- * Seconds left: from the pace so far once there is enough progress to judge (≥ 10 % and 3 s), else from the video's
- * length; never below 1 s while running.
+ * Seconds left: the server's estimate (`expected_s`, from the workers' measured processing seconds per second of video,
+ * services/common/speed.py) less the seconds the job has been running; once it runs past that estimate, from the pace
+ * so far. Never below 1 s while running; null without an estimate and before there is a pace to judge.
  */
-export function remainingS(progress: number, elapsedS: number, videoS: number | null | undefined): number {
+export function remainingS(progress: number, runningS: number, expectedS: number | null | undefined): number | null {
   const p = Math.min(1, Math.max(0, progress));
-  const prior = Math.max(0, priorEstimateS(videoS) - elapsedS);
-  if (p < 0.1 || elapsedS < 3) return Math.max(1, prior);
-  const paced = (elapsedS * (1 - p)) / p;
-  const w = Math.min(1, (p - 0.1) / 0.3); // trust the pace more as progress accumulates
-  return Math.max(1, w * paced + (1 - w) * prior);
+  if (expectedS != null && runningS < expectedS - 1) return expectedS - runningS;
+  if (p >= 0.1 && runningS > 0) return Math.max(1, (runningS * (1 - p)) / p);
+  return expectedS != null ? 1 : null;
 }
 
-/** "about 20 s left", "about 2 min left", "almost done". */
-export function remainingText(s: number): string {
+/** "about 20 s left", "about 2 min left", "almost done"; "working out the time left" without an estimate. */
+export function remainingText(s: number | null): string {
+  if (s == null) return "working out the time left";
   if (s <= 5) return "almost done";
   if (s < 60) return `about ${Math.round(s / 5) * 5} s left`;
   return `about ${Math.round(s / 60)} min left`;

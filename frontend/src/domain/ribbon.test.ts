@@ -6,10 +6,10 @@ describe("ribbonBands", () => {
   it("covers the whole video, merges equal neighbours and keeps gaps with their reason", () => {
     const bands = ribbonBands(
       [
-        { start_t: 1, end_t: 2, emotion: "happy", gap_reason: null },
-        { start_t: 2, end_t: 3, emotion: "happy", gap_reason: null },
-        { start_t: 3, end_t: 4, emotion: null, gap_reason: "turned_away" },
-        { start_t: 5, end_t: 6, emotion: "sad", gap_reason: null },
+        { start_t: 1, end_t: 2, emotion: "happy", gap_reason: null, unclear: false },
+        { start_t: 2, end_t: 3, emotion: "happy", gap_reason: null, unclear: false },
+        { start_t: 3, end_t: 4, emotion: null, gap_reason: "turned_away", unclear: false },
+        { start_t: 5, end_t: 6, emotion: "sad", gap_reason: null, unclear: false },
       ],
       8,
     );
@@ -27,8 +27,8 @@ describe("ribbonBands", () => {
   it("closes sampling jitter between segments instead of drawing a sliver of a gap", () => {
     const bands = ribbonBands(
       [
-        { start_t: 0, end_t: 1.99, emotion: "neutral", gap_reason: null },
-        { start_t: 2.01, end_t: 4, emotion: "happy", gap_reason: null },
+        { start_t: 0, end_t: 1.99, emotion: "neutral", gap_reason: null, unclear: false },
+        { start_t: 2.01, end_t: 4, emotion: "happy", gap_reason: null, unclear: false },
       ],
       4,
     );

@@ -1,4 +1,8 @@
-/** The dominant-expression ribbon: one person's smoothed segments laid out over the whole video, gaps included. */
+/**
+ * The dominant-expression ribbon: one person's smoothed segments laid out over the whole video, gaps included, each
+ * with how sure the worker found the model of it (`confidence`, `unclear`: computed once, by the worker, against the
+ * threshold from the model's calibration figures).
+ */
 import type { Segment } from "../api/types";
 import { isEmotion, type Emotion } from "./emotions";
 
@@ -11,6 +15,10 @@ export interface Band {
   gapReason: string | null;
   /** Share of the video's length, 0..1 (the band's width). */
   fraction: number;
+  /** The worker's mean probability of the band's expression over its readable frames; null for a gap. */
+  confidence: number | null;
+  /** The worker found the model unsure of this stretch: the report says "unclear" instead of naming the expression. */
+  unclear: boolean;
 }
 
 const EPS = 1e-6;
@@ -27,18 +35,21 @@ export function ribbonBands(segments: readonly Segment[], duration: number): Ban
   if (end <= 0) return [];
   const pieces: Omit<Band, "fraction">[] = [];
   let cursor = 0;
-  const add = (stop: number, emotion: Emotion | null, gapReason: string | null) => {
+  const add = (stop: number, emotion: Emotion | null, gapReason: string | null, confidence: number | null = null, unclear = false) => {
     const e = Math.min(end, stop);
     if (e - cursor <= EPS) return;
     const last = pieces[pieces.length - 1];
-    if (last && last.emotion === emotion && last.gapReason === gapReason) last.end = e;
-    else pieces.push({ start: cursor, end: e, emotion, gapReason });
+    if (last && last.emotion === emotion && last.gapReason === gapReason && last.unclear === unclear) {
+      // the merged stretch's confidence: the two weighted by their lengths
+      if (last.confidence != null && confidence != null) last.confidence = (last.confidence * (last.end - last.start) + confidence * (e - cursor)) / (e - last.start);
+      last.end = e;
+    } else pieces.push({ start: cursor, end: e, emotion, gapReason, confidence: emotion ? confidence : null, unclear: !!emotion && unclear });
     cursor = e;
   };
   for (const seg of [...segments].sort((a, b) => a.start_t - b.start_t)) {
     if (seg.start_t - cursor > GAP_TOLERANCE_S) add(seg.start_t, null, "not_visible");
     const emotion = isEmotion(seg.emotion) ? seg.emotion : null;
-    add(seg.end_t, emotion, emotion ? null : (seg.gap_reason ?? "not_visible"));
+    add(seg.end_t, emotion, emotion ? null : (seg.gap_reason ?? "not_visible"), seg.confidence ?? null, seg.unclear ?? false);
   }
   add(end, null, "not_visible");
   return pieces.map((p) => ({ ...p, fraction: (p.end - p.start) / end }));

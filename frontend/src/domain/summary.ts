@@ -13,8 +13,9 @@ const UNREADABLE_MIN_S = 1;
 const UNREADABLE_MIN_SHARE = 0.2;
 /** Another expression is "sometimes" at this share of the readable time, "briefly" below it. */
 const SOMETIMES_SHARE = 0.15;
-/** Unclear time is mentioned from this share of the readable time. */
+/** Unclear time is mentioned from this share of the readable time, and leads the summary from the second. */
 const UNCLEAR_MENTION_SHARE = 0.2;
+const UNCLEAR_LEAD_SHARE = 0.5;
 
 function lead(word: string, share: number): string {
   if (share >= 0.6) return `Mostly ${word}`;
@@ -73,9 +74,17 @@ export function summarySentences(person: Person, bands: readonly ReadBand[], phr
     out.push(`We could not tell this person's expression: the model was unsure throughout (it leaned towards ${emotionWord(person.dominant_emotion)}).`);
   } else {
     const [[top, topS], ...rest] = byEmotion;
-    const others = rest.slice(0, 2).map(([e, s]) => `${s / readableS >= SOMETIMES_SHARE ? "sometimes" : "briefly"} ${emotionWord(e)}`);
-    out.push(`${lead(emotionWord(top), topS / readableS)}${others.length ? `, ${listWords(others)}` : ""}.`);
-    if (unclearS / readableS >= UNCLEAR_MENTION_SHARE) out.push(`For ${seconds(unclearS)} the expression was unclear.`);
+    const clearS = readableS - unclearS;
+    if (unclearS / readableS >= UNCLEAR_LEAD_SHARE) {
+      // mostly unsure: say so first, and what it saw only for the little it was sure of
+      const others = rest.slice(0, 1).map(([e]) => `briefly ${emotionWord(e)}`);
+      out.push(`The expression was unclear most of the time (${seconds(unclearS)} of ${seconds(readableS)}).`);
+      out.push(`In the ${seconds(clearS)} the model was sure of: ${emotionWord(top)}${others.length ? `, ${listWords(others)}` : ""}.`);
+    } else {
+      const others = rest.slice(0, 2).map(([e, s]) => `${s / readableS >= SOMETIMES_SHARE ? "sometimes" : "briefly"} ${emotionWord(e)}`);
+      out.push(`${lead(emotionWord(top), topS / readableS)}${others.length ? `, ${listWords(others)}` : ""}.`);
+      if (unclearS / readableS >= UNCLEAR_MENTION_SHARE) out.push(`For ${seconds(unclearS)} the expression was unclear.`);
+    }
   }
   if (ind.sustained_negative_affect) {
     // the worker's longest negative stretch is named only when the model was sure of it
@@ -88,12 +97,29 @@ export function summarySentences(person: Person, bands: readonly ReadBand[], phr
   } else out.push(ind.negative_share > 0 ? "No lasting negative expression." : "No negative expression.");
   const gaps = unreadable(bands);
   const gapS = gaps.reduce((s, [, v]) => s + v, 0);
-  const seen = person.last_t - person.first_t;
+  const seen = person.seen_s;
   if (gapS >= UNREADABLE_MIN_S || (seen > 0 && gapS / seen >= UNREADABLE_MIN_SHARE)) {
     const why = phrases[gaps[0][0]];
     out.push(`For ${seconds(gapS)} the face couldn't be read${why ? ` (mostly because ${why})` : ""}.`);
   }
   return out;
+}
+
+/**
+ * Whether the person's most frequent expression is one the model was unsure of for most of its time (the worker's
+ * `unclear` segments): then the report says "unclear" instead of naming it (key figures, people picker).
+ */
+export function dominantUnclear(person: Pick<Person, "dominant_emotion" | "segments">): boolean {
+  const dominant = person.dominant_emotion;
+  if (!dominant) return false;
+  let all = 0;
+  let unsure = 0;
+  for (const s of person.segments) {
+    if (s.emotion !== dominant) continue;
+    all += s.end_t - s.start_t;
+    if (s.unclear) unsure += s.end_t - s.start_t;
+  }
+  return all > 0 && unsure / all > 0.5;
 }
 
 export interface KeyFigure {
@@ -105,15 +131,13 @@ export interface KeyFigure {
 }
 
 /** The few numbers shown under the summary, each with one line saying what it means. */
-export function keyFigures(person: Person, durationS: number, bands: readonly ReadBand[] = []): KeyFigure[] {
+export function keyFigures(person: Person, durationS: number): KeyFigure[] {
   const ind = person.indicators;
   const dominant = person.dominant_emotion;
   if (!ind || !dominant) return [];
   const perMinute = ind.emotion_changes_per_min;
   // the most frequent expression is named only when the model was sure of it for most of its time
-  const dominantS = bands.filter((b) => b.emotion === dominant).reduce((s, b) => s + b.end - b.start, 0);
-  const unsureS = bands.filter((b) => b.emotion === dominant && b.unclear).reduce((s, b) => s + b.end - b.start, 0);
-  const unsure = dominantS > 0 && unsureS / dominantS > 0.5;
+  const unsure = dominantUnclear(person);
   return [
     unsure
       ? {
@@ -131,7 +155,8 @@ export function keyFigures(person: Person, durationS: number, bands: readonly Re
     {
       key: "readable",
       label: "Face readable",
-      value: `${seconds(ind.observed_s)} of ${seconds(durationS)}`,
+      // the document's figures: readable ≤ seen ≤ video length by construction, so this never reads "16 s of 15 s"
+      value: `${seconds(person.readable_s)} of ${seconds(durationS)}`,
       explanation: "How long this person's face was clear enough to read; only that time is summarised.",
     },
     {

@@ -12,6 +12,8 @@ export const PERSON_A: Person = {
   last_t: 11.8,
   frames_with_face: 60,
   assessable_frames: 55,
+  seen_s: 12,
+  readable_s: 11,
   mean_face_px: 90,
   dominant_emotion: "neutral",
   distribution: { ...zero, neutral: 0.7, happy: 0.25, sad: 0.05 },
@@ -34,14 +36,14 @@ export const PERSON_A: Person = {
     { t: 11, emotion: "happy", probabilities: p({ happy: 0.6, neutral: 0.3 }) },
   ],
   segments: [
-    { start_t: 0, end_t: 3.4, emotion: "neutral", gap_reason: null },
-    { start_t: 3.4, end_t: 4.6, emotion: "happy", gap_reason: null },
-    { start_t: 4.6, end_t: 6, emotion: "neutral", gap_reason: null },
-    { start_t: 6, end_t: 7, emotion: null, gap_reason: "turned_away" },
-    { start_t: 7, end_t: 8, emotion: "sad", gap_reason: null },
-    { start_t: 8, end_t: 10.4, emotion: "neutral", gap_reason: null },
-    { start_t: 10.4, end_t: 11.6, emotion: "happy", gap_reason: null },
-    { start_t: 11.6, end_t: 12, emotion: "neutral", gap_reason: null },
+    { start_t: 0, end_t: 3.4, emotion: "neutral", gap_reason: null, unclear: false },
+    { start_t: 3.4, end_t: 4.6, emotion: "happy", gap_reason: null, unclear: false },
+    { start_t: 4.6, end_t: 6, emotion: "neutral", gap_reason: null, unclear: false },
+    { start_t: 6, end_t: 7, emotion: null, gap_reason: "turned_away", unclear: false },
+    { start_t: 7, end_t: 8, emotion: "sad", gap_reason: null, unclear: false },
+    { start_t: 8, end_t: 10.4, emotion: "neutral", gap_reason: null, unclear: false },
+    { start_t: 10.4, end_t: 11.6, emotion: "happy", gap_reason: null, unclear: false },
+    { start_t: 11.6, end_t: 12, emotion: "neutral", gap_reason: null, unclear: false },
   ],
 };
 
@@ -53,6 +55,8 @@ export const PERSON_B: Person = {
   last_t: 4,
   frames_with_face: 10,
   assessable_frames: 10,
+  seen_s: 2,
+  readable_s: 2,
   mean_face_px: 40,
   dominant_emotion: "surprise",
   distribution: { ...zero, surprise: 1 },
@@ -70,7 +74,7 @@ export const PERSON_B: Person = {
   unassessable: {},
   crop: "p2.jpg",
   timeline: [{ t: 2, emotion: "surprise", probabilities: p({ surprise: 0.7, neutral: 0.1 }) }],
-  segments: [{ start_t: 2, end_t: 4.2, emotion: "surprise", gap_reason: null }],
+  segments: [{ start_t: 2, end_t: 4.2, emotion: "surprise", gap_reason: null, unclear: false }],
 };
 
 /** Person 3: never readable (too dark). */
@@ -79,21 +83,22 @@ export const PERSON_C: Person = {
   track_id: 3,
   label: "Person 3",
   assessable_frames: 0,
+  readable_s: 0,
   dominant_emotion: null,
   distribution: zero,
   indicators: null,
   unassessable: { too_dark: 10 },
   crop: null,
   timeline: [],
-  segments: [{ start_t: 5, end_t: 7, emotion: null, gap_reason: "too_dark" }],
+  segments: [{ start_t: 5, end_t: 7, emotion: null, gap_reason: "too_dark", unclear: false }],
 };
 
 const face = (track: number, emotion: Emotion, crop: string | null, assessable = true) => ({
   track_id: track,
   box: [10, 10, 80, 80] as [number, number, number, number],
-  emotion,
+  emotion: assessable ? emotion : null,
   probabilities: p({ neutral: 0.2, [emotion]: 0.7 }),
-  crop,
+  crop: assessable ? crop : null,
   quality: assessable ? quality : { ...quality, brightness: 9 },
   assessable,
   unassessable_reason: assessable ? null : ("too_dark" as const),
@@ -116,13 +121,14 @@ export const RESULT: AnalysisResult = {
     duration_s: 12,
     sample_fps: 5,
     smoothing: "hmm (sticky transitions)",
+    unclear_below: 0.4,
     model: { name: "bloomwell-convnext", version: "1.2.0", temperature: 1, detector: "yunet" },
     indicators: PERSON_A.indicators,
   },
   frames: [
-    { t: 0, faces: [face(1, "neutral", "0_0.jpg")] },
-    { t: 4, faces: [face(1, "happy", "20_0.jpg"), face(2, "surprise", "20_1.jpg")] },
-    { t: 6.4, faces: [face(1, "angry", "32_0.jpg", false)] }, // too dark to read: never shown with "Angry"
+    { t: 0, span_s: 0.2, faces: [face(1, "neutral", "0_0.jpg")] },
+    { t: 4, span_s: 0.2, faces: [face(1, "happy", "20_0.jpg"), face(2, "surprise", "20_1.jpg")] },
+    { t: 6.4, span_s: 0.2, faces: [face(1, "angry", "32_0.jpg", false)] }, // too dark to read: the worker stores no label and no crop
   ],
 };
 

@@ -18,8 +18,9 @@ from services.api.analyses.face_check import face_check_config
 from services.api.analyses.schemas import AnalysisCreated, AnalysisListItem, AnalysisOut, AnalysisPage, PublicConfig
 from services.api.analyses.upload import ACCEPTED_EXTENSIONS, ACCEPTED_MIME_TYPES
 from services.api.deps import AnalysisQueueDep, CurrentUserId, SettingsDep, StorageDep
+from services.common import speed
 from services.common.analysis import GAP_PHRASES, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS
-from services.common.deps import SessionDep
+from services.common.deps import RedisDep, SessionDep
 from services.common.models import Analysis, AnalysisStatus
 from services.common.schemas import ResultDocument
 
@@ -104,9 +105,14 @@ def list_item(analysis: Analysis, extras: service.ListExtras) -> AnalysisListIte
 
 
 @router.get("/analyses/{analysis_id}", response_model=AnalysisOut)
-async def get_analysis(analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep) -> AnalysisOut:
-    """The state and progress of one analysis."""
-    return AnalysisOut.model_validate(await service.get_owned(session, user_id, analysis_id))
+async def get_analysis(analysis_id: uuid.UUID, user_id: CurrentUserId, session: SessionDep,
+                       redis: RedisDep) -> AnalysisOut:
+    """The state and progress of one analysis, with the expected processing time while it is not finished."""
+    analysis = await service.get_owned(session, user_id, analysis_id)
+    out = AnalysisOut.model_validate(analysis)
+    if not analysis.status.is_terminal:
+        out.expected_s = await speed.expected_for_async(redis, analysis.duration_s)
+    return out
 
 
 @router.get(

@@ -42,6 +42,11 @@ class AnalysisOut(BaseModel):
     sample_fps: float
     keep_video: bool
     dominant_emotion: Emotion | None
+    expected_s: float | None = Field(
+        default=None,
+        description="while queued or processing: seconds the job is expected to take once a worker runs it, from the "
+        "workers' measured speed (processing seconds per second of video, a moving figure); null otherwise",
+    )
 
 
 class AnalysisListItem(AnalysisOut):

@@ -263,27 +263,32 @@ async def succeeded_result(session: AsyncSession, user_id: uuid.UUID, analysis_i
     return stored_document(result)
 
 
-CSV_COLUMNS = ["t", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason", "emotion", *EMOTIONS]
+CSV_COLUMNS = [
+    "t", "span_s", "track_id", "face", "x", "y", "w", "h", "assessable", "unassessable_reason", "emotion", *EMOTIONS,
+]
 
 
 def result_to_csv(frames: list[FrameResult]) -> str:
     """The per-frame timeline as CSV: one row per face, or one empty-face row for a frame without faces.
 
-    ``track_id`` is the person (empty for a face not followed as a person); ``emotion`` and the probabilities are
-    the frame's raw classifier output, also for faces that were not assessable (``assessable`` 0).
+    ``span_s`` is the seconds of video the frame stands for: a person's seen/readable seconds of the JSON document
+    are the sums of ``span_s`` over their rows (assessable 1 for readable). ``track_id`` is the person (empty for a
+    face not followed as a person); ``emotion`` is the frame's raw top label, empty for a face that was not
+    assessable (``assessable`` 0: never labelled); the probabilities are the classifier's raw output.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for frame in frames:
         if not frame.faces:
-            writer.writerow([f"{frame.t:.3f}", *([""] * (len(CSV_COLUMNS) - 1))])
+            writer.writerow([f"{frame.t:.3f}", f"{frame.span_s:.3f}", *([""] * (len(CSV_COLUMNS) - 2))])
         for index, face in enumerate(frame.faces):
             x, y, w, h = face.box
             probabilities = [f"{face.probabilities.get(label, 0.0):.5f}" for label in EMOTIONS]
             writer.writerow(
                 [
                     f"{frame.t:.3f}",
+                    f"{frame.span_s:.3f}",
                     "" if face.track_id is None else face.track_id,
                     index,
                     x,
@@ -292,7 +297,7 @@ def result_to_csv(frames: list[FrameResult]) -> str:
                     h,
                     int(face.assessable),
                     face.unassessable_reason or "",
-                    face.emotion,
+                    face.emotion or "",
                     *probabilities,
                 ]
             )

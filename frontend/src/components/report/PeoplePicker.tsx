@@ -2,6 +2,7 @@ import type { FrameResult } from "../../api/types";
 import { personThumbnail } from "../../domain/frames";
 import type { ShownPerson } from "../../domain/people";
 import { emotionWord } from "../../domain/emotions";
+import { dominantUnclear } from "../../domain/summary";
 import { seconds } from "../../domain/words";
 import { useCropUrl } from "./useCropUrl";
 
@@ -9,7 +10,8 @@ function PersonOption({ analysisId, shown, frames, selected, onSelect }: { analy
   // the same picture the face section falls back to: a readable face, never an unread one
   const url = useCropUrl(analysisId, personThumbnail(shown.person, frames));
   const { person } = shown;
-  const seen = seconds(Math.max(0, person.last_t - person.first_t));
+  // the document's own figure (the same one the summary and the exports show), never recomputed here
+  const seen = seconds(person.seen_s);
   return (
     <li>
       <button type="button" className={`person${selected ? " person--selected" : ""}`} aria-pressed={selected} onClick={onSelect} data-testid="person-option" data-track={person.track_id}>
@@ -21,7 +23,7 @@ function PersonOption({ analysisId, shown, frames, selected, onSelect }: { analy
         <span className="person__text">
           <span className="person__label">{shown.label}</span>
           <span className="person__meta">
-            {person.dominant_emotion ? `mostly ${emotionWord(person.dominant_emotion)}` : "not readable"} · seen {seen}
+            {person.dominant_emotion ? (dominantUnclear(person) ? "mostly unclear" : `mostly ${emotionWord(person.dominant_emotion)}`) : "not readable"} · seen {seen}
           </span>
         </span>
       </button>

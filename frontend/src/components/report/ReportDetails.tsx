@@ -1,7 +1,7 @@
 import type { Person, Summary } from "../../api/types";
 import { EMOTION_LABELS } from "../../domain/emotions";
 import { distributionRows } from "../../domain/timeline";
-import { percent } from "../../domain/words";
+import { percent, seconds } from "../../domain/words";
 
 /** Technical details folded away: the model, the frame counts, and the mean probabilities explained. */
 export function ReportDetails({ summary, person }: { summary: Summary; person: Person }) {
@@ -24,7 +24,9 @@ export function ReportDetails({ summary, person }: { summary: Summary; person: P
         </dd>
         <dt>This person</dt>
         <dd>
-          seen in {person.frames_with_face} frames, readable in {person.assessable_frames}
+          <span data-testid="person-seconds">
+            seen for {seconds(person.seen_s)} ({person.frames_with_face} frames), readable for {seconds(person.readable_s)} ({person.assessable_frames} frames)
+          </span>
         </dd>
         <dt>Smoothing</dt>
         <dd>{summary.smoothing}</dd>
