@@ -81,7 +81,7 @@ bench: venv  ## speed benchmarks (print figures): every frame vs PyPI fer, cold 
 train: venv  ## train (CONFIG=training/configs/default.yaml, the CPU preset; default-gpu.yaml made the shipped model)
 	$(PY) -m training.train --config $(or $(CONFIG),training/configs/default.yaml)
 
-evaluate: venv  ## the whole suite: 2.2.0, each teacher, every ensemble (FER2013 test/-C, serving path, CK+ folds, calibration, episode videos)
+evaluate: venv  ## the whole suite: the shipped bundle, 2.2.0, each teacher, every ensemble (FER2013 test/-C, serving path, CK+ folds, calibration, episode videos)
 	$(PY) -m training.suite --out artifacts/eval/suite.json
 
 export: venv  ## export the shipped model to TorchScript + ONNX (numerically checked) under artifacts/export

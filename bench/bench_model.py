@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from bloomwell_ml.io import load_model
-from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.paths import convnext_model_path
 from bloomwell_ml.preprocess import preprocess_faces
 from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation, tta_views
 
@@ -47,7 +47,7 @@ def bench(model_path: Path, batch: int, threads: int, seconds: float, channels_l
 def main() -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, default=default_model_path())
+    ap.add_argument("--model", type=Path, default=convnext_model_path())
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seconds", type=float, default=3.0)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bloomwell_ml.faces import Box, create_detector  # noqa: E402
 from bloomwell_ml.inference import predict_probs  # noqa: E402
 from bloomwell_ml.io import LoadedModel, load_model  # noqa: E402
-from bloomwell_ml.paths import default_model_path  # noqa: E402
+from bloomwell_ml.paths import convnext_model_path  # noqa: E402
 from bloomwell_ml.preprocess import normalize, to_model_image  # noqa: E402
 from services.inference_worker.quality import QualityThresholds, estimate_yaw_deg, measure  # noqa: E402
 from training.data import corruptions  # noqa: E402
@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    loaded = load_model(default_model_path())
+    loaded = load_model(convnext_model_path())
     samples = stratified_subset(read_folder(args.data_root, "test"), args.limit)
     faces = [read_gray(s.path) for s in samples]
     labels = np.array([s.label for s in samples])

@@ -7,6 +7,11 @@ normalised, one forward pass, softmax) at a batch size, one intra-op thread; an 
 costs added (they run one after the other on the same crops). Rounds are interleaved (every candidate once per
 round, five rounds, the median kept) so a busy machine slows them alike, and the ratio to the shipped model is
 measured in the same run.
+
+The last lines per backend measure the worker's own classifier (``EmotionClassifier.predict`` on the same crops,
+one thread): 2.2.0 alone against the shipped bundle (``bloomwell_ml.paths.default_model_path()``: the one model
+image cut from each crop, each member's input resized from it, every member's forward pass, the mixture) — the
+figure the ≤ 2× budget is held to.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import torch
 
 from bloomwell_ml.inference import predict_probs
 from bloomwell_ml.io import load_model
+from bloomwell_ml.paths import convnext_model_path, default_model_path
 from bloomwell_ml.preprocess import preprocess_faces
 from training.suite import MEMBERS, SHORT
 
@@ -82,6 +88,26 @@ def main(argv: list[str] | None = None) -> None:
                     label = combo[0] if r == 1 else "+".join(SHORT[m] for m in combo)
                     print(f"{backend:<11} batch {batch:>3}  {label:<20} {ms:7.2f} ms/face  "
                           f"{ms / base:5.2f}x {names[0]}", flush=True)
+            worker_classifiers(backend, crops, args.rounds, args.seconds)
+
+
+def worker_classifiers(backend: str, crops: list[np.ndarray], rounds: int, seconds: float) -> None:
+    """2.2.0 against the shipped bundle through the worker's classifier, interleaved rounds, one thread."""
+    from services.inference_worker.classifier import EmotionClassifier
+
+    models = {"2.2.0 (worker)": convnext_model_path(), "bundle (worker)": default_model_path()}
+    clfs = {k: EmotionClassifier.load(p, device="cpu", precision="fp32", backend=backend,  # type: ignore[arg-type]
+                                      threads=1, tta="none") for k, p in models.items()}
+    samples: dict[str, list[float]] = {k: [] for k in clfs}
+    for _ in range(rounds):
+        for k, clf in clfs.items():
+            samples[k].append(ms_per_face(clf.predict, crops, seconds))
+    cost = {k: statistics.median(v) for k, v in samples.items()}
+    base = cost["2.2.0 (worker)"]
+    for k, ms in cost.items():
+        version = clfs[k].version
+        print(f"{backend:<11} batch {len(crops):>3}  {k + ' ' + version:<20} {ms:7.2f} ms/face  {ms / base:5.2f}x "
+              "2.2.0 (worker)", flush=True)
 
 
 if __name__ == "__main__":

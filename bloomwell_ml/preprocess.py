@@ -17,20 +17,23 @@ if TYPE_CHECKING:
     import torch
 
 
-def to_model_image(img: np.ndarray, size: int, grayscale: bool, in_chans: int = 3) -> np.ndarray:
+def to_model_image(img: np.ndarray, size: int, grayscale: bool, in_chans: int = 3, rgb: bool = False) -> np.ndarray:
     """Resize one BGR/gray uint8 image to `size`² and return uint8 HxWxC (gray or RGB).
 
-    This is the single resize/colour path shared by training data loading and inference.
+    This is the single resize/colour path shared by training data loading and inference. ``rgb``: the image is
+    already RGB (a bundle's shared model image, resized again for each member by :func:`member_images`).
     """
     if img.ndim == 2:
         img = img[:, :, None]
     if img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    if grayscale:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.shape[2] == 3 else img[:, :, 0]
+        img = cv2.cvtColor(img, cv2.COLOR_RGBA2RGB if rgb else cv2.COLOR_BGRA2BGR)
+    if grayscale and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY if rgb else cv2.COLOR_BGR2GRAY)
+    elif grayscale:
+        img = img[:, :, 0]
     elif img.shape[2] == 1:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    else:
+    elif not rgb:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     h, w = img.shape[:2]
     if (h, w) != (size, size):
@@ -70,6 +73,20 @@ def normalize(batch: np.ndarray | torch.Tensor, spec: ModelSpec) -> np.ndarray |
     mean_t = torch.tensor(spec.mean[: t.shape[1]], dtype=t.dtype, device=t.device).view(1, -1, 1, 1)
     std_t = torch.tensor(spec.std[: t.shape[1]], dtype=t.dtype, device=t.device).view(1, -1, 1, 1)
     return (t - mean_t) / std_t
+
+
+def member_images(images: np.ndarray, shared: ModelSpec, member: ModelSpec) -> np.ndarray:
+    """A bundle's shared model images ``(N, S, S, C)`` uint8 (``shared``'s input: the largest a member needs, cut
+    once from the face crop by :func:`to_model_image`) as one member's model images (its size and colour), through
+    the same resize path. Images already in the member's format are returned as they are."""
+    if (shared.image_size, shared.grayscale, shared.in_chans) == (member.image_size, member.grayscale,
+                                                                   member.in_chans):
+        return images
+    size = member.image_size
+    out = np.empty((len(images), size, size, member.in_chans), dtype=np.uint8)
+    for i, image in enumerate(images):
+        out[i] = to_model_image(image, size, member.grayscale, member.in_chans, rgb=not shared.grayscale)
+    return out
 
 
 def model_batch(images: np.ndarray, spec: ModelSpec) -> np.ndarray:

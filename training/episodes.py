@@ -352,9 +352,12 @@ ALTERNATIVE_SMOOTHERS: dict[str, SmoothingOptions] = {
 
 
 def run_episode_suite(candidates: dict[str, Any], data_root: Path, opts: EpisodeOptions = EpisodeOptions(),
-                      log: Callable[[str], None] = print) -> dict[str, Any]:
+                      log: Callable[[str], None] = print,
+                      alternatives: dict[str, SmoothingOptions] | None = None) -> dict[str, Any]:
     """Generate the videos once, run each candidate classifier (pipeline ``Classifier`` protocol) through the
-    worker's pipeline on them and score every video; returns per-candidate summaries and per-video detail."""
+    worker's pipeline on them and score every video (with the worker's smoothing, and re-smoothed with each of
+    ``alternatives``, default :data:`ALTERNATIVE_SMOOTHERS`); returns per-candidate summaries and per-video detail."""
+    alternatives = ALTERNATIVE_SMOOTHERS if alternatives is None else alternatives
     from bloomwell_ml.faces import create_detector
     from services.inference_worker.pipeline import PipelineOptions, analyze_video
 
@@ -372,10 +375,10 @@ def run_episode_suite(candidates: dict[str, Any], data_root: Path, opts: Episode
             for (video, _), path in zip(plans, paths, strict=True):
                 out = analyze_video(path, classifier=classifier, detector=detector, options=options,
                                     duration_hint_s=video.duration_s)
-                scored.append(score_document(video, out.document.model_dump(mode="json"), ALTERNATIVE_SMOOTHERS))
+                scored.append(score_document(video, out.document.model_dump(mode="json"), alternatives))
             summary = summarize(scored)
-            alternatives = {k: summarize(scored, k) for k in ALTERNATIVE_SMOOTHERS}
-            report["candidates"][name] = {"summary": summary, "alternatives": alternatives, "videos": scored}
+            report["candidates"][name] = {"summary": summary, "videos": scored,
+                                          "alternatives": {k: summarize(scored, k) for k in alternatives}}
             log(f"episodes {name}: negative seen {summary['negative_seen_count']}/{summary['negative_episodes']}, "
                 f"spurious {summary['spurious']}, lost by smoothing {summary['lost_by_smoothing']}")
     return report

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from bloomwell_ml.io import LoadedModel, load_model
-from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.paths import convnext_model_path
 from bloomwell_ml.tta import TTA_KINDS, TTA_TITLE_SUFFIX, TestTimeAugmentation, tta_kind
 from training.config import resolve_data_root, resolve_path
 from training.data.dataset import load_images
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", required=True, help="report JSON path")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    path = default_model_path() if args.model == "default" else Path(args.model or args.checkpoint)
+    path = convnext_model_path() if args.model == "default" else Path(args.model or args.checkpoint)
     loaded = load_model(path, "cpu")
     if args.suite:
         return run_suite(loaded, path, args)

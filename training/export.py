@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from bloomwell_ml.io import SPEC_EXTRA_FILE, load_model
-from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.paths import convnext_model_path
 
 
 def export(model_path: str | Path, out_dir: str | Path, tol: float = 1e-4, batch: int = 8,
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--formats", nargs="+", choices=["torchscript", "onnx"], default=["torchscript", "onnx"],
                     help="onnx alone: the model folder's model.onnx (what CPU workers run), recorded in its card")
     args = ap.parse_args(argv)
-    path = default_model_path() if args.model == "default" else Path(args.model or args.checkpoint)
+    path = convnext_model_path() if args.model == "default" else Path(args.model or args.checkpoint)
     if args.formats == ["onnx"]:
         return export_onnx(path, args.out_dir, args.tol, opset=args.opset)
     return export(path, args.out_dir, args.tol, opset=args.opset)

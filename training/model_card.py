@@ -101,7 +101,8 @@ def write_model_card(out: Path, spec: ModelSpec, info: dict[str, Any], reports: 
     if info.get("note"):
         lines += [f"> {info['note']}", ""]
     lines += [
-        "Facial-expression classifier shipped as Bloomwell's default model "
+        "Facial-expression classifier (a single ConvNeXt) for Bloomwell; the worker loads it with `MODEL_PATH` set to "
+        "its `model.pt` / `model.onnx`, or as a member of the default model bundle "
         "(`bloomwell_ml.paths.default_model_path()`).", "",
         "## Model", "",
         f"- Architecture: `{spec.arch}` {json.dumps(spec.arch_kwargs)} — ConvNeXt blocks (depthwise 7x7 conv → norm →"

@@ -63,20 +63,30 @@ class SuiteOptions:
     sets: tuple[str, ...] = ("fer2013_val", "fer2013_test", "ckplus", "fer2013_c", "serving_fer2013_test",
                              "serving_ckplus")
     diagram_tta: str = "five"  # the worker's INFERENCE_TTA default
+    views: int = 5
+    """TTA views computed for every set but ``fer2013_val`` (always all five, where each TTA kind's temperature is
+    fitted): 2 = the ``none`` and ``flip`` figures only, at 40 % of the cost (``--views``)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def view_logits(forward: Forward, images: np.ndarray, loaded: LoadedModel, batch_size: int = 256) -> np.ndarray:
-    """Raw logits ``(5, N, K)`` of the five TTA views of uint8 model images ``(N, H, W, C)`` (view order of
-    :func:`bloomwell_ml.tta.tta_views`, so ``[:1]`` is ``none`` and ``[:2]`` is ``flip``)."""
-    out = [np.zeros((5, 0, loaded.spec.num_classes), np.float32)]
+def view_logits(forward: Forward, images: np.ndarray, loaded: LoadedModel, batch_size: int = 256,
+                views: int = 5) -> np.ndarray:
+    """Raw logits ``(views, N, K)`` of the first ``views`` of the five TTA views of uint8 model images
+    ``(N, H, W, C)`` (view order of :func:`bloomwell_ml.tta.tta_views`, so ``[:1]`` is ``none`` and ``[:2]`` is
+    ``flip``)."""
+    out = [np.zeros((views, 0, loaded.spec.num_classes), np.float32)]
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
             chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
             x = normalize(chunk.permute(0, 3, 1, 2), loaded.spec)
-            views = tta_views(x, "five")
-            out.append(forward(views.flatten(0, 1)).float().view(5, len(chunk), -1).numpy())
+            batch = tta_views(x, "five")[:views]
+            out.append(forward(batch.flatten(0, 1)).float().view(views, len(chunk), -1).numpy())
     return np.concatenate(out, axis=1)
+
+
+def available_kinds(logits: np.ndarray) -> list[str]:
+    """The TTA kinds whose views a set's ``(V, N, K)`` logits hold."""
+    return [k for k in TTA_KINDS if TTA_VIEW_COUNT[k] <= logits.shape[0]]
 
 
 def model_digest(loaded: LoadedModel) -> str:
@@ -113,8 +123,9 @@ def validation_samples(data_root: Path) -> list[Sample]:
     return stratified_split(read_folder(data_root / "fer2013", "train"), VAL_FRACTION, VAL_SPLIT_SEED)[1]
 
 
-def _clean_set(samples: Sequence[Sample], forward: Forward, loaded: LoadedModel, batch: int) -> dict[str, np.ndarray]:
-    return {"logits": view_logits(forward, _images(samples, loaded), loaded, batch),
+def _clean_set(samples: Sequence[Sample], forward: Forward, loaded: LoadedModel, batch: int,
+               views: int = 5) -> dict[str, np.ndarray]:
+    return {"logits": view_logits(forward, _images(samples, loaded), loaded, batch, views),
             "labels": np.array([s.label for s in samples])}
 
 
@@ -126,7 +137,7 @@ def _serving_set(samples: Sequence[Sample], forward: Forward, loaded: LoadedMode
     s = loaded.spec
     images = np.stack([to_model_image(c, s.image_size, s.grayscale, s.in_chans) for c in crops if c is not None]
                       or [np.zeros((s.image_size, s.image_size, s.in_chans), np.uint8)])[: int(found.sum())]
-    return {"logits": view_logits(forward, images, loaded, opts.batch_size),
+    return {"logits": view_logits(forward, images, loaded, opts.batch_size, opts.views),
             "labels": np.array([smp.label for smp in samples])[found], "found": found}
 
 
@@ -134,7 +145,7 @@ def _corrupted_set(images: np.ndarray, labels: np.ndarray, spec_index: int, leve
                    loaded: LoadedModel, opts: SuiteOptions) -> dict[str, np.ndarray]:
     gray = corrupt_all(images[..., 0], FER2013_C[spec_index], level, opts.seed)
     return {"logits": view_logits(forward, np.repeat(gray[..., None], images.shape[-1], axis=-1), loaded,
-                                  opts.batch_size), "labels": labels}
+                                  opts.batch_size, opts.views), "labels": labels}
 
 
 def collect_logits(loaded: LoadedModel, forward: Forward, opts: SuiteOptions,
@@ -151,28 +162,29 @@ def collect_logits(loaded: LoadedModel, forward: Forward, opts: SuiteOptions,
 
     test = read_folder(root / "fer2013", "test")
     ck = read_folder(root / "ckplus48", "all")
-    b = opts.batch_size
+    b, v = opts.batch_size, opts.views
+    vtag = "" if v == 5 else f"-v{v}"  # fewer views: other cache files
     if "fer2013_val" in opts.sets:
         val = validation_samples(root)
         get("fer2013_val", "fer2013_val", lambda: _clean_set(val, forward, loaded, b))
     if "fer2013_test" in opts.sets:
-        get("fer2013_test", "fer2013_test", lambda: _clean_set(test, forward, loaded, b))
+        get("fer2013_test", f"fer2013_test{vtag}", lambda: _clean_set(test, forward, loaded, b, v))
     if "ckplus" in opts.sets:
-        get("ckplus", "ckplus", lambda: _clean_set(ck, forward, loaded, b))
+        get("ckplus", f"ckplus{vtag}", lambda: _clean_set(ck, forward, loaded, b, v))
     serving = {"serving_fer2013_test": test, "serving_ckplus": ck}
     for key, samples in serving.items():
         if key in opts.sets:
             subset = stratified_subset(samples, opts.serving_limit, opts.seed)
             file_key = (f"{key}-{opts.detector}-m{opts.margin:g}-{'aligned' if opts.align else 'unaligned'}"
-                        f"-n{len(subset)}")
+                        f"-n{len(subset)}{vtag}")
             get(key, file_key, partial(_serving_set, subset, forward, loaded, opts))
             out[key]["n_images"] = np.array(len(subset))
     if "fer2013_c" in opts.sets:
         subset = stratified_subset(test, opts.corrupt_limit, opts.seed)
-        tag = f"n{len(subset)}-s{opts.seed}"
+        tag = f"n{len(subset)}-s{opts.seed}{vtag}"
         images = _images(subset, loaded)
         labels = np.array([s.label for s in subset])
-        get("fer2013_c/clean", f"fer2013_c-clean-{tag}", lambda: _clean_set(subset, forward, loaded, b))
+        get("fer2013_c/clean", f"fer2013_c-clean-{tag}", lambda: _clean_set(subset, forward, loaded, b, v))
         for i, spec in enumerate(FER2013_C):
             for level in spec.levels:
                 get(f"fer2013_c/{spec.name}@{level:g}", f"fer2013_c-{spec.name}-{level:g}-{tag}",
@@ -192,7 +204,7 @@ def set_report(logits: np.ndarray, labels: np.ndarray, label_names: Sequence[str
 
 def _both(logits: np.ndarray, labels: np.ndarray, names: Sequence[str], temps: dict[str, float]) -> dict[str, Any]:
     return {tta: {"calibrated": set_report(logits, labels, names, tta, temps[tta]),
-                  "uncalibrated": set_report(logits, labels, names, tta, 1.0)} for tta in TTA_KINDS}
+                  "uncalibrated": set_report(logits, labels, names, tta, 1.0)} for tta in available_kinds(logits)}
 
 
 SUMMARY_KEYS = ("n", "accuracy", "macro_f1", "ece", "nll", "mean_confidence")
@@ -214,7 +226,7 @@ def suite_report(logits: dict[str, dict[str, np.ndarray]], label_names: Sequence
         if "found" in logits[key]:
             n_images = int(logits[key]["n_images"])
             found = int(logits[key]["found"].sum())
-            for tta in TTA_KINDS:
+            for tta in entry:
                 for rep in entry[tta].values():
                     rep["coverage"] = found / max(1, n_images)
                     rep["n_images"] = n_images
@@ -226,14 +238,14 @@ def suite_report(logits: dict[str, dict[str, np.ndarray]], label_names: Sequence
         for name, arrays in corrupt.items():
             per[name] = {tta: {state: _summary(set_report(arrays["logits"], arrays["labels"], label_names, tta, t))
                                for state, t in (("calibrated", temperatures[tta]), ("uncalibrated", 1.0))}
-                         for tta in TTA_KINDS}
+                         for tta in available_kinds(arrays["logits"])}
         names = [n for n in corrupt if n != "clean"]
         pooled_logits = np.concatenate([corrupt[n]["logits"] for n in names], axis=1)
         pooled_labels = np.concatenate([corrupt[n]["labels"] for n in names])
         pooled = _both(pooled_logits, pooled_labels, label_names, temperatures)
         mean = {tta: {state: {"mean_accuracy": float(np.mean([per[n][tta][state]["accuracy"] for n in names])),
                               "mean_ece": float(np.mean([per[n][tta][state]["ece"] for n in names]))}
-                      for state in ("calibrated", "uncalibrated")} for tta in TTA_KINDS}
+                      for state in ("calibrated", "uncalibrated")} for tta in available_kinds(pooled_logits)}
         sets["fer2013_c"] = {"n_per_set": int(len(corrupt["clean"]["labels"])) if "clean" in corrupt else None,
                              "sets": len(names), "mean": mean, "pooled": pooled, "per_corruption": per}
     return {"sets": sets, "seconds": seconds, "temperatures": dict(temperatures)}
@@ -279,6 +291,8 @@ def write_suite(report: dict[str, Any], out: Path, title: str, diagram_tta: str 
     stem = out.with_suffix("")
     for key, entry in report["sets"].items():
         e = entry["pooled"] if key == "fer2013_c" else entry
+        if diagram_tta not in e:
+            continue
         before, after = e[diagram_tta]["uncalibrated"], e[diagram_tta]["calibrated"]
         curves = {f"T = 1 (ECE {100 * before['ece']:.1f} %)": before["reliability"],
                   f"T = {after['temperature']:.3g} (ECE {100 * after['ece']:.1f} %)": after["reliability"]}

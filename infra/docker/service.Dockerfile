@@ -66,8 +66,14 @@ FROM worker-runtime AS worker-cpu
 COPY models/face_detector ./models/face_detector
 COPY models/face_embedder/model.onnx models/face_embedder/SHA256SUMS models/face_embedder/LICENSE \
      models/face_embedder/MODEL_CARD.md ./models/face_embedder/
+# The default model is a bundle (models/expression-ensemble/bundle.json): its members as ONNX files only.
+COPY models/expression-ensemble ./models/expression-ensemble
 COPY models/convnext-face48/model.onnx models/convnext-face48/model_card.json models/convnext-face48/MODEL_CARD.md \
      ./models/convnext-face48/
+COPY models/teachers/faceapi-expression/model.onnx models/teachers/faceapi-expression/LICENSE \
+     models/teachers/faceapi-expression/MODEL_CARD.md ./models/teachers/faceapi-expression/
+COPY models/teachers/fer-mini-xception/model.onnx models/teachers/fer-mini-xception/LICENSE \
+     models/teachers/fer-mini-xception/MODEL_CARD.md ./models/teachers/fer-mini-xception/
 COPY bloomwell_ml ./bloomwell_ml
 COPY services ./services
 USER bloomwell

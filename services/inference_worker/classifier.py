@@ -1,7 +1,9 @@
-"""Batched emotion classification of face crops with the ConvNeXt model (loaded once per process).
+"""Batched emotion classification of face crops with the shipped model (loaded once per process).
 
-Every prediction goes through :func:`bloomwell_ml.inference.predict_probs` with the model's calibration
-temperature, on one of two backends:
+The model is a single model file or a model bundle (``bundle.json``, :mod:`bloomwell_ml.bundle`: the shipped 3.x
+default, 2.2.0 and the two teachers mixed); a bundle's members each read their own input, resized from the one model
+image cut from the face crop. Every prediction goes through :func:`bloomwell_ml.inference.predict_probs` with the
+model's calibration temperature, on one of two backends:
 
 * ``onnxruntime`` (a CPU worker; ``INFERENCE_BACKEND=auto`` on a CPU): the model folder's ``model.onnx``, written by
   ``training.export`` with the spec in its metadata and its checksum in the model card, run on numpy arrays. This
@@ -22,11 +24,12 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from bloomwell_ml.inference import predict_probs
+from bloomwell_ml.bundle import check_labels, check_member_file, is_bundle_path, read_bundle
+from bloomwell_ml.inference import Ensemble, EnsembleMember, predict_probs
 from bloomwell_ml.labels import EMOTIONS
 from bloomwell_ml.onnx_runtime import OnnxModule, load_onnx_model
 from bloomwell_ml.paths import onnx_path_for, torch_path_for
-from bloomwell_ml.preprocess import model_batch, to_model_image
+from bloomwell_ml.preprocess import member_images, model_batch, to_model_image
 from bloomwell_ml.spec import ModelSpec
 from bloomwell_ml.tta import TestTimeAugmentation, TtaSetting, resolve_tta
 
@@ -108,9 +111,46 @@ class OnnxRunner:
         return f"fp32, {self.source}" if self.source else "fp32"
 
 
+@dataclass
+class OnnxEnsembleRunner:
+    """The CPU backend for a model bundle: each member's ONNX file on ONNX Runtime (no torch), each fed its own
+    input resized from the bundle's model image, mixed by :func:`predict_probs`."""
+
+    ensemble: Ensemble
+    member_specs: tuple[ModelSpec, ...]
+    spec: ModelSpec
+    source: str = ""
+
+    def probs(self, images: np.ndarray, tta: TestTimeAugmentation, temperature: float) -> np.ndarray:
+        """Probabilities in the bundle's label order for its model images ``(N, H, W, C)`` uint8."""
+        batches = [model_batch(member_images(images, self.spec, s), s) for s in self.member_specs]
+        probs: np.ndarray = predict_probs(self.ensemble, batches, tta, temperature=temperature)
+        return probs
+
+    def describe(self) -> str:
+        """How it runs, for the load log line."""
+        return f"fp32, {self.source}"
+
+
+def _onnx_bundle_runner(path: Path, threads: int) -> Runner:
+    bundle = read_bundle(path)
+    modules, specs = [], []
+    for member in bundle.members:
+        check_member_file(member, member.onnx_path)
+        model = load_onnx_model(member.onnx_path, threads, check_card=False)  # the manifest's SHA-256 was checked
+        modules.append(EnsembleMember(model.module, member.weight, member.temperature))
+        specs.append(model.spec)
+    check_labels(bundle, specs)
+    source = " + ".join(f"{m.name} {m.weight:.2g}" for m in bundle.members)
+    return OnnxEnsembleRunner(Ensemble(tuple(modules)), tuple(specs), bundle.spec, f"bundle of {source}")
+
+
 def _onnx_runner(path: Path, threads: int) -> Runner:
-    """The ONNX file of ``path`` (itself, or the ``.onnx`` beside a ``.pt``); where none exists, the ``.pt``
-    exported in memory with torch at load (slow, logged) — or, where torch is not installed, a clear error."""
+    """The ONNX file of ``path`` (itself, or the ``.onnx`` beside a ``.pt``; a bundle's members' files); where none
+    exists, the ``.pt`` exported in memory with torch at load (slow, logged) — or, where torch is not installed, a
+    clear error."""
+    if is_bundle_path(path):
+        return _onnx_bundle_runner(path, threads)
     onnx_file = onnx_path_for(path)
     if onnx_file.is_file():
         model = load_onnx_model(onnx_file, threads)
@@ -138,8 +178,10 @@ def _torch_runner(path: Path, device: str, precision: Precision, threads: int) -
         raise ModelUnavailable(
             "INFERENCE_BACKEND=torch (or a CUDA device) needs PyTorch, which this installation does not have (the "
             "CPU runtime): install requirements-torch.txt, or run INFERENCE_BACKEND=auto on the CPU")
-    from services.inference_worker.torch_backend import TorchRunner
+    from services.inference_worker.torch_backend import TorchEnsembleRunner, TorchRunner
 
+    if is_bundle_path(path):
+        return TorchEnsembleRunner.load(path, device, precision, threads)
     torch_file = torch_path_for(path)
     if not torch_file.is_file():
         raise FileNotFoundError(f"emotion model {torch_file} is missing (the PyTorch backend runs .pt files)")
@@ -172,7 +214,8 @@ class EmotionClassifier:
         backend: Backend = "auto",
         threads: int = 0,
     ) -> EmotionClassifier:
-        """Load the model at ``path`` (a model folder's ``model.pt`` or ``model.onnx``) for inference.
+        """Load the model at ``path`` (a model folder's ``model.pt`` or ``model.onnx``, or a bundle's
+        ``bundle.json``) for inference.
 
         ``backend="auto"`` runs the ``.onnx`` file beside the model on ONNX Runtime on a CPU (``threads`` intra-op
         threads; 0 = its default) and the ``.pt`` on PyTorch on CUDA, where ``precision="auto"`` uses bf16 autocast
@@ -187,7 +230,7 @@ class EmotionClassifier:
             raise ValueError(f"INFERENCE_BACKEND=onnxruntime runs on the CPU; INFERENCE_DEVICE is {dev}")
         runner = _onnx_runner(path, threads) if chosen == "onnxruntime" else _torch_runner(path, dev, precision,
                                                                                              threads)
-        if not isinstance(runner, OnnxRunner):
+        if not isinstance(runner, OnnxRunner | OnnxEnsembleRunner):
             chosen = "torch"
         spec = runner.spec
         missing = [label for label in EMOTIONS if label not in spec.labels]
@@ -221,7 +264,8 @@ class EmotionClassifier:
         return self.spec.temperature_for(self.tta)
 
     def model_image(self, crop: np.ndarray) -> np.ndarray:
-        """A BGR face crop of any size as the model's uint8 input image (H×W×C)."""
+        """A BGR face crop of any size as the model's uint8 input image (H×W×C); for a bundle, the one image every
+        member's input is resized from (the largest a member needs)."""
         spec = self.spec
         return to_model_image(crop, spec.image_size, spec.grayscale, spec.in_chans)
 

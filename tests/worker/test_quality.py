@@ -10,7 +10,7 @@ from bloomwell_ml.faces import Box, Landmarks, YuNetDetector
 from bloomwell_ml.preprocess import to_model_image
 from services.common.analysis import UnassessableReason, no_assessable_face_message
 from services.common.schemas import FaceQuality
-from services.inference_worker.quality import QualityThresholds, assess, estimate_yaw_deg, measure
+from services.inference_worker.quality import QualityThresholds, assess, estimate_yaw_deg, gate_image, measure
 from tests.worker.conftest import SHARED_DATA
 
 
@@ -78,3 +78,19 @@ def test_the_worker_and_the_gateway_read_the_same_thresholds(monkeypatch: pytest
     assert worker == gateway
     assert (worker.min_face_px, worker.max_yaw_deg) == (31, 33.5)
     assert worker.min_sharpness == QualityThresholds().min_sharpness
+
+
+def test_the_gate_measures_every_model_image_at_48_px_grey() -> None:
+    """A 48 px grey model image (2.2.0) is measured as it is; a larger RGB one (the 3.x bundle's 112 px image) on its
+    48 px grey version, so the thresholds measured at 48 px keep their meaning."""
+    rng = np.random.default_rng(0)
+    crop = cv2.GaussianBlur(rng.integers(0, 256, (150, 150, 3), dtype=np.uint8), (5, 5), 0)
+    small = to_model_image(crop, 48, True, 3)
+    assert np.array_equal(gate_image(small), small[:, :, 0])
+    big = to_model_image(crop, 112, False, 3)
+    gray = gate_image(big)
+    assert gray.shape == (48, 48) and gray.dtype == np.uint8
+    box = Box(0, 0, 150, 150)
+    assert measure(big, box) == measure(gray, box)
+    # close to measuring the crop at 48 px directly (two resizes instead of one)
+    assert abs(measure(big, box).brightness - measure(small, box).brightness) < 2.0

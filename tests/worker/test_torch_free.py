@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bloomwell_ml.bundle import read_bundle
 from bloomwell_ml.faces import create_detector
-from bloomwell_ml.paths import default_model_path, default_onnx_path
+from bloomwell_ml.paths import default_model_path
 from services.common.settings import REPO_ROOT
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.config import WorkerSettings
@@ -101,7 +102,8 @@ def _shared_videos() -> list[Path]:
 
 
 def test_cpu_pipeline_without_torch_gives_the_torch_probabilities_on_the_shared_videos() -> None:
-    assert default_onnx_path().is_file(), "the shipped model.onnx is missing: python -m training.export"
+    for member in read_bundle(default_model_path()).members:  # the shipped bundle's members, as ONNX files
+        assert member.onnx_path.is_file(), f"{member.onnx_path} is missing: python -m training.export"
     videos = _shared_videos()
     proc = _run(CPU_RUN, *map(str, videos))
     assert proc.returncode == 0, proc.stderr[-4000:]

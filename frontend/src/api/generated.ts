@@ -705,7 +705,7 @@ export interface components {
             min_face_px: number;
             /**
              * Min Sharpness
-             * @description variance of the Laplacian at the model input
+             * @description variance of the Laplacian of the 48 px grey face
              * @default 140
              */
             min_sharpness: number;
@@ -833,7 +833,7 @@ export interface components {
             /**
              * Unclear Below
              * @description a segment whose confidence is under this is unclear (from the model's calibration figures)
-             * @default 0.75
+             * @default 0.5
              */
             unclear_below: number;
         };

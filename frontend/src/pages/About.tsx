@@ -24,6 +24,22 @@ export function About() {
         neutral, sad and surprise. The report shows these probabilities over time and summarises them.
       </p>
 
+      <h2>The model, in plain words</h2>
+      <p>
+        Since version 3.0.0 the expression reading is done by three small models that vote together: our own model, trained
+        on a public collection of small face photos from the internet (FER2013), and two freely licensed models from other
+        projects, one of which learned from more varied faces. Each face is read by all three and their answers are
+        averaged. Together they notice posed anger and disgust more often than our model did alone, and the
+        percentages in your report are honest: when the report says 70 %, about seven such readings in ten are right on our
+        test faces.
+      </p>
+      <p>
+        They still make mistakes. On our test photos roughly one face in three is read wrong, subtle or brief expressions are
+        often read as neutral, and &quot;disgust&quot; and &quot;fear&quot; are the least reliable. The test collections
+        are research data sets of mostly adult faces whose make-up is not fully documented, so we do not know how well it
+        works for children, older people or every skin tone.
+      </p>
+
       <h2>What it is not</h2>
       <p>
         Facial expressions are not feelings. People express emotions differently, lighting and camera angles matter, and
