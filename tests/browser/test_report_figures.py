@@ -2,7 +2,9 @@
 uploaded through the real stack, every person's "seen" in the picker, "Face readable … of …" in the summary (screen
 and print view) and the seconds in "Details" are the result document's ``seen_s``/``readable_s``/``duration_s``
 written as the web app writes seconds; the downloaded JSON is the document, and the downloaded CSV's ``span_s`` add
-up to the same seconds. The ribbon marks a stretch unclear exactly when the document does.
+up to the same seconds. The ribbon marks a stretch unclear exactly when the document does, and "How the time divides"
+counts those stretches as their own "Unclear" bar (:func:`tests.time_split.time_split`), so its negative bars are
+the indicators' figure.
 
 The stage clip and ``fer_woman2.mp4`` (the two clips where the figures once disagreed) run in the default suite;
 the other shared videos are marked slow.
@@ -21,8 +23,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bloomwell_ml.labels import EMOTIONS, NEGATIVE_EMOTIONS
 from tests.browser.conftest import VIDEOS, Stack
 from tests.browser.helpers import ANALYSIS_TIMEOUT_MS, shot, sign_up, unique_email
+from tests.time_split import time_split
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +48,11 @@ def words(s: float) -> str:
     total = js_round(s)
     m, r = divmod(total, 60)
     return f"{m} min {r} s" if r else f"{m} min"
+
+
+def percent(v: float) -> str:
+    """``words.ts`` ``percent()``: "67%" (JS rounding: half up)."""
+    return f"{math.floor(v * 100 + 0.5)}%"
 
 
 def upload(page: Page, video: Path) -> str | None:
@@ -90,6 +99,23 @@ def check_shown_person(page: Page, person: dict, duration_s: float) -> None:
     # "unclear" is the worker's verdict per segment, shown as it is (never recomputed with a threshold of its own)
     unclear_bands = page.get_by_test_id("ribbon").locator(".ribbon__band[data-unclear]")
     assert (unclear_bands.count() > 0) == any(seg.get("unclear") for seg in person["segments"]), person["label"]
+    # "How the time divides": the seven expressions' clear shares, and the unclear stretches as a bar of their own
+    clear, unclear = time_split(person)
+    values = page.get_by_test_id("distribution-chart").get_by_test_id("bar-value")
+    expect(values).to_have_count(7)
+    for text, emotion in zip(values.all_inner_texts(), EMOTIONS, strict=True):
+        assert text.startswith(percent(clear[emotion])), (person["label"], emotion, text, clear[emotion])
+    unclear_bar = page.get_by_test_id("bar-value-unclear")
+    expect(unclear_bar).to_have_count(1 if unclear > 0 else 0)
+    if unclear > 0:
+        expect(unclear_bar).to_contain_text(percent(unclear))
+    dominant = page.get_by_test_id("dominant-emotion")
+    top = person["dominant_emotion"]
+    if top and dominant.inner_text() != "Unclear":  # named: with its clear share, as on the bars
+        expect(dominant).to_have_text(f"{top.capitalize()} · {percent(clear[top])}")
+    if person["indicators"] is not None:
+        negative = math.fsum(clear[e] for e in NEGATIVE_EMOTIONS)
+        assert abs(negative - person["indicators"]["negative_share"]) <= 1e-3, person["label"]
     page.emulate_media(media="print")
     try:
         expect(readable).to_have_text(expected)

@@ -6,6 +6,9 @@ through the real pipeline (the shipped model, YuNet, the worker's own options an
 * the indicators' readable time and the segments' read time are the same figure as the person's ``readable_s``;
 * a segment is unclear exactly when its confidence is under the document's threshold, and the indicators count no
   negative time in unclear stretches (item 4);
+* the report's "How the time divides" (``frontend/src/domain/timeline.ts`` ``timeSplit``: each expression's
+  ``distribution`` share less its frames inside unclear segments, those counted as "Unclear") adds up to the
+  readable time and its negative part is the indicators' ``negative_share``;
 * an unread face is never labelled or pictured (JSON and CSV), and a person's picture is a readable face's crop.
 """
 
@@ -28,6 +31,7 @@ from services.common.video import probe_video
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.config import WorkerSettings
 from services.inference_worker.pipeline import analyze_video
+from tests.time_split import time_split
 from tests.worker.conftest import VIDEOS
 
 SHARED_VIDEOS = sorted(p.name for p in VIDEOS.glob("*")) if VIDEOS.is_dir() else []
@@ -96,6 +100,26 @@ def test_durations_are_ordered_and_agree_in_json_and_csv(analysed: dict[str, tup
     primary = next((p for p in document.people if p.track_id == document.primary_track_id), None)
     if primary is not None:
         assert document.summary.assessable_frames == primary.assessable_frames
+
+
+@pytest.mark.parametrize("name", SHARED_VIDEOS)
+def test_time_split_with_unclear_apart_agrees_with_the_indicators(analysed: dict[str, tuple[ResultDocument, Path]],
+                                                                  name: str) -> None:
+    document, _ = analysed[name]
+    for person in document.people:
+        if person.indicators is None:
+            continue
+        label = f"{name}: {person.label}"
+        unclear = [(s.start_t, s.end_t) for s in person.segments if s.emotion is not None and s.unclear]
+        n = len(person.timeline)
+        assert n == person.assessable_frames, label
+        for emotion, share in person.distribution.items():
+            assert abs(share - sum(1 for p in person.timeline if p.emotion == emotion) / n) <= 1e-4, label
+        clear, unclear_share = time_split(person.model_dump(mode="json"))
+        assert abs(sum(clear.values()) + unclear_share - 1) <= 1e-3, label
+        assert (unclear_share > 0) == bool(unclear), label
+        negative = math.fsum(clear[e] for e in NEGATIVE_EMOTIONS)
+        assert abs(negative - person.indicators.negative_share) <= 1e-3, label
 
 
 @pytest.mark.parametrize("name", SHARED_VIDEOS)

@@ -7,7 +7,7 @@ import { DISCLAIMER } from "../domain/notice";
 import { observations } from "../domain/observations";
 import { ribbonBands } from "../domain/ribbon";
 import { keyFigures, summarySentences, type GapPhrases } from "../domain/summary";
-import { distributionRows } from "../domain/timeline";
+import { timeSplit } from "../domain/timeline";
 import { formatDateTime } from "../lib/format";
 import { usePrintOpensDetails } from "../lib/usePrintOpensDetails";
 import { FaceCrops } from "./FaceCrops";
@@ -57,7 +57,7 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
   const sentences = useMemo(() => (person ? summarySentences(person, bands, phrases) : []), [person, bands, phrases]);
   const figures = useMemo(() => (person ? keyFigures(person, summary.duration_s) : []), [person, summary.duration_s]);
   const obs = useMemo(() => observations(person?.indicators ?? null), [person]);
-  const dist = useMemo(() => (person ? distributionRows(person.distribution, person.mean_probabilities) : []), [person]);
+  const split = useMemo(() => (person ? timeSplit(person) : { rows: [], unclear: 0 }), [person]);
   // a line breaks where two readable frames are further apart than two sampling steps
   const breakS = 2 / Math.max(summary.sample_fps, 0.1);
   const lines = useMemo(() => (showLines ? probabilityRows(faces, breakS) : []), [faces, breakS, showLines]);
@@ -123,7 +123,7 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
       <div className="two-col two-col--result">
         <section className="panel" aria-labelledby="dist-title">
           <h2 id="dist-title">How the time divides</h2>
-          <DistributionBars rows={dist} observedS={person.indicators?.observed_s ?? 0} />
+          <DistributionBars split={split} observedS={person.indicators?.observed_s ?? 0} />
         </section>
         <Observations items={obs} />
       </div>
@@ -134,7 +134,7 @@ export function ResultView({ analysisId, result, filename = null, createdAt = ""
         <FaceCrops analysisId={analysisId} frames={result.frames} person={person} />
       </section>
 
-      <ReportDetails summary={summary} person={person} />
+      <ReportDetails summary={summary} person={person} split={split} />
 
       <ExportPanel result={result} context={{ analysisId, filename, createdAt, personLabel: who, personTrackId: who ? person.track_id : null }} />
     </div>

@@ -3,6 +3,7 @@ import type { Person } from "../api/types";
 import type { ReadBand } from "./confidence";
 import { emotionLabel, emotionWord, isNegative, type Emotion } from "./emotions";
 import type { Band } from "./ribbon";
+import { timeSplit } from "./timeline";
 import { listWords, percent, plural, seconds } from "./words";
 
 /** Plain words for a gap reason ("the face was turned away from the camera"); undefined when unknown. */
@@ -149,8 +150,9 @@ export function keyFigures(person: Person, durationS: number): KeyFigure[] {
       : {
           key: "dominant",
           label: "Most frequent expression",
-          value: `${emotionLabel(dominant)} · ${percent(person.distribution[dominant] ?? 0)}`,
-          explanation: `Share of the readable time in which ${emotionWord(dominant)} was the most likely expression.`,
+          // its clear share, as in "How the time divides" (unclear stretches count apart)
+          value: `${emotionLabel(dominant)} · ${percent(timeSplit(person).rows.find((r) => r.emotion === dominant)?.share ?? 0)}`,
+          explanation: `Share of the readable time in which ${emotionWord(dominant)} was clearly the most likely expression.`,
         },
     {
       key: "readable",

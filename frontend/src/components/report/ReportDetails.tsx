@@ -1,11 +1,10 @@
 import type { Person, Summary } from "../../api/types";
 import { EMOTION_LABELS } from "../../domain/emotions";
-import { distributionRows } from "../../domain/timeline";
+import type { TimeSplit } from "../../domain/timeline";
 import { percent, seconds } from "../../domain/words";
 
 /** Technical details folded away: the model, the frame counts, and the mean probabilities explained. */
-export function ReportDetails({ summary, person }: { summary: Summary; person: Person }) {
-  const rows = distributionRows(person.distribution, person.mean_probabilities);
+export function ReportDetails({ summary, person, split }: { summary: Summary; person: Person; split: TimeSplit }) {
   return (
     <details className="panel report-details" data-testid="report-details">
       <summary>
@@ -35,7 +34,7 @@ export function ReportDetails({ summary, person }: { summary: Summary; person: P
         <caption>
           Share of readable time and mean probability per expression. The mean probability is the model's average
           confidence for each expression over all readable moments; it is lower than the share because the model is rarely
-          completely sure.
+          completely sure. Moments the model was unsure of count as unclear.
         </caption>
         <thead>
           <tr>
@@ -45,13 +44,20 @@ export function ReportDetails({ summary, person }: { summary: Summary; person: P
           </tr>
         </thead>
         <tbody>
-          {rows.map((r) => (
+          {split.rows.map((r) => (
             <tr key={r.emotion}>
               <th scope="row">{EMOTION_LABELS[r.emotion]}</th>
               <td>{percent(r.share)}</td>
               <td>{percent(r.mean)}</td>
             </tr>
           ))}
+          {split.unclear > 0 && (
+            <tr data-testid="details-unclear">
+              <th scope="row">Unclear</th>
+              <td>{percent(split.unclear)}</td>
+              <td>—</td>
+            </tr>
+          )}
         </tbody>
       </table>
     </details>
