@@ -164,6 +164,9 @@ class PipelineOptions:
     carry_min_iou: float = 0.5
     reid_min_similarity: float = MIN_SIMILARITY
     reid_faces_per_track: int = FACES_PER_TRACK
+    reid_embed_lone_track: bool = False
+    """Embed a track's faces even when it is the only track with readable faces (nothing to merge it with): for
+    measuring descriptors (``scripts/measure_reid.py``); the worker skips the embedder then."""
 
     def track_schedule(self) -> TrackSchedule:
         """When the tracking stage detects, at this sampling rate."""
@@ -467,7 +470,7 @@ def analyze_video(
 
     t0 = time.perf_counter()
     faces_of: dict[int, np.ndarray] = {}
-    if options.reid_faces_per_track > 0:
+    if options.reid_faces_per_track > 0 and (sampler.tracks_sampled() >= 2 or options.reid_embed_lone_track):
         faces_of = sampler.face_descriptors(embedder or shared_embedder())
     frames_of = track_frames([entry.ids for entry in pending])
     person_of = merge_tracks(frames_of, {t: track_descriptor(v) for t, v in faces_of.items()},

@@ -61,6 +61,10 @@ class FaceSampler:
         else:
             heapq.heapreplace(heap, item)
 
+    def tracks_sampled(self) -> int:
+        """How many tracks have at least one kept face (fewer than two: nothing to merge, no need to embed)."""
+        return sum(1 for heap in self._kept.values() if heap)
+
     def face_descriptors(self, embedder: FaceEmbedder) -> dict[int, np.ndarray]:
         """The unit descriptors ``(n, 128)`` of each sampled track's kept faces, clearest first (one embedder call)."""
         tracks = [t for t, heap in self._kept.items() if heap]

@@ -84,7 +84,10 @@ def test_without_re_identification_the_performer_is_two_people(shipped: EmotionC
 def test_single_person_videos_stay_one_person(shipped: EmotionClassifier, yunet: YuNetDetector, name: str) -> None:
     out = analyze_video(shared_video(name), classifier=shipped, detector=yunet, options=PipelineOptions())
     assert out.document.summary.people_count == 1
-    assert len(out.face_descriptors) >= 1
+    # one track with readable faces: nothing to merge it with, so the embedder is not run at all; several tracks
+    # (the tracker lost her for a while) are embedded and merged back into one person
+    assert len(out.face_descriptors) != 1
+    assert len(out.face_descriptors) == 0 or len(set(out.persons.values())) == 1
 
 
 def covered_face_video(path: Path, detector: YuNetDetector, hide: tuple[float, float] = (3.0, 5.4),
