@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from bloomwell_ml.convert.tfjs_weights import read_manifest, read_tfjs_weights, 
 from bloomwell_ml.face_embedding import EMBEDDING_DIM, INPUT_NAME, INPUT_SIZE, OUTPUT_NAME, FaceEmbedder
 from bloomwell_ml.paths import REPO_ROOT
 from bloomwell_ml.preprocess import to_model_image
-from scripts.convert_teachers import NODE_SCRIPT, NPM_PINS, Package, _run, fetch, sha256_file
+from scripts.convert_teachers import NPM_PINS, Package, _run, fetch, run_faceapi_node, sha256_file, work_folder
 
 PARITY_TOL = 1e-4
 """Largest allowed difference of any descriptor element between the ONNX port and face-api's runtime (descriptor
@@ -197,17 +196,7 @@ def parity_inputs(data_root: Path | None) -> tuple[list[str], np.ndarray]:
 
 def reference(pkg: Path, work: Path, images: np.ndarray) -> np.ndarray:
     """face-api's own descriptors (tfjs CPU backend in Node) for RGB uint8 150×150 ``images``."""
-    node_dir = work / "node"
-    node_dir.mkdir(parents=True, exist_ok=True)
-    if not (node_dir / "node_modules" / "@tensorflow" / "tfjs").is_dir():
-        _run(["npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(node_dir), *NPM_PINS],
-             node_dir)
-    raw = work / "recognition_inputs.bin"
-    raw.write_bytes(np.ascontiguousarray(images, dtype=np.uint8).tobytes())
-    out = work / "recognition_outputs.json"
-    _run(["node", str(NODE_SCRIPT), str(pkg), str(raw), str(len(images)), str(out), "recognition"], work,
-         env={"NODE_PATH": str(node_dir / "node_modules")})
-    return np.asarray(json.loads(out.read_text())["outputs"], dtype=np.float32)
+    return np.asarray(run_faceapi_node(pkg, work, images, net="recognition")["outputs"], dtype=np.float32)
 
 
 CARD_HEAD = """# Face embedder: face-api FaceRecognitionNet
@@ -302,15 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     from training.config import resolve_data_root
 
     data_root = resolve_data_root(args.data_root)
-    work = Path(tempfile.mkdtemp(prefix="bloomwell-embedder-"))
-    try:
+    with work_folder("bloomwell-embedder-", keep=args.keep_work) as work:
         rec = build(Path(args.out), data_root if data_root.is_dir() else None, work)
         print(json.dumps({k: rec[k] for k in ("model", "package", "max_abs_diff", "tensors")}), flush=True)
-    finally:
-        if args.keep_work:
-            print(f"work folder: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ the comparison against ``parity.json`` on every ``make test`` (and the whole reb
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -31,7 +32,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,19 +184,27 @@ def convert_faceapi(pkg: Path, work: Path) -> tuple[torch.nn.Module, dict[str, A
     return net.eval(), {"source_files": files, "tensors": len(weights)}
 
 
-def faceapi_reference(pkg: Path, work: Path, images: np.ndarray) -> np.ndarray:
-    """face-api's own tfjs build (CPU backend) on uint8 RGB 112×112 ``images``; probabilities in its label order."""
+def run_faceapi_node(pkg: Path, work: Path, images: np.ndarray, net: str = "expression") -> dict[str, Any]:
+    """Run one of face-api's nets in its own tfjs build (CPU backend, Node) on uint8 RGB ``images``; the JSON the
+    reference script wrote (``NODE_SCRIPT``: ``expression`` → ``probabilities``, ``recognition`` → ``outputs``)."""
     node_dir = work / "node"
-    node_dir.mkdir(exist_ok=True)
+    node_dir.mkdir(parents=True, exist_ok=True)
     if not (node_dir / "node_modules" / "@tensorflow" / "tfjs").is_dir():
         _run(["npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(node_dir), *NPM_PINS],
              node_dir)
-    raw = work / "faceapi_inputs.bin"
+    raw = work / f"faceapi_{net}_inputs.bin"
     raw.write_bytes(np.ascontiguousarray(images, dtype=np.uint8).tobytes())
-    out = work / "faceapi_outputs.json"
-    _run(["node", str(NODE_SCRIPT), str(pkg), str(raw), str(len(images)), str(out)], work,
+    out = work / f"faceapi_{net}_outputs.json"
+    extra = [] if net == "expression" else [net]
+    _run(["node", str(NODE_SCRIPT), str(pkg), str(raw), str(len(images)), str(out), *extra], work,
          env={"NODE_PATH": str(node_dir / "node_modules")})
-    return np.asarray(json.loads(out.read_text())["probabilities"], dtype=np.float32)
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def faceapi_reference(pkg: Path, work: Path, images: np.ndarray) -> np.ndarray:
+    """face-api's own tfjs build (CPU backend) on uint8 RGB 112×112 ``images``; probabilities in its label order."""
+    return np.asarray(run_faceapi_node(pkg, work, images)["probabilities"], dtype=np.float32)
 
 
 # --- fer's mini-Xception ------------------------------------------------------------------------------------------
@@ -391,6 +400,19 @@ def write_card(teacher: Teacher, out: Path, record: dict[str, Any]) -> None:
     (out / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")
 
 
+@contextlib.contextmanager
+def work_folder(prefix: str, keep: bool) -> Iterator[Path]:
+    """A temporary folder for a conversion: removed afterwards, or kept and its path printed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"work folder: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -405,16 +427,10 @@ def main(argv: list[str] | None = None) -> None:
     from training.config import resolve_data_root
 
     data_root = resolve_data_root(args.data_root)
-    work = Path(tempfile.mkdtemp(prefix="bloomwell-teachers-"))
-    try:
+    with work_folder("bloomwell-teachers-", keep=args.keep_work) as work:
         for name in args.teachers or list(TEACHERS):
             rec = build_teacher(TEACHERS[name], Path(args.out), data_root if data_root.is_dir() else None, work / name)
             print(json.dumps({k: rec[k] for k in ("teacher", "package", "max_abs_diff")}), flush=True)
-    finally:
-        if args.keep_work:
-            print(f"work folder: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
+from bloomwell_ml.faces import YuNetDetector
+from bloomwell_ml.paths import default_model_path
 from services.common.settings import REPO_ROOT
+from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.webhook import SIGNATURE_HEADER
 
 SHARED_DATA = Path(os.environ.get("BLOOMWELL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -84,3 +87,15 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def shipped() -> EmotionClassifier:
+    """The shipped default model on CPU, one view (as the CPU worker runs it)."""
+    return EmotionClassifier.load(default_model_path(), device="cpu", tta="none")
+
+
+@pytest.fixture(scope="module")
+def yunet() -> YuNetDetector:
+    """The worker's default face detector."""
+    return YuNetDetector()

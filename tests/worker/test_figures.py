@@ -24,7 +24,6 @@ import pytest
 
 from bloomwell_ml.faces import YuNetDetector
 from bloomwell_ml.labels import NEGATIVE_EMOTIONS
-from bloomwell_ml.paths import default_model_path
 from services.api.analyses.service import result_to_csv
 from services.common.schemas import ResultDocument
 from services.common.video import probe_video
@@ -37,11 +36,6 @@ from tests.worker.conftest import VIDEOS
 SHARED_VIDEOS = sorted(p.name for p in VIDEOS.glob("*")) if VIDEOS.is_dir() else []
 MS = 1e-3 + 1e-9
 """Durations are stored in milliseconds: sums of stored figures may differ from a stored total by rounding only."""
-
-
-@pytest.fixture(scope="module")
-def shipped() -> EmotionClassifier:
-    return EmotionClassifier.load(default_model_path(), device="cpu", tta="none")
 
 
 @pytest.fixture(scope="module")

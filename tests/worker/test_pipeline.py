@@ -13,7 +13,6 @@ import pytest
 
 from bloomwell_ml.faces import HaarDetector, YuNetDetector
 from bloomwell_ml.labels import EMOTIONS
-from bloomwell_ml.paths import default_model_path
 from services.common.analysis import Stage
 from services.common.schemas import ResultDocument
 from services.common.video import VideoError
@@ -28,16 +27,6 @@ from tests.worker.conftest import shared_video, write_video
 @pytest.fixture(scope="module")
 def tiny(tiny_model_path: Path) -> EmotionClassifier:
     return EmotionClassifier.load(tiny_model_path, device="cpu", precision="fp32")
-
-
-@pytest.fixture(scope="module")
-def shipped() -> EmotionClassifier:
-    return EmotionClassifier.load(default_model_path(), device="cpu", tta="none")
-
-
-@pytest.fixture(scope="module")
-def yunet() -> YuNetDetector:
-    return YuNetDetector()
 
 
 def test_real_video_gives_a_full_version_2_result(tiny: EmotionClassifier, yunet: YuNetDetector,

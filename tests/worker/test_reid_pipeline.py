@@ -9,7 +9,6 @@ import cv2
 import pytest
 
 from bloomwell_ml.faces import YuNetDetector
-from bloomwell_ml.paths import default_model_path
 from services.common.schemas import ResultDocument
 from services.inference_worker.classifier import EmotionClassifier
 from services.inference_worker.pipeline import AnalysisOutput, PipelineOptions, analyze_video
@@ -18,16 +17,6 @@ from tests.worker.conftest import shared_video
 STAGE_CUTS_S = (0.7, 2.7, 7.1)
 """The stage clip's shot changes (looked at: wide shot, a singer in profile before the audience, the performer in a
 medium shot, the audience); a sampled frame's shot is the number of cuts before it."""
-
-
-@pytest.fixture(scope="module")
-def shipped() -> EmotionClassifier:
-    return EmotionClassifier.load(default_model_path(), device="cpu", tta="none")
-
-
-@pytest.fixture(scope="module")
-def yunet() -> YuNetDetector:
-    return YuNetDetector()
 
 
 def shot(t: float) -> int:
