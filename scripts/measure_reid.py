@@ -70,8 +70,9 @@ class Track:
 def video_tracks(path: Path, classifier: EmotionClassifier, detector: YuNetDetector,
                  embedder: FaceEmbedder) -> list[Track]:
     """The raw tracks of one video with their sampled face descriptors (merging off)."""
-    options = PipelineOptions(reid_min_similarity=2.0, reid_faces_per_track=SAMPLED, reid_embed_lone_track=True)
-    out = analyze_video(path, classifier=classifier, detector=detector, options=options, embedder=embedder)
+    options = PipelineOptions(reid_min_similarity=2.0, reid_faces_per_track=SAMPLED)
+    out = analyze_video(path, classifier=classifier, detector=detector, options=options, embedder=embedder,
+                        embed_lone_track=True)
     times = [f.t for f in out.document.frames]
     return [Track(path.name, t, faces, out.track_frames[t],
                   (times[min(out.track_frames[t])], times[max(out.track_frames[t])]))

@@ -164,9 +164,6 @@ class PipelineOptions:
     carry_min_iou: float = 0.5
     reid_min_similarity: float = MIN_SIMILARITY
     reid_faces_per_track: int = FACES_PER_TRACK
-    reid_embed_lone_track: bool = False
-    """Embed a track's faces even when it is the only track with readable faces (nothing to merge it with): for
-    measuring descriptors (``scripts/measure_reid.py``); the worker skips the embedder then."""
 
     def track_schedule(self) -> TrackSchedule:
         """When the tracking stage detects, at this sampling rate."""
@@ -371,12 +368,15 @@ def analyze_video(
     crops_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
     embedder: FaceEmbedder | None = None,
+    embed_lone_track: bool = False,
 ) -> AnalysisOutput:
     """Analyse one video file and return the version-2 result document.
 
     Raises :class:`services.common.video.VideoError` for unreadable files and :class:`NoFrames` when nothing could
     be decoded. The classifier's result for the last batch is awaited before aggregation. Tracks are merged into
-    persons (``reid``) with ``embedder`` (default: the process's shared one) before aggregation.
+    persons (``reid``) with ``embedder`` (default: the process's shared one) before aggregation; where only one
+    track has readable faces there is nothing to merge and the embedder is not run, unless ``embed_lone_track``
+    (for measuring descriptors: ``scripts/measure_reid.py``).
     """
     timings = Timings()
     duration_guess = min(duration_hint_s or options.max_duration_s or 60.0, options.max_duration_s or math.inf)
@@ -470,7 +470,7 @@ def analyze_video(
 
     t0 = time.perf_counter()
     faces_of: dict[int, np.ndarray] = {}
-    if options.reid_faces_per_track > 0 and (sampler.tracks_sampled() >= 2 or options.reid_embed_lone_track):
+    if options.reid_faces_per_track > 0 and (sampler.tracks_sampled() >= 2 or embed_lone_track):
         faces_of = sampler.face_descriptors(embedder or shared_embedder())
     frames_of = track_frames([entry.ids for entry in pending])
     person_of = merge_tracks(frames_of, {t: track_descriptor(v) for t, v in faces_of.items()},
